@@ -1,0 +1,360 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { AppError } from '../errors';
+import { inRetryingTransaction, sqlState, type Db } from '../db/pool';
+import type { User } from '../auth/accounts';
+import { getShowtimeInfo, type ShowtimeInfo } from './catalog';
+import { resolveSeats } from './seats';
+
+/** The spec's distributed metadata, stamped by the node that processes a booking. */
+export type DistributedInfo = {
+  processedBy: string;
+  logicalClock: number;
+  vectorClock: Record<string, number>;
+  timestamp: string;
+};
+
+export type Hold = { id: string; showtimeId: number; seats: string[]; expiresAt: string; totalCents: number };
+
+export type Booking = {
+  id: string;
+  userId: string;
+  showtimeId: number;
+  movieTitle: string;
+  screenName: string;
+  startsAt: string;
+  seats: { id: string; category: string; priceCents: number }[];
+  totalCents: number;
+  status: 'confirmed' | 'cancelled';
+  createdAt: string;
+  cancelledAt: string | null;
+  distributedInfo: DistributedInfo;
+};
+
+export type ReservationLimits = { holdTtlS: number; maxSeatsPerBooking: number };
+
+function assertNotStarted(info: ShowtimeInfo, now = new Date()): void {
+  if (info.startsAt <= now) throw new AppError('SHOWTIME_STARTED', 'This showtime has already started');
+}
+
+function seatsUnavailable(requested: string[], got: string[]): AppError {
+  const gotSet = new Set(got);
+  const taken = requested.filter((s) => !gotSet.has(s));
+  return new AppError('SEATS_UNAVAILABLE', `Seats no longer available: ${taken.join(', ')}`, { seats: taken });
+}
+
+// Lock the requested seat rows in one canonical order (no deadlocks between overlapping
+// requests), then take exactly those that are free. A hold whose held_until has passed counts as
+// free here, so an expired hold blocks nobody even before the sweeper clears it.
+const TAKE_SEATS_FOR_HOLD = `
+  WITH locked AS (
+    SELECT seat_id FROM showtime_seats WHERE showtime_id = $1 AND seat_id = ANY($2::text[])
+    ORDER BY seat_id FOR UPDATE
+  )
+  UPDATE showtime_seats s SET hold_id = $3, held_by = $4, held_until = now() + make_interval(secs => $5)
+  FROM locked
+  WHERE s.showtime_id = $1 AND s.seat_id = locked.seat_id AND s.booking_id IS NULL
+    AND (s.hold_id IS NULL OR s.held_until <= now() OR s.held_by = $4)
+  RETURNING s.seat_id, s.held_until`;
+
+export async function createHold(
+  db: Db, user: User, input: { showtimeId: number; seats: string[] }, limits: ReservationLimits,
+): Promise<Hold> {
+  const info = await getShowtimeInfo(db, input.showtimeId);
+  const seats = resolveSeats(info, input.seats, limits.maxSeatsPerBooking);
+  assertNotStarted(info);
+  const seatIds = seats.map((s) => s.id);
+  const holdId = randomUUID();
+  return inRetryingTransaction(db, async (client) => {
+    const taken = await client.query<{ seat_id: string; held_until: Date }>({
+      name: 'take_seats_for_hold', text: TAKE_SEATS_FOR_HOLD, values: [info.id, seatIds, holdId, user.id, limits.holdTtlS],
+    });
+    if (taken.rowCount !== seatIds.length) {
+      throw seatsUnavailable(seatIds, taken.rows.map((r) => r.seat_id));
+    }
+    const expiresAt = taken.rows[0]!.held_until;
+    await client.query(
+      'INSERT INTO seat_holds (id, showtime_id, user_id, seat_ids, expires_at) VALUES ($1, $2, $3, $4, $5)',
+      [holdId, info.id, user.id, seatIds, expiresAt],
+    );
+    return {
+      id: holdId, showtimeId: info.id, seats: seatIds, expiresAt: expiresAt.toISOString(),
+      totalCents: seats.reduce((sum, s) => sum + s.priceCents, 0),
+    };
+  }).catch(rethrowAsRollback);
+}
+
+/** Release a hold: its seats become available at once. Releasing twice is harmless. */
+export async function releaseHold(db: Db, user: User, holdId: string): Promise<{ id: string; status: string }> {
+  return inRetryingTransaction(db, async (client) => {
+    const hold = await client.query<{ status: string; user_id: string }>(
+      'SELECT status, user_id FROM seat_holds WHERE id = $1 FOR UPDATE', [holdId],
+    );
+    const row = hold.rows[0];
+    if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('HOLD_NOT_FOUND', 'No such hold');
+    if (row.status !== 'active') return { id: holdId, status: row.status };
+    await client.query(
+      'UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL WHERE hold_id = $1 AND booking_id IS NULL',
+      [holdId],
+    );
+    await client.query("UPDATE seat_holds SET status = 'released' WHERE id = $1", [holdId]);
+    return { id: holdId, status: 'released' };
+  });
+}
+
+// As for holds, but seats held by the same user (this hold or another of theirs) also qualify.
+const TAKE_SEATS_FOR_BOOKING = `
+  WITH locked AS (
+    SELECT seat_id FROM showtime_seats WHERE showtime_id = $1 AND seat_id = ANY($2::text[])
+    ORDER BY seat_id FOR UPDATE
+  )
+  UPDATE showtime_seats s SET booking_id = $3, hold_id = NULL, held_by = NULL, held_until = NULL
+  FROM locked
+  WHERE s.showtime_id = $1 AND s.seat_id = locked.seat_id AND s.booking_id IS NULL
+    AND (s.hold_id IS NULL OR s.held_until <= now() OR s.held_by = $4)
+  RETURNING s.seat_id`;
+
+export type BookingRequest =
+  | { holdId: string; showtimeId?: undefined; seats?: undefined }
+  | { holdId?: undefined; showtimeId: number; seats: string[] };
+
+export type BookingResult = { status: 201; booking: Booking; replayed: boolean };
+
+/**
+ * Book seats, from a hold or in one step. With an idempotency key, a repeated request replays the
+ * stored response and the same key with another body is refused. The UNIQUE constraint on
+ * booking_seats is the final word on double sales; the conditional UPDATE only makes the
+ * common conflict a clean 409.
+ */
+export async function createBooking(
+  db: Db,
+  user: User,
+  request: BookingRequest,
+  options: { limits: ReservationLimits; idempotencyKey?: string; stamp: () => DistributedInfo },
+): Promise<BookingResult> {
+  const requestHash = hashRequest(request);
+  if (options.idempotencyKey) {
+    const replay = await findIdempotentReplay(db, user.id, options.idempotencyKey, requestHash);
+    if (replay) return replay;
+  }
+
+  let showtimeId: number;
+  let requestedSeats: string[];
+  let holdId: string | null = null;
+  if (request.holdId !== undefined) {
+    const hold = await db.query<{ showtime_id: number; seat_ids: string[]; status: string; user_id: string }>(
+      'SELECT showtime_id, seat_ids, status, user_id FROM seat_holds WHERE id = $1', [request.holdId],
+    );
+    const row = hold.rows[0];
+    if (!row || row.user_id !== user.id) throw new AppError('HOLD_NOT_FOUND', 'No such hold');
+    // An expired hold is still fine to book from if its seats are still free.
+    if (row.status !== 'active' && row.status !== 'expired') {
+      throw new AppError('HOLD_NOT_ACTIVE', `This hold was ${row.status}`, { status: row.status });
+    }
+    showtimeId = row.showtime_id;
+    requestedSeats = row.seat_ids;
+    holdId = request.holdId;
+  } else {
+    showtimeId = request.showtimeId;
+    requestedSeats = request.seats;
+  }
+
+  const info = await getShowtimeInfo(db, showtimeId);
+  const seats = resolveSeats(info, requestedSeats, options.limits.maxSeatsPerBooking);
+  assertNotStarted(info);
+  const seatIds = seats.map((s) => s.id);
+  const bookingId = randomUUID();
+  const stamp = options.stamp();
+  const booking: Booking = {
+    id: bookingId,
+    userId: user.id,
+    showtimeId: info.id,
+    movieTitle: info.movieTitle,
+    screenName: info.screenName,
+    startsAt: info.startsAt.toISOString(),
+    seats: seats.map((s) => ({ id: s.id, category: s.category, priceCents: s.priceCents })),
+    totalCents: seats.reduce((sum, s) => sum + s.priceCents, 0),
+    status: 'confirmed',
+    createdAt: stamp.timestamp,
+    cancelledAt: null,
+    distributedInfo: stamp,
+  };
+
+  try {
+    await inRetryingTransaction(db, async (client) => {
+      if (options.idempotencyKey) {
+        // Claim the key first: a concurrent request with the same key waits here, then replays.
+        const claimed = await client.query(
+          `INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
+           VALUES ($1, $2, $3, 201, $4) ON CONFLICT DO NOTHING`,
+          [user.id, options.idempotencyKey, requestHash, JSON.stringify({ booking })],
+        );
+        if (!claimed.rowCount) throw new KeyTakenDuringRequest();
+      }
+      const taken = await client.query<{ seat_id: string }>({
+        name: 'take_seats_for_booking', text: TAKE_SEATS_FOR_BOOKING, values: [info.id, seatIds, bookingId, user.id],
+      });
+      if (taken.rowCount !== seatIds.length) throw seatsUnavailable(seatIds, taken.rows.map((r) => r.seat_id));
+      await insertBooking(client, booking, holdId);
+    });
+  } catch (err) {
+    if (err instanceof KeyTakenDuringRequest) {
+      const replay = await findIdempotentReplay(db, user.id, options.idempotencyKey!, requestHash);
+      if (replay) return replay;
+    }
+    rethrowAsRollback(err);
+  }
+  return { status: 201, booking, replayed: false };
+}
+
+class KeyTakenDuringRequest extends Error {}
+
+async function insertBooking(client: pg.PoolClient, b: Booking, holdId: string | null): Promise<void> {
+  const d = b.distributedInfo;
+  await client.query({
+    name: 'insert_booking',
+    text: `INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    values: [b.id, b.userId, b.showtimeId, holdId, b.seats.map((s) => s.id), b.totalCents, d.logicalClock, JSON.stringify(d.vectorClock), d.processedBy, d.timestamp],
+  });
+  await client.query({
+    name: 'insert_booking_seats',
+    text: `INSERT INTO booking_seats (booking_id, showtime_id, seat_id, price_cents)
+           SELECT $1, $2, unnest($3::text[]), unnest($4::int[])`,
+    values: [b.id, b.showtimeId, b.seats.map((s) => s.id), b.seats.map((s) => s.priceCents)],
+  });
+  if (holdId) {
+    await client.query("UPDATE seat_holds SET status = 'booked' WHERE id = $1 AND status IN ('active', 'expired')", [holdId]);
+  }
+}
+
+async function findIdempotentReplay(db: Db, userId: string, key: string, requestHash: string): Promise<BookingResult | undefined> {
+  const { rows } = await db.query<{ request_hash: string; response: { booking: Booking } }>(
+    'SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2', [userId, key],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.request_hash !== requestHash) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request');
+  }
+  return { status: 201, booking: row.response.booking, replayed: true };
+}
+
+function hashRequest(request: BookingRequest): string {
+  const canonical = request.holdId !== undefined
+    ? { holdId: request.holdId }
+    : { showtimeId: request.showtimeId, seats: [...request.seats].map((s) => s.trim().toUpperCase()).sort() };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+/** A unique-constraint violation on a seat means someone else sold it first: a normal 409. */
+function rethrowAsRollback(err: unknown): never {
+  if (sqlState(err) === '23505' && String((err as { constraint?: string }).constraint).startsWith('booking_seats')) {
+    throw new AppError('SEATS_UNAVAILABLE', 'Some seats were just sold to someone else');
+  }
+  throw err;
+}
+
+const BOOKING_SELECT = `
+  SELECT b.id, b.user_id, b.showtime_id, m.title, sc.name AS screen_name, s.starts_at, b.seat_ids, b.total_cents,
+         b.status, b.created_at, b.cancelled_at, b.logical_clock, b.vector_clock, b.processed_by, b."timestamp",
+         (SELECT jsonb_agg(jsonb_build_object('id', ss.seat_id, 'category', ss.category, 'priceCents', ss.price_cents))
+            FROM showtime_seats ss WHERE ss.showtime_id = b.showtime_id AND ss.seat_id = ANY(b.seat_ids)) AS seats
+  FROM bookings b JOIN showtimes s ON s.id = b.showtime_id JOIN movies m ON m.id = s.movie_id JOIN screens sc ON sc.id = s.screen_id`;
+
+type BookingRow = {
+  id: string; user_id: string; showtime_id: number; title: string; screen_name: string; starts_at: Date; seat_ids: string[];
+  total_cents: number; status: 'confirmed' | 'cancelled'; created_at: Date; cancelled_at: Date | null; logical_clock: number;
+  vector_clock: Record<string, number>; processed_by: string; timestamp: Date; seats: Booking['seats'] | null;
+};
+
+function toBooking(r: BookingRow): Booking {
+  const order = new Map(r.seat_ids.map((id, i) => [id, i]));
+  return {
+    id: r.id,
+    userId: r.user_id,
+    showtimeId: r.showtime_id,
+    movieTitle: r.title,
+    screenName: r.screen_name,
+    startsAt: r.starts_at.toISOString(),
+    seats: (r.seats ?? []).sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)),
+    totalCents: r.total_cents,
+    status: r.status,
+    createdAt: r.created_at.toISOString(),
+    cancelledAt: r.cancelled_at?.toISOString() ?? null,
+    distributedInfo: {
+      processedBy: r.processed_by, logicalClock: r.logical_clock, vectorClock: r.vector_clock, timestamp: r.timestamp.toISOString(),
+    },
+  };
+}
+
+export async function listBookings(db: Db, userId: string): Promise<Booking[]> {
+  const { rows } = await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.user_id = $1 ORDER BY s.starts_at DESC, b.created_at DESC`, [userId]);
+  return rows.map(toBooking);
+}
+
+export async function getBooking(db: Db, user: User, id: string): Promise<Booking> {
+  const { rows } = await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [id]);
+  const row = rows[0];
+  // Someone else's booking is reported as missing, not forbidden: ids are not to be probed.
+  if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('BOOKING_NOT_FOUND', 'No such booking');
+  return toBooking(row);
+}
+
+/** Cancel a booking; its seats become available again. Cancelling twice is harmless. */
+export async function cancelBooking(db: Db, user: User, id: string): Promise<Booking> {
+  await inRetryingTransaction(db, async (client) => {
+    const { rows } = await client.query<{ user_id: string; status: string }>(
+      'SELECT user_id, status FROM bookings WHERE id = $1 FOR UPDATE', [id],
+    );
+    const row = rows[0];
+    if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('BOOKING_NOT_FOUND', 'No such booking');
+    if (row.status === 'cancelled') return;
+    await client.query('DELETE FROM booking_seats WHERE booking_id = $1', [id]);
+    await client.query('UPDATE showtime_seats SET booking_id = NULL WHERE booking_id = $1', [id]);
+    await client.query("UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $1", [id]);
+  });
+  return getBooking(db, user, id);
+}
+
+export type SeatStatus = 'available' | 'held' | 'booked';
+
+export async function getSeatMap(db: Db, showtimeId: number, userId: string | undefined) {
+  const info = await getShowtimeInfo(db, showtimeId);
+  const { rows } = await db.query<{ seat_id: string; booked: boolean; held: boolean; mine: boolean }>({
+    name: 'seat_states',
+    text: `SELECT seat_id, booking_id IS NOT NULL AS booked, held_until > now() AS held, held_by = $2 AS mine
+           FROM showtime_seats WHERE showtime_id = $1`,
+    values: [showtimeId, userId ?? null],
+  });
+  const state = new Map(rows.map((r) => [r.seat_id, r]));
+  const counts = { available: 0, held: 0, booked: 0 };
+  const seats = info.seats.map((s) => {
+    const r = state.get(s.id);
+    const status: SeatStatus = r?.booked ? 'booked' : r?.held ? 'held' : 'available';
+    counts[status]++;
+    return { ...s, status, ...(status === 'held' && r?.mine ? { heldByYou: true } : {}) };
+  });
+  return {
+    showtime: {
+      id: info.id, movieId: info.movieId, movieTitle: info.movieTitle, screenId: info.screenId, screenName: info.screenName,
+      startsAt: info.startsAt.toISOString(),
+    },
+    categories: info.categories,
+    rows: info.rows.map((r) => ({ label: r.label, seats: r.seats, aisleAfter: r.aisleAfter ?? [] })),
+    seats,
+    summary: { total: info.seats.length, ...counts },
+  };
+}
+
+/** Mark lapsed holds expired and free their seats (housekeeping; correctness never waits for it). */
+export async function expireHolds(db: Db): Promise<number> {
+  return inRetryingTransaction(db, async (client) => {
+    await client.query(
+      `UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL
+       WHERE held_until <= now() AND booking_id IS NULL`,
+    );
+    const res = await client.query("UPDATE seat_holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now()");
+    return res.rowCount ?? 0;
+  });
+}

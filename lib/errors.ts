@@ -1,0 +1,60 @@
+/**
+ * One error type for the whole API. Services throw it; the HTTP layer maps `code` to a status
+ * through ERROR_STATUS. The table is documented in docs/errors.md — keep the two in step.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  INVALID_IDEMPOTENCY_KEY: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  MOVIE_NOT_FOUND: 404,
+  SHOWTIME_NOT_FOUND: 404,
+  HOLD_NOT_FOUND: 404,
+  BOOKING_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  SEATS_UNAVAILABLE: 409,
+  HOLD_NOT_ACTIVE: 409,
+  SHOWTIME_STARTED: 409,
+  EMAIL_TAKEN: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NO_SEATS: 422,
+  DUPLICATE_SEATS: 422,
+  TOO_MANY_SEATS: 422,
+  UNKNOWN_SEATS: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  DATABASE_UNAVAILABLE: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return {
+      error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) },
+    };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}

@@ -1,0 +1,60 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Db } from '../../lib/db/pool';
+import { userForToken, type User } from '../../lib/auth/accounts';
+import { AppError } from '../../lib/errors';
+import type { NodeClock } from '../node-clock';
+
+/** What every route handler may use: one per node process. */
+export type NodeContext = {
+  config: Config;
+  db: Db;
+  clock: NodeClock;
+  log: Logger;
+  startedAt: number;
+};
+
+export const SESSION_COOKIE = 'mb_session';
+
+/** The session token from `Authorization: Bearer …` or the session cookie. */
+export function sessionToken(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim() || undefined;
+  const cookie = req.headers.cookie;
+  if (!cookie) return undefined;
+  for (const part of cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim()) || undefined;
+  }
+  return undefined;
+}
+
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,100}$/;
+
+export async function currentUser(ctx: NodeContext, req: FastifyRequest): Promise<User | undefined> {
+  const token = sessionToken(req);
+  if (!token || !TOKEN_PATTERN.test(token)) return undefined;
+  return userForToken(ctx.db, token);
+}
+
+export async function requireUser(ctx: NodeContext, req: FastifyRequest): Promise<User> {
+  const user = await currentUser(ctx, req);
+  if (!user) throw new AppError('UNAUTHENTICATED', 'Log in first (session cookie or Authorization: Bearer <token>)');
+  return user;
+}
+
+export async function requireAdmin(ctx: NodeContext, req: FastifyRequest): Promise<User> {
+  const user = await requireUser(ctx, req);
+  if (user.role !== 'admin') throw new AppError('FORBIDDEN', 'Only an administrator may do this');
+  return user;
+}
+
+export function setSessionCookie(reply: FastifyReply, token: string, expiresAt: Date): void {
+  const maxAgeS = Math.max(0, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
+  reply.header('set-cookie', `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}`);
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`);
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { createMovie, createShowtime, getMovie, listMovies, listScreens } from '../../../lib/booking/catalog';
+import { getSeatMap } from '../../../lib/booking/reservations';
+import { AppError } from '../../../lib/errors';
+import { currentUser, requireAdmin, type NodeContext } from '../context';
+import { idParam, movieBody, movieQuery, showtimeBody } from '../schemas';
+
+export function catalogRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  app.get('/api/movies', async (req) => {
+    const q = movieQuery.parse(req.query);
+    if (q.id !== undefined) return { movie: await getMovie(ctx.db, q.id) };
+    return { movies: await listMovies(ctx.db, q) };
+  });
+
+  app.get('/api/movies/:id', async (req) => {
+    const { id } = z.object({ id: idParam }).parse(req.params);
+    return { movie: await getMovie(ctx.db, id) };
+  });
+
+  app.post('/api/movies', async (req, reply) => {
+    await requireAdmin(ctx, req);
+    const movie = await createMovie(ctx.db, movieBody.parse(req.body));
+    ctx.clock.tick();
+    return reply.code(201).send({ movie });
+  });
+
+  app.get('/api/screens', async () => ({ screens: await listScreens(ctx.db) }));
+
+  app.post('/api/showtimes', async (req, reply) => {
+    await requireAdmin(ctx, req);
+    const input = showtimeBody.parse(req.body);
+    const id = await createShowtime(ctx.db, input);
+    if (id === undefined) {
+      throw new AppError('VALIDATION_FAILED', 'That screen already has a showtime at that time', { field: 'startsAt' });
+    }
+    ctx.clock.tick();
+    return reply.code(201).send({ showtime: (await getSeatMap(ctx.db, id, undefined)).showtime });
+  });
+
+  app.get('/api/showtimes/:id', async (req) => {
+    const { id } = z.object({ id: idParam }).parse(req.params);
+    const user = await currentUser(ctx, req);
+    return getSeatMap(ctx.db, id, user?.id);
+  });
+}

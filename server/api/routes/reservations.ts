@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  cancelBooking, createBooking, createHold, getBooking, listBookings, releaseHold, type BookingRequest,
+} from '../../../lib/booking/reservations';
+import { AppError } from '../../../lib/errors';
+import { requireUser, type NodeContext } from '../context';
+import { bookingBody, bookingsQuery, holdBody, idempotencyKey, uuidParam } from '../schemas';
+
+function readIdempotencyKey(req: FastifyRequest): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const parsed = idempotencyKey.safeParse(raw);
+  if (!parsed.success) throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 printable ASCII characters');
+  return parsed.data;
+}
+
+export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  const limits = { holdTtlS: ctx.config.holdTtlS, maxSeatsPerBooking: ctx.config.maxSeatsPerBooking };
+
+  app.post('/api/holds', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const hold = await createHold(ctx.db, user, holdBody.parse(req.body), limits);
+    return reply.code(201).send({ hold, distributedInfo: ctx.clock.tick() });
+  });
+
+  app.delete('/api/holds/:id', async (req) => {
+    const user = await requireUser(ctx, req);
+    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    return { hold: await releaseHold(ctx.db, user, id), distributedInfo: ctx.clock.tick() };
+  });
+
+  app.post('/api/bookings', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const key = readIdempotencyKey(req);
+    const body = bookingBody.parse(req.body);
+    const request: BookingRequest = body.holdId !== undefined
+      ? { holdId: body.holdId }
+      : { showtimeId: body.showtimeId!, seats: body.seats! };
+    const result = await createBooking(ctx.db, user, request, {
+      limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.tick(),
+    });
+    if (result.replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(result.status).send({ booking: result.booking, distributedInfo: result.booking.distributedInfo });
+  });
+
+  app.get('/api/bookings', async (req) => {
+    const user = await requireUser(ctx, req);
+    const { userId } = bookingsQuery.parse(req.query);
+    if (userId !== undefined && userId !== user.id && user.role !== 'admin') {
+      throw new AppError('FORBIDDEN', 'You may only list your own bookings');
+    }
+    return { bookings: await listBookings(ctx.db, userId ?? user.id) };
+  });
+
+  app.get('/api/bookings/:id', async (req) => {
+    const user = await requireUser(ctx, req);
+    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    return { booking: await getBooking(ctx.db, user, id) };
+  });
+
+  app.post('/api/bookings/:id/cancel', async (req) => {
+    const user = await requireUser(ctx, req);
+    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    return { booking: await cancelBooking(ctx.db, user, id), distributedInfo: ctx.clock.tick() };
+  });
+}

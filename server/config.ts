@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Everything a node reads from its environment, parsed once at start. */
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('node-1'),
+  NODE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  HOLD_TTL_S: z.coerce.number().int().min(1).max(86_400).default(600),
+  MAX_SEATS_PER_BOOKING: z.coerce.number().int().min(1).max(100).default(10),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
+  SESSION_TTL_S: z.coerce.number().int().min(60).default(30 * 86_400),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = {
+  nodeId: string;
+  /** The port this node's HTTP server listens on (NODE_PORT, else PORT). */
+  port: number;
+  host: string;
+  dev: boolean;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  holdTtlS: number;
+  maxSeatsPerBooking: number;
+  bodyLimitBytes: number;
+  sessionTtlS: number;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    nodeId: e.NODE_ID,
+    port: e.NODE_PORT ?? e.PORT,
+    host: e.HOST,
+    dev: e.NODE_ENV !== 'production',
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL || undefined,
+    dbPoolSize: e.DB_POOL_SIZE,
+    holdTtlS: e.HOLD_TTL_S,
+    maxSeatsPerBooking: e.MAX_SEATS_PER_BOOKING,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    sessionTtlS: e.SESSION_TTL_S,
+    logLevel: e.LOG_LEVEL,
+    ...overrides,
+  };
+}

@@ -1,0 +1,29 @@
+import { loadConfig } from './config';
+import { startNode } from './node';
+
+/** Entry point of one node process: `npm run dev`, or `npm start` (production). */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const node = await startNode(config);
+  node.ctx.log.info(`${config.nodeId} ready at ${node.url} (${config.dev ? 'development' : 'production'})`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    node.ctx.log.info(`${signal}: shutting down`);
+    node.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        node.ctx.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
