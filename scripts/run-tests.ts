@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../lib/db/embedded';
+import { createPool, ensureDatabaseExists, prepareSchema } from '../lib/db/database';
+import { TEMPLATE_DATABASE } from '../test/helpers';
+
+/**
+ * `npm test` (after lint and typecheck): every `*.test.ts` with node's test runner.
+ * Database tests get a PostgreSQL server — DATABASE_URL when set, else an embedded one in a
+ * temporary directory — and a migrated, seeded template database from which each test file
+ * clones its own fresh database. `--db-only` runs only the database tests (`*.db.test.ts`).
+ */
+const dbOnly = process.argv.includes('--db-only');
+const IGNORED_DIRS = new Set(['node_modules', '.next', 'data', '.git', 'test-results', 'artifacts']);
+
+function findTests(dir: string, out: string[] = []): string[] {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (IGNORED_DIRS.has(entry.name)) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) findTests(full, out);
+    else if (entry.name.endsWith('.test.ts') && (!dbOnly || entry.name.endsWith('.db.test.ts'))) out.push(full);
+  }
+  return out.sort();
+}
+
+async function prepareTemplate(serverUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+  await admin.end();
+  const url = await ensureDatabaseExists(serverUrl, TEMPLATE_DATABASE);
+  const db = createPool(url, 2);
+  await prepareSchema(db, { seed: true });
+  await db.end();
+}
+
+async function main(): Promise<number> {
+  const files = findTests('.');
+  if (!files.length) throw new Error('no test files found');
+  let serverUrl = process.env.DATABASE_URL;
+  let stopServer = async () => {};
+  let tempDir: string | undefined;
+  if (!serverUrl) {
+    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'moviebook-test-'));
+    const embedded = await startEmbeddedPostgres(tempDir);
+    serverUrl = embedded.url;
+    stopServer = () => embedded.stop();
+  }
+  try {
+    await prepareTemplate(serverUrl);
+    const concurrency = Number(process.env.TEST_CONCURRENCY ?? Math.max(1, os.availableParallelism()));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+      { stdio: 'inherit', env: { ...process.env, TEST_DATABASE_SERVER_URL: serverUrl, NEXT_TELEMETRY_DISABLED: '1' } },
+    );
+    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  } finally {
+    await stopServer();
+    if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
