@@ -1,9 +1,10 @@
 import pino from 'pino';
 import { ensureAdmin } from '../lib/auth/accounts';
 import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
-import { loadConfig } from '../server/config';
+import { loadConfig, loadDotEnv } from '../server/config';
 
 /** `npm run db:init`: create tables and indexes, insert the sample catalogue and the admin account. */
+loadDotEnv();
 const config = loadConfig();
 const log = pino({ level: 'info' });
 const database = await resolveDatabase(config, (msg) => log.info(msg));

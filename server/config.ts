@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -33,6 +34,11 @@ export type Config = {
   sessionTtlS: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 };
+
+/** Read `.env` if present (as the spec's setup describes); real environment variables win. */
+export function loadDotEnv(file = '.env'): void {
+  if (fs.existsSync(file)) process.loadEnvFile(file);
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = envSchema.safeParse(env);

@@ -1,8 +1,9 @@
-import { loadConfig } from './config';
+import { loadConfig, loadDotEnv } from './config';
 import { startNode } from './node';
 
 /** Entry point of one node process: `npm run dev`, or `npm start` (production). */
 async function main(): Promise<void> {
+  loadDotEnv();
   const config = loadConfig();
   const node = await startNode(config);
   node.ctx.log.info(`${config.nodeId} ready at ${node.url} (${config.dev ? 'development' : 'production'})`);
