@@ -1,0 +1,637 @@
+/**
+ * Deterministic discrete-event simulation of a MovieBook cluster.
+ *
+ * Each simulated node runs the same pure cores as the real node shell: an election core (Bully or
+ * Ring), Lamport and vector clocks stamped on every message, and Berkeley synchronization with the
+ * elected leader as time daemon. Around them the simulator plays the shell's part: a heartbeat
+ * failure detector, timers, the fencing register (a linearizable compare-and-set that every node
+ * reaches, like PostgreSQL), and a network with loss, random delay (hence reordering) and
+ * partitions. Nodes crash and restart; a restarted node keeps only what the shell persists: the
+ * highest epoch seen and its logical clocks. Physical clocks have per-node skew and drift.
+ *
+ * All randomness comes from one seeded source and events run in (time, seq) order, so a seed
+ * replays exactly.
+ */
+import * as berkeley from '../algorithms/berkeley';
+import type { ClockSample, SlewedOffset } from '../algorithms/berkeley';
+import type { ElectionCore, ElectionEvent, ElectionMessage, ElectionState } from '../algorithms/election';
+import * as lamport from '../algorithms/lamport-clock';
+import * as vclock from '../algorithms/vector-clock';
+import type { VectorClock } from '../algorithms/vector-clock';
+import { EventQueue } from './event-queue';
+import { CausalLog, type History, type FinalNodeState } from './history';
+import { createRandom, type Random } from './random';
+
+export interface NetworkConditions {
+  /** Probability that a message is lost. */
+  readonly lossRate: number;
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface NodeClock {
+  /** Physical clock minus true time at time 0. */
+  readonly skewMs: number;
+  /** Rate error of the physical clock, parts per million. */
+  readonly driftPpm: number;
+}
+
+export interface BerkeleySimConfig {
+  readonly syncIntervalMs: number;
+  /** The daemon waits this long for poll replies, then corrects. */
+  readonly roundTimeoutMs: number;
+  readonly samplesPerNode: number;
+  readonly outlierBoundMs: number;
+  readonly maxRttMs: number;
+  readonly maxSlewRate: number;
+  /** No round starts at or after this time (lets the last corrections land before a check). */
+  readonly stopAtMs: number;
+}
+
+export interface SimConfig {
+  readonly heartbeatIntervalMs: number;
+  /** A peer unheard for longer than this is reported dead. */
+  readonly failureTimeoutMs: number;
+  readonly registerLatencyMinMs: number;
+  readonly registerLatencyMaxMs: number;
+  readonly recordCausality: boolean;
+  readonly berkeley: BerkeleySimConfig;
+}
+
+export const DEFAULT_SIM_CONFIG: SimConfig = {
+  heartbeatIntervalMs: 200,
+  failureTimeoutMs: 1000,
+  registerLatencyMinMs: 1,
+  registerLatencyMaxMs: 5,
+  recordCausality: true,
+  berkeley: {
+    syncIntervalMs: 1000,
+    roundTimeoutMs: 300,
+    samplesPerNode: 3,
+    outlierBoundMs: 100,
+    maxRttMs: 200,
+    maxSlewRate: berkeley.DEFAULT_MAX_SLEW_RATE,
+    stopAtMs: Number.POSITIVE_INFINITY,
+  },
+};
+
+export const PERFECT_NETWORK: NetworkConditions = { lossRate: 0, minDelayMs: 1, maxDelayMs: 1 };
+
+export interface ClusterOptions {
+  readonly seed: number;
+  readonly core: ElectionCore<ElectionState>;
+  readonly nodeIds: readonly string[];
+  readonly clocks?: Readonly<Record<string, NodeClock>>;
+  readonly network?: NetworkConditions;
+  readonly config?: SimConfig;
+  /** Receives one line per core step (set SIM_TRACE=1 in the sim test to print a replay). */
+  readonly trace?: (line: string) => void;
+}
+
+type Payload =
+  | { readonly kind: 'election'; readonly msg: ElectionMessage }
+  | { readonly kind: 'heartbeat' }
+  | { readonly kind: 'timeRequest'; readonly epoch: number; readonly round: number; readonly index: number }
+  | { readonly kind: 'timeReply'; readonly epoch: number; readonly round: number; readonly index: number; readonly clockMs: number }
+  | { readonly kind: 'timeAdjust'; readonly epoch: number; readonly round: number; readonly deltaMs: number };
+
+interface Envelope {
+  readonly from: string;
+  readonly to: string;
+  readonly payload: Payload;
+  readonly lamport: number;
+  readonly vc: VectorClock;
+  readonly sendEvent: number;
+}
+
+type SimEvent =
+  | { readonly kind: 'deliver'; readonly env: Envelope }
+  | { readonly kind: 'timer'; readonly node: string; readonly inc: number; readonly name: string; readonly gen: number }
+  | { readonly kind: 'heartbeat'; readonly node: string; readonly inc: number }
+  | { readonly kind: 'syncTick'; readonly node: string; readonly inc: number; readonly daemon: number }
+  | { readonly kind: 'roundEnd'; readonly node: string; readonly inc: number; readonly daemon: number; readonly round: number }
+  | { readonly kind: 'claimApply'; readonly node: string; readonly inc: number; readonly epoch: number; readonly leader: string }
+  | { readonly kind: 'claimReply'; readonly node: string; readonly inc: number; readonly event: ElectionEvent }
+  | { readonly kind: 'control'; readonly run: () => void };
+
+interface Daemon {
+  readonly id: number;
+  readonly epoch: number;
+  round: number;
+  roundStartedAt: number;
+  samples: ClockSample[];
+  polls: Map<string, { index: number; sentAt: number }>;
+}
+
+interface NodeRuntime {
+  readonly id: string;
+  up: boolean;
+  incarnation: number;
+  election: ElectionState;
+  timers: Map<string, number>;
+  lastHeard: Map<string, number>;
+  alive: Set<string>;
+  lamport: number;
+  vc: VectorClock;
+  lastEvent: number;
+  readonly clock: NodeClock;
+  offset: SlewedOffset;
+  persistedEpoch: number;
+  daemon: Daemon | null;
+  lastAdjust: { epoch: number; round: number };
+}
+
+export class Cluster {
+  readonly history: History;
+  readonly config: SimConfig;
+  private readonly core: ElectionCore<ElectionState>;
+  private readonly rng: Random;
+  private readonly netRng: Random;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly nodes = new Map<string, NodeRuntime>();
+  private readonly component = new Map<string, number>();
+  private network: NetworkConditions;
+  private register: { epoch: number; leader: string | null } = { epoch: 0, leader: null };
+  private timerGen = 0;
+  private daemonSeq = 0;
+  private clockNow = 0;
+  private readonly trace: ((line: string) => void) | undefined;
+
+  constructor(options: ClusterOptions) {
+    this.core = options.core;
+    this.trace = options.trace;
+    this.config = options.config ?? DEFAULT_SIM_CONFIG;
+    this.network = options.network ?? PERFECT_NETWORK;
+    this.rng = createRandom(options.seed);
+    this.netRng = this.rng.fork();
+    this.history = {
+      seed: options.seed,
+      algorithm: options.core.name,
+      nodeIds: [...options.nodeIds],
+      leaderBeliefs: [],
+      claimDecisions: [],
+      registerOps: [],
+      topology: [],
+      clockReadings: [],
+      causal: new CausalLog(),
+      droppedMessages: 0,
+      deliveredMessages: 0,
+      refusedAdjustments: 0,
+      finalState: [],
+      endTime: 0,
+    };
+    for (const id of options.nodeIds) {
+      this.component.set(id, 0);
+      this.nodes.set(id, {
+        id,
+        up: false,
+        incarnation: 0,
+        election: this.core.init(id, options.nodeIds),
+        timers: new Map(),
+        lastHeard: new Map(),
+        alive: new Set(),
+        lamport: lamport.LAMPORT_START,
+        vc: vclock.EMPTY_VECTOR_CLOCK,
+        lastEvent: -1,
+        clock: options.clocks?.[id] ?? { skewMs: 0, driftPpm: 0 },
+        offset: berkeley.initialOffset(this.config.berkeley.maxSlewRate),
+        persistedEpoch: 0,
+        daemon: null,
+        lastAdjust: { epoch: -1, round: -1 },
+      });
+    }
+  }
+
+  get now(): number {
+    return this.clockNow;
+  }
+
+  // ------------------------------------------------------------------ control (fault injection)
+
+  /** Boot every node (at now + a small random jitter each). */
+  bootAll(maxJitterMs = 0): void {
+    for (const id of this.nodes.keys()) {
+      const at = this.clockNow + (maxJitterMs > 0 ? this.rng.float(0, maxJitterMs) : 0);
+      this.at(at, () => this.restart(id));
+    }
+  }
+
+  /** Run `action` at simulated time `time`. */
+  at(time: number, action: () => void): void {
+    this.queue.push(Math.max(time, this.clockNow), { kind: 'control', run: action });
+  }
+
+  crash(id: string): void {
+    const node = this.mustGet(id);
+    if (!node.up) return;
+    node.up = false;
+    node.incarnation += 1;
+    node.timers.clear();
+    node.daemon = null;
+    this.recordTopology('crash');
+  }
+
+  /** (Re)start a node from fresh state, keeping what the shell persists. */
+  restart(id: string): void {
+    const node = this.mustGet(id);
+    if (node.up) return;
+    const first = node.incarnation === 0 && node.lastEvent === -1;
+    node.up = true;
+    node.incarnation += 1;
+    node.election = this.core.init(id, this.history.nodeIds, { epoch: node.persistedEpoch });
+    node.timers.clear();
+    node.lastHeard.clear();
+    node.alive.clear();
+    node.offset = berkeley.initialOffset(this.config.berkeley.maxSlewRate);
+    node.daemon = null;
+    node.lastAdjust = { epoch: -1, round: -1 };
+    this.recordTopology(first ? 'boot' : 'restart');
+    this.localEvent(node);
+    this.stepCore(node, { type: 'start' });
+    this.queue.push(this.clockNow, { kind: 'heartbeat', node: id, inc: node.incarnation });
+  }
+
+  /** Split the cluster: nodes in the same group talk; nodes not listed form one more group. */
+  partition(groups: readonly (readonly string[])[]): void {
+    for (const id of this.nodes.keys()) this.component.set(id, groups.length);
+    groups.forEach((group, i) => {
+      for (const id of group) this.component.set(id, i);
+    });
+    this.recordTopology('partition');
+  }
+
+  heal(): void {
+    for (const id of this.nodes.keys()) this.component.set(id, 0);
+    this.recordTopology('heal');
+  }
+
+  setNetwork(conditions: NetworkConditions): void {
+    this.network = conditions;
+  }
+
+  /** A phantom claim: the register grants `epoch` to `leader` (e.g. a node that claimed, then died). */
+  stealEpoch(epoch: number, leader: string): void {
+    const ok = epoch > this.register.epoch;
+    if (ok) this.register = { epoch, leader };
+    this.history.registerOps.push({ time: this.clockNow, node: leader, epoch, leader, ok, currentEpoch: this.register.epoch, currentLeader: this.register.leader });
+  }
+
+  /** Deliver a raw election message as if `from` had sent it (for scripted tests). */
+  inject(from: string, to: string, msg: ElectionMessage): void {
+    const node = this.mustGet(to);
+    if (node.up) this.stepCore(node, { type: 'message', from, msg });
+  }
+
+  /** Feed an event straight into a node's core (for scripted tests, e.g. a manual trigger). */
+  trigger(id: string, event: ElectionEvent): void {
+    const node = this.mustGet(id);
+    if (node.up) this.stepCore(node, event);
+  }
+
+  runUntil(time: number): void {
+    for (;;) {
+      const next = this.queue.peekTime();
+      if (next === undefined || next > time) break;
+      const scheduled = this.queue.pop();
+      if (scheduled === undefined) break;
+      this.clockNow = scheduled.time;
+      this.handle(scheduled.item);
+    }
+    this.clockNow = Math.max(this.clockNow, time);
+    this.history.endTime = this.clockNow;
+  }
+
+  // ------------------------------------------------------------------ views
+
+  isUp(id: string): boolean {
+    return this.mustGet(id).up;
+  }
+
+  electionState(id: string): ElectionState {
+    return this.mustGet(id).election;
+  }
+
+  registerState(): { epoch: number; leader: string | null } {
+    return { ...this.register };
+  }
+
+  localClock(id: string): number {
+    return this.localNow(this.mustGet(id));
+  }
+
+  appClock(id: string): number {
+    const node = this.mustGet(id);
+    return berkeley.appClock(node.offset, this.localNow(node));
+  }
+
+  /** Snapshot of every node, stored into the history as its final state. */
+  finish(): History {
+    const finalState: FinalNodeState[] = [];
+    for (const node of this.nodes.values()) {
+      finalState.push({
+        id: node.id,
+        up: node.up,
+        incarnation: node.incarnation,
+        leader: node.election.leader,
+        epoch: node.election.epoch,
+        appClockMs: berkeley.appClock(node.offset, this.localNow(node)),
+      });
+    }
+    this.history.finalState = finalState;
+    this.history.endTime = this.clockNow;
+    return this.history;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private mustGet(id: string): NodeRuntime {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new Error(`unknown node ${id}`);
+    return node;
+  }
+
+  private localNow(node: NodeRuntime): number {
+    return this.clockNow * (1 + node.clock.driftPpm / 1e6) + node.clock.skewMs;
+  }
+
+  private recordTopology(kind: History['topology'][number]['kind']): void {
+    const up: string[] = [];
+    const component: Record<string, number> = {};
+    for (const node of this.nodes.values()) {
+      if (node.up) up.push(node.id);
+      component[node.id] = this.component.get(node.id) ?? 0;
+    }
+    this.history.topology.push({ time: this.clockNow, kind, up, component });
+  }
+
+  private recordEvent(node: NodeRuntime, sendOf: number): number {
+    if (!this.config.recordCausality) return -1;
+    const id = this.history.causal.add(node.id, this.clockNow, node.lamport, node.vc, node.lastEvent, sendOf);
+    node.lastEvent = id;
+    return id;
+  }
+
+  private localEvent(node: NodeRuntime): void {
+    node.lamport = lamport.tick(node.lamport);
+    node.vc = vclock.increment(node.vc, node.id);
+    this.recordEvent(node, -1);
+  }
+
+  /** One send event stamped on every message of the batch (a multicast is one event). */
+  private sendBatch(node: NodeRuntime, batch: readonly { to: string; payload: Payload }[]): void {
+    if (batch.length === 0) return;
+    node.lamport = lamport.tick(node.lamport);
+    node.vc = vclock.increment(node.vc, node.id);
+    const sendEvent = this.recordEvent(node, -1);
+    for (const { to, payload } of batch) {
+      const env: Envelope = { from: node.id, to, payload, lamport: node.lamport, vc: node.vc, sendEvent };
+      if (this.network.lossRate > 0 && this.netRng.chance(this.network.lossRate)) {
+        this.history.droppedMessages += 1;
+        continue;
+      }
+      const delay = this.netRng.float(this.network.minDelayMs, this.network.maxDelayMs);
+      this.queue.push(this.clockNow + delay, { kind: 'deliver', env });
+    }
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'control':
+        event.run();
+        return;
+      case 'deliver':
+        this.deliver(event.env);
+        return;
+      case 'claimApply': {
+        const ok = event.epoch > this.register.epoch;
+        if (ok) this.register = { epoch: event.epoch, leader: event.leader };
+        this.history.registerOps.push({
+          time: this.clockNow,
+          node: event.node,
+          epoch: event.epoch,
+          leader: event.leader,
+          ok,
+          currentEpoch: this.register.epoch,
+          currentLeader: this.register.leader,
+        });
+        const result: ElectionEvent = {
+          type: 'claimResult',
+          epoch: event.epoch,
+          leader: event.leader,
+          ok,
+          currentEpoch: this.register.epoch,
+          currentLeader: this.register.leader,
+        };
+        this.queue.push(this.clockNow + this.registerLatency(), { kind: 'claimReply', node: event.node, inc: event.inc, event: result });
+        return;
+      }
+      default:
+        break;
+    }
+    const node = this.mustGet(event.node);
+    if (!node.up || node.incarnation !== event.inc) return;
+    switch (event.kind) {
+      case 'timer':
+        if (node.timers.get(event.name) !== event.gen) return;
+        node.timers.delete(event.name);
+        this.stepCore(node, { type: 'timer', name: event.name });
+        return;
+      case 'heartbeat':
+        this.heartbeat(node);
+        return;
+      case 'syncTick':
+        this.startRound(node, event.daemon);
+        return;
+      case 'roundEnd':
+        this.endRound(node, event.daemon, event.round);
+        return;
+      case 'claimReply':
+        this.stepCore(node, event.event);
+        return;
+    }
+  }
+
+  private registerLatency(): number {
+    return this.rng.float(this.config.registerLatencyMinMs, this.config.registerLatencyMaxMs);
+  }
+
+  private deliver(env: Envelope): void {
+    const node = this.mustGet(env.to);
+    if (!node.up || this.component.get(env.from) !== this.component.get(env.to)) {
+      this.history.droppedMessages += 1;
+      return;
+    }
+    this.history.deliveredMessages += 1;
+    node.lamport = lamport.receive(node.lamport, env.lamport);
+    node.vc = vclock.receive(node.vc, env.vc, node.id);
+    this.recordEvent(node, env.sendEvent);
+    const p = env.payload;
+    switch (p.kind) {
+      case 'election':
+        this.stepCore(node, { type: 'message', from: env.from, msg: p.msg });
+        return;
+      case 'heartbeat':
+        node.lastHeard.set(env.from, this.clockNow);
+        if (!node.alive.has(env.from)) {
+          node.alive.add(env.from);
+          this.stepCore(node, { type: 'peerAlive', id: env.from });
+        }
+        return;
+      case 'timeRequest':
+        this.sendBatch(node, [
+          {
+            to: env.from,
+            payload: { kind: 'timeReply', epoch: p.epoch, round: p.round, index: p.index, clockMs: berkeley.syncClock(node.offset, this.localNow(node)) },
+          },
+        ]);
+        return;
+      case 'timeReply':
+        this.onTimeReply(node, env.from, p);
+        return;
+      case 'timeAdjust':
+        this.applyAdjust(node, p.epoch, p.round, p.deltaMs);
+        return;
+    }
+  }
+
+  private heartbeat(node: NodeRuntime): void {
+    const peers = this.history.nodeIds.filter((id) => id !== node.id);
+    this.sendBatch(node, peers.map((to) => ({ to, payload: { kind: 'heartbeat' } as const })));
+    for (const peer of [...node.alive]) {
+      if (!node.up) break;
+      if (this.clockNow - (node.lastHeard.get(peer) ?? -Infinity) > this.config.failureTimeoutMs) {
+        node.alive.delete(peer);
+        this.stepCore(node, { type: 'peerDead', id: peer });
+      }
+    }
+    this.history.clockReadings.push({
+      time: this.clockNow,
+      node: node.id,
+      incarnation: node.incarnation,
+      appClockMs: berkeley.appClock(node.offset, this.localNow(node)),
+    });
+    this.queue.push(this.clockNow + this.config.heartbeatIntervalMs, { kind: 'heartbeat', node: node.id, inc: node.incarnation });
+  }
+
+  private stepCore(node: NodeRuntime, event: ElectionEvent): void {
+    const result = this.core.step(node.election, event);
+    node.election = result.state;
+    if (this.trace !== undefined) {
+      const s = result.state;
+      this.trace(
+        `${this.clockNow.toFixed(1)} ${node.id} ${JSON.stringify(event)} => ${s.phase} leader=${s.leader} epoch=${s.epoch}` +
+          (result.effects.length > 0 ? ` effects=${JSON.stringify(result.effects)}` : '') +
+          (result.send.length > 0 ? ` send=${JSON.stringify(result.send)}` : ''),
+      );
+    }
+    node.persistedEpoch = result.state.epoch; // persist before sending
+    for (const effect of result.effects) {
+      switch (effect.type) {
+        case 'setTimer': {
+          const gen = ++this.timerGen;
+          node.timers.set(effect.name, gen);
+          this.queue.push(this.clockNow + effect.afterMs, { kind: 'timer', node: node.id, inc: node.incarnation, name: effect.name, gen });
+          break;
+        }
+        case 'cancelTimer':
+          node.timers.delete(effect.name);
+          break;
+        case 'claim':
+          this.history.claimDecisions.push({ time: this.clockNow, node: node.id, incarnation: node.incarnation, epoch: effect.epoch, leader: effect.leader });
+          this.queue.push(this.clockNow + this.registerLatency(), {
+            kind: 'claimApply',
+            node: node.id,
+            inc: node.incarnation,
+            epoch: effect.epoch,
+            leader: effect.leader,
+          });
+          break;
+        case 'leader':
+          this.history.leaderBeliefs.push({ time: this.clockNow, node: node.id, incarnation: node.incarnation, leader: effect.leader, epoch: effect.epoch });
+          break;
+      }
+    }
+    this.sendBatch(node, result.send.map((o) => ({ to: o.to, payload: { kind: 'election', msg: o.msg } as const })));
+    this.updateDaemon(node);
+  }
+
+  // ------------------------------------------------------------------ Berkeley time daemon
+
+  private updateDaemon(node: NodeRuntime): void {
+    const s = node.election;
+    const leads = s.leader === node.id;
+    if (!leads) {
+      node.daemon = null;
+      return;
+    }
+    if (node.daemon !== null && node.daemon.epoch === s.epoch) return;
+    const daemon: Daemon = { id: ++this.daemonSeq, epoch: s.epoch, round: 0, roundStartedAt: this.clockNow, samples: [], polls: new Map() };
+    node.daemon = daemon;
+    this.queue.push(this.clockNow + 1, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: daemon.id });
+  }
+
+  private startRound(node: NodeRuntime, daemonId: number): void {
+    const d = node.daemon;
+    if (d === null || d.id !== daemonId || this.clockNow >= this.config.berkeley.stopAtMs) return;
+    d.round += 1;
+    d.roundStartedAt = this.clockNow;
+    d.samples = [];
+    d.polls = new Map();
+    for (const peer of this.history.nodeIds) if (peer !== node.id) this.poll(node, d, peer, 0);
+    this.queue.push(this.clockNow + this.config.berkeley.roundTimeoutMs, {
+      kind: 'roundEnd',
+      node: node.id,
+      inc: node.incarnation,
+      daemon: d.id,
+      round: d.round,
+    });
+  }
+
+  private poll(node: NodeRuntime, d: Daemon, peer: string, index: number): void {
+    d.polls.set(peer, { index, sentAt: berkeley.syncClock(node.offset, this.localNow(node)) });
+    this.sendBatch(node, [{ to: peer, payload: { kind: 'timeRequest', epoch: d.epoch, round: d.round, index } }]);
+  }
+
+  private onTimeReply(node: NodeRuntime, from: string, p: Extract<Payload, { kind: 'timeReply' }>): void {
+    const d = node.daemon;
+    if (d === null || p.epoch !== d.epoch || p.round !== d.round) return;
+    const pending = d.polls.get(from);
+    if (pending === undefined || pending.index !== p.index) return;
+    d.samples.push({ nodeId: from, sentAt: pending.sentAt, receivedAt: berkeley.syncClock(node.offset, this.localNow(node)), remoteClock: p.clockMs });
+    if (p.index + 1 < this.config.berkeley.samplesPerNode) this.poll(node, d, from, p.index + 1);
+    else d.polls.delete(from);
+  }
+
+  private endRound(node: NodeRuntime, daemonId: number, round: number): void {
+    const d = node.daemon;
+    if (d === null || d.id !== daemonId || d.round !== round) return;
+    const cfg = this.config.berkeley;
+    const plan = berkeley.planCorrections(node.id, d.samples, { outlierBoundMs: cfg.outlierBoundMs, maxRttMs: cfg.maxRttMs });
+    const adjustments: { to: string; payload: Payload }[] = [];
+    for (const [id, deltaMs] of Object.entries(plan.corrections)) {
+      if (id !== node.id) adjustments.push({ to: id, payload: { kind: 'timeAdjust', epoch: d.epoch, round, deltaMs } });
+    }
+    this.sendBatch(node, adjustments);
+    this.applyAdjust(node, d.epoch, round, plan.corrections[node.id] ?? 0);
+    const nextAt = Math.max(this.clockNow + 1, d.roundStartedAt + cfg.syncIntervalMs);
+    this.queue.push(nextAt, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: d.id });
+  }
+
+  private applyAdjust(node: NodeRuntime, epoch: number, round: number, deltaMs: number): void {
+    if (epoch < node.election.epoch) {
+      this.history.refusedAdjustments += 1; // fencing: a deposed daemon's correction
+      return;
+    }
+    const last = node.lastAdjust;
+    if (epoch < last.epoch || (epoch === last.epoch && round <= last.round)) return;
+    node.lastAdjust = { epoch, round };
+    const local = this.localNow(node);
+    const reading = (): void => {
+      this.history.clockReadings.push({ time: this.clockNow, node: node.id, incarnation: node.incarnation, appClockMs: berkeley.appClock(node.offset, local) });
+    };
+    reading();
+    node.offset = berkeley.applyCorrection(node.offset, deltaMs, local);
+    reading();
+    this.localEvent(node);
+  }
+}
