@@ -11,9 +11,11 @@ import { TEMPLATE_DATABASE } from '../test/helpers';
  * `npm test` (after lint and typecheck): every `*.test.ts` with node's test runner.
  * Database tests get a PostgreSQL server — DATABASE_URL when set, else an embedded one in a
  * temporary directory — and a migrated, seeded template database from which each test file
- * clones its own fresh database. `--db-only` runs only the database tests (`*.db.test.ts`).
+ * clones its own fresh database. `--db-only` runs only the database tests (`*.db.test.ts`);
+ * file arguments run just those files.
  */
 const dbOnly = process.argv.includes('--db-only');
+const chosenFiles = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const IGNORED_DIRS = new Set(['node_modules', '.next', 'data', '.git', 'test-results', 'artifacts']);
 
 function findTests(dir: string, out: string[] = []): string[] {
@@ -38,7 +40,7 @@ async function prepareTemplate(serverUrl: string): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const files = findTests('.');
+  const files = chosenFiles.length ? chosenFiles : findTests('.');
   if (!files.length) throw new Error('no test files found');
   let serverUrl = process.env.DATABASE_URL;
   let stopServer = async () => {};

@@ -1,6 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import pino from 'pino';
+import { ensureAdmin } from '../lib/auth/accounts';
+import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
+import { clusterSecret } from '../server/cluster/secret';
+import { loadConfig, loadDotEnv } from '../server/config';
 import { buildIfNeeded } from './build-if-needed';
 
-// `npm start`: production mode on PORT (default 3000), building the pages first if needed.
-Object.assign(process.env, { NODE_ENV: 'production' });
+/**
+ * `npm start`: the whole system in production mode. Builds the pages if needed, starts the
+ * database (embedded under DATA_DIR unless DATABASE_URL is set), then CLUSTER_SIZE node
+ * processes on NODE_BASE_PORT, NODE_BASE_PORT+1, … which find each other through the node
+ * registry. Until the gateway lands, node-1 also answers on PORT (default 3000).
+ */
+loadDotEnv();
+Object.assign(process.env, { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' });
+const config = loadConfig();
+const clusterSize = Number(process.env.CLUSTER_SIZE ?? 3);
+const basePort = Number(process.env.NODE_BASE_PORT ?? 3001);
+if (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 20) throw new Error('CLUSTER_SIZE must be 1–20');
+const log = pino({ level: config.logLevel, base: { node: 'launcher' } });
+
 buildIfNeeded();
-await import('../server/main');
+const database = await resolveDatabase(config, (msg) => log.info(msg));
+const db = createPool(database.url, 2);
+await prepareSchema(db, { seed: true });
+const admin = await ensureAdmin(db, config.dataDir);
+await db.end();
+const secret = await clusterSecret(config.cluster.secret, config.dataDir);
+
+const nodes = new Map<string, ChildProcess>();
+let stopping = false;
+
+function startNode(index: number): void {
+  const id = `node-${index}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      NODE_ID: id,
+      NODE_PORT: String(basePort + index - 1),
+      DATABASE_URL: database.url,
+      CLUSTER_SECRET: secret,
+      ...(index === 1 ? { PUBLIC_PORT: String(config.port) } : {}),
+    },
+  });
+  nodes.set(id, child);
+  child.on('exit', (code, signal) => {
+    nodes.delete(id);
+    if (!stopping) log.warn(`${id} exited (${signal ?? code}); the others carry on`);
+  });
+}
+
+for (let i = 1; i <= clusterSize; i++) startNode(i);
+
+console.log(`
+  MovieBook is starting: ${clusterSize} node(s) on ports ${basePort}–${basePort + clusterSize - 1}, and http://localhost:${config.port}
+  Admin login: ${admin.email} / ${admin.password ?? `(see ${admin.file})`}
+  Ctrl-C stops everything.
+`);
+
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info(`${signal}: stopping ${nodes.size} node(s)`);
+  await Promise.all([...nodes.values()].map((child) => new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  })));
+  await database.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -16,6 +16,22 @@ const envSchema = z.object({
   MAX_SEATS_PER_BOOKING: z.coerce.number().int().min(1).max(100).default(10),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   SESSION_TTL_S: z.coerce.number().int().min(60).default(30 * 86_400),
+  /** off: API only (benchmarks, cluster tests); the pages need a `next build` in production. */
+  SERVE_PAGES: z.enum(['on', 'off']).default('on'),
+  CLUSTER_SECRET: z.string().min(16).optional(),
+  CLUSTER_PEERS: z.string().optional(),
+  ADVERTISED_URL: z.url().optional(),
+  /** A second port this node also answers on (the launcher gives node-1 PORT until the gateway lands). */
+  PUBLIC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ELECTION_ALGORITHM: z.enum(['bully', 'ring']).default('bully'),
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(100),
+  SUSPECT_AFTER_MS: z.coerce.number().int().min(10).max(600_000).default(300),
+  DEAD_AFTER_MS: z.coerce.number().int().min(10).max(600_000).default(800),
+  ELECTION_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(150),
+  SYNC_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  MEMBER_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  CLOCK_SKEW_MS: z.coerce.number().int().min(-86_400_000).max(86_400_000).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -33,6 +49,22 @@ export type Config = {
   bodyLimitBytes: number;
   sessionTtlS: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  publicPort: number | undefined;
+  servePages: boolean;
+  cluster: {
+    secret: string | undefined;
+    peers: string | undefined;
+    advertisedUrl: string | undefined;
+    electionAlgorithm: 'bully' | 'ring';
+    heartbeatIntervalMs: number;
+    suspectAfterMs: number;
+    deadAfterMs: number;
+    electionAnswerTimeoutMs: number;
+    syncIntervalMs: number;
+    memberTtlMs: number;
+    holdSweepIntervalMs: number;
+    clockSkewMs: number;
+  };
 };
 
 /** Read `.env` if present (as the spec's setup describes); real environment variables win. */
@@ -60,6 +92,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     sessionTtlS: e.SESSION_TTL_S,
     logLevel: e.LOG_LEVEL,
+    publicPort: e.PUBLIC_PORT,
+    servePages: e.SERVE_PAGES === 'on',
+    cluster: {
+      secret: e.CLUSTER_SECRET,
+      peers: e.CLUSTER_PEERS,
+      advertisedUrl: e.ADVERTISED_URL,
+      electionAlgorithm: e.ELECTION_ALGORITHM,
+      heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+      suspectAfterMs: e.SUSPECT_AFTER_MS,
+      deadAfterMs: e.DEAD_AFTER_MS,
+      electionAnswerTimeoutMs: e.ELECTION_ANSWER_TIMEOUT_MS,
+      syncIntervalMs: e.SYNC_INTERVAL_MS,
+      memberTtlMs: e.MEMBER_TTL_MS,
+      holdSweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
+      clockSkewMs: e.CLOCK_SKEW_MS,
+    },
     ...overrides,
   };
 }

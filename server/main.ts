@@ -5,7 +5,7 @@ import { startNode } from './node';
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
-  const node = await startNode(config);
+  const node = await startNode(config, { withPages: config.servePages });
   node.ctx.log.info(`${config.nodeId} ready at ${node.url} (${config.dev ? 'development' : 'production'})`);
   let stopping = false;
   const shutdown = (signal: string) => {

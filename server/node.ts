@@ -1,20 +1,22 @@
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import pino from 'pino';
 import { ensureAdmin } from '../lib/auth/accounts';
-import { expireHolds } from '../lib/booking/reservations';
 import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
 import { buildApi, type FallbackHandler } from './api/app';
 import type { NodeContext } from './api/context';
+import { ClusterClock } from './cluster/cluster-clock';
+import { ClusterNode, type ClusterConfig } from './cluster/cluster-node';
+import { parsePeerList } from './cluster/membership';
+import { clusterSecret } from './cluster/secret';
 import type { Config } from './config';
-import { NodeClock } from './node-clock';
-
-const HOLD_SWEEP_INTERVAL_MS = 5_000;
 
 export type RunningNode = { url: string; ctx: NodeContext; stop(): Promise<void> };
 
 /**
- * One node process: database (embedded or DATABASE_URL), schema, API, and — unless `withPages`
- * is false (API-only tests and benchmarks) — the Next.js pages on the same port.
+ * One node process: database (embedded or DATABASE_URL), schema, cluster runtime, API, and —
+ * unless `withPages` is false (API-only benchmarks) — the Next.js pages on the same port.
  */
 export async function startNode(config: Config, options: { withPages?: boolean; seed?: boolean } = {}): Promise<RunningNode> {
   const log = pino({ level: config.logLevel, base: { node: config.nodeId } });
@@ -23,13 +25,13 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   await prepareSchema(db, { seed: options.seed ?? true });
   const admin = await ensureAdmin(db, config.dataDir);
   if (admin.password) {
-    log.info(`created the admin account ${admin.email} with password ${admin.password} (also saved in ${admin.file})`);
+    log.info(`created the admin account ${admin.email} (password saved in ${admin.file})`);
+    console.log(`\n  Admin login: ${admin.email} / ${admin.password}  (shown once; saved in ${admin.file})\n`);
   }
 
-  const ctx: NodeContext = { config, db, clock: new NodeClock(config.nodeId), log, startedAt: Date.now() };
   let fallback: FallbackHandler | undefined;
   let closePages = async () => {};
-  let upgrade: ((req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void) | undefined;
+  let upgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
   if (options.withPages ?? true) {
     // Telemetry would try to reach the internet; this product runs fine without it.
     process.env.NEXT_TELEMETRY_DISABLED ??= '1';
@@ -42,16 +44,47 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     closePages = () => pages.close();
   }
 
+  const stats = { inFlight: 0, served: 0 };
+  const clock = new ClusterClock(config.nodeId, config.cluster.clockSkewMs);
+  const ctx: NodeContext = { config, db, clock, cluster: undefined, log, startedAt: Date.now(), stats };
   const app = await buildApi(ctx, fallback);
   if (upgrade) app.server.on('upgrade', upgrade);
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
 
-  const sweeper = setInterval(() => {
-    expireHolds(db).catch((err: unknown) => log.warn({ err }, 'hold sweep failed'));
-  }, HOLD_SWEEP_INTERVAL_MS);
-  sweeper.unref();
+  // The cluster runtime starts once the node answers, so peers can reach it at once.
+  const clusterConfig: ClusterConfig = {
+    nodeId: config.nodeId,
+    url: config.cluster.advertisedUrl ?? `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    secret: await clusterSecret(config.cluster.secret, config.dataDir),
+    heartbeatIntervalMs: config.cluster.heartbeatIntervalMs,
+    failureDetector: { suspectAfterMs: config.cluster.suspectAfterMs, deadAfterMs: config.cluster.deadAfterMs },
+    syncIntervalMs: config.cluster.syncIntervalMs,
+    membershipRefreshMs: 1_000,
+    memberTtlMs: config.cluster.memberTtlMs,
+    holdSweepIntervalMs: config.cluster.holdSweepIntervalMs,
+    electionAlgorithm: config.cluster.electionAlgorithm,
+    election: { answerTimeoutMs: config.cluster.electionAnswerTimeoutMs },
+    berkeley: { outlierBoundMs: 100, maxRttMs: 200 },
+    clockSkewMs: config.cluster.clockSkewMs,
+    staticPeers: config.cluster.peers ? parsePeerList(config.cluster.peers) : undefined,
+  };
+  const cluster = await ClusterNode.create(clusterConfig, db, log, () => ({ inFlight: stats.inFlight, requestsServed: stats.served, loadAvg1m: 0 }));
+  // The cluster's clock is the node's clock: bookings are stamped with it.
+  Object.assign(ctx, { cluster, clock: cluster.clock });
+  cluster.clock.skewMs = config.cluster.clockSkewMs;
+  await cluster.start();
+
+  // Until the gateway lands, one node also answers on the public PORT.
+  let publicServer: http.Server | undefined;
+  if (config.publicPort !== undefined && config.publicPort !== port) {
+    publicServer = http.createServer((req, res) => app.server.emit('request', req, res));
+    if (upgrade) publicServer.on('upgrade', upgrade);
+    await new Promise<void>((resolve, reject) => publicServer!.once('error', reject).listen(config.publicPort, config.host, resolve));
+  }
 
   let stopped = false;
   return {
@@ -60,7 +93,8 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearInterval(sweeper);
+      await cluster.stop();
+      publicServer?.close();
       await app.close();
       await closePages();
       await db.end();

@@ -6,7 +6,7 @@ import { createPool, type Db } from '../lib/db/pool';
 import { buildApi } from '../server/api/app';
 import type { NodeContext } from '../server/api/context';
 import { loadConfig, type Config } from '../server/config';
-import { NodeClock } from '../server/node-clock';
+import { ClusterClock } from '../server/cluster/cluster-clock';
 import { hashPassword } from '../lib/auth/password';
 
 /** Migrated and seeded once per `npm test` run by scripts/run-tests.ts; cloned per test file. */
@@ -63,7 +63,10 @@ export async function startTestApi(overrides: Partial<Config> = {}): Promise<Tes
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: '/nonexistent', LOG_LEVEL: 'silent' }, {
     port: 0, host: '127.0.0.1', databaseUrl: database.url, ...overrides,
   });
-  const ctx: NodeContext = { config, db: database.db, clock: new NodeClock(config.nodeId), log: pino({ level: 'silent' }), startedAt: Date.now() };
+  const ctx: NodeContext = {
+    config, db: database.db, clock: new ClusterClock(config.nodeId), cluster: undefined, log: pino({ level: 'silent' }), startedAt: Date.now(),
+    stats: { inFlight: 0, served: 0 },
+  };
   const app = await buildApi(ctx);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;

@@ -347,14 +347,15 @@ export async function getSeatMap(db: Db, showtimeId: number, userId: string | un
   };
 }
 
-/** Mark lapsed holds expired and free their seats (housekeeping; correctness never waits for it). */
-export async function expireHolds(db: Db): Promise<number> {
-  return inRetryingTransaction(db, async (client) => {
-    await client.query(
-      `UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL
-       WHERE held_until <= now() AND booking_id IS NULL`,
-    );
-    const res = await client.query("UPDATE seat_holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now()");
-    return res.rowCount ?? 0;
-  });
+/**
+ * Mark lapsed holds expired and free their seats: housekeeping only, correctness never waits for
+ * it. Leader-only in a cluster, run inside the leader's fenced transaction.
+ */
+export async function expireHolds(client: pg.PoolClient): Promise<number> {
+  await client.query(
+    `UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL
+     WHERE held_until <= now() AND booking_id IS NULL`,
+  );
+  const res = await client.query("UPDATE seat_holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now()");
+  return res.rowCount ?? 0;
 }

@@ -1,11 +1,13 @@
 import http from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import Fastify, { type ConnectionError, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
 import { AppError, type ErrorCode } from '../../lib/errors';
 import { sqlState } from '../../lib/db/pool';
 import type { NodeContext } from './context';
 import { authRoutes } from './routes/auth';
 import { catalogRoutes } from './routes/catalog';
+import { clusterRoutes } from './routes/cluster';
 import { healthRoutes } from './routes/health';
 import { reservationRoutes } from './routes/reservations';
 
@@ -18,11 +20,17 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  // Raised by the router before any route runs: a path with broken %-encoding, an overlong path parameter.
+  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
+  FST_ERR_MAX_PARAM_LENGTH: 'VALIDATION_FAILED',
 };
 
 // Connection-level failures (server down, restarting, too many clients) are the database being
 // unavailable, not a bug: 503 so clients and the load balancer retry elsewhere or later.
 const DB_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006']);
+
+// Text PostgreSQL cannot store (a NUL character, say, in a search term or a name) is bad input.
+const DB_BAD_TEXT_STATES = new Set(['22021', '22P05']);
 
 export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
@@ -39,6 +47,9 @@ export function toAppError(err: unknown): AppError | undefined {
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new AppError('VALIDATION_FAILED', fastifyError.message ?? 'Bad request');
   }
+  if (DB_BAD_TEXT_STATES.has(sqlState(err))) {
+    return new AppError('VALIDATION_FAILED', 'The request contains characters that cannot be stored (such as NUL)');
+  }
   const errno = (err as NodeJS.ErrnoException).code;
   if (DB_UNAVAILABLE_STATES.has(sqlState(err)) || errno === 'ECONNREFUSED' || /Connection terminated|timeout exceeded when trying to connect/i.test(String((err as Error).message))) {
     return new AppError('DATABASE_UNAVAILABLE', 'The database is unavailable, try again shortly');
@@ -46,10 +57,42 @@ export function toAppError(err: unknown): AppError | undefined {
   return undefined;
 }
 
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const appError = toAppError(err) ?? new AppError('INTERNAL', 'Something went wrong on our side');
+  return reply.code(appError.status).send(appError.toJSON());
+}
+
+/**
+ * Requests that Node's HTTP parser rejects before Fastify sees them (an unknown method, a malformed
+ * request line or header) get the API's error shape too, instead of Fastify's default body.
+ */
+function clientErrorHandler(err: ConnectionError, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.write('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    } else {
+      const appError = err.code === 'HPE_INVALID_METHOD'
+        ? new AppError('METHOD_NOT_ALLOWED', 'Unsupported HTTP method')
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? new AppError('PAYLOAD_TOO_LARGE', 'The request headers are too large')
+          : new AppError('VALIDATION_FAILED', 'Malformed HTTP request');
+      const body = JSON.stringify(appError.toJSON());
+      socket.write(
+        `HTTP/1.1 ${appError.status} ${http.STATUS_CODES[appError.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+  }
+  socket.destroy(err);
+}
+
 export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.bodyLimitBytes,
+    frameworkErrors: (err, _req, reply) => void sendError(reply, err),
+    clientErrorHandler,
     // Only /api/* reaches Fastify; everything else goes straight to the fallback (Next.js).
     serverFactory: (handler) =>
       http.createServer((req, res) => {
@@ -64,11 +107,23 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
     ctx.log.error({ err, method: req.method, url: req.url }, 'unhandled error');
     return reply.code(500).send(new AppError('INTERNAL', 'Something went wrong on our side').toJSON());
   });
+  // The API speaks JSON only: a text/plain body is refused (415), not handed to the routes as a string.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send(new AppError('NOT_FOUND', `No API endpoint ${req.method} ${req.url.split('?')[0]}`).toJSON()),
   );
 
+  app.addHook('onRequest', async (req) => {
+    if (req.url !== '/api/peer') ctx.stats.inFlight += 1;
+  });
+  app.addHook('onResponse', async (req) => {
+    if (req.url === '/api/peer') return;
+    ctx.stats.inFlight -= 1;
+    ctx.stats.served += 1;
+  });
+
   healthRoutes(app, ctx);
+  clusterRoutes(app, ctx);
   authRoutes(app, ctx);
   catalogRoutes(app, ctx);
   reservationRoutes(app, ctx);

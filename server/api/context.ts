@@ -4,15 +4,20 @@ import type { Config } from '../config';
 import type { Db } from '../../lib/db/pool';
 import { userForToken, type User } from '../../lib/auth/accounts';
 import { AppError } from '../../lib/errors';
-import type { NodeClock } from '../node-clock';
+import type { ClusterClock } from '../cluster/cluster-clock';
+import type { ClusterNode } from '../cluster/cluster-node';
 
 /** What every route handler may use: one per node process. */
 export type NodeContext = {
   config: Config;
   db: Db;
-  clock: NodeClock;
+  clock: ClusterClock;
+  /** Absent in API-only tests that run a node outside any cluster. */
+  cluster: ClusterNode | undefined;
   log: Logger;
   startedAt: number;
+  /** Requests being served and served so far (reported as this node's load). */
+  stats: { inFlight: number; served: number };
 };
 
 export const SESSION_COOKIE = 'mb_session';
@@ -25,9 +30,18 @@ export function sessionToken(req: FastifyRequest): string | undefined {
   if (!cookie) return undefined;
   for (const part of cookie.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim()) || undefined;
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeCookieValue(part.slice(eq + 1).trim()) || undefined;
   }
   return undefined;
+}
+
+/** A cookie value with broken %-encoding is no session (not a 500). */
+function decodeCookieValue(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,100}$/;

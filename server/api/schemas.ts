@@ -36,7 +36,8 @@ export const movieBody = z.object({
 
 export const showtimeBody = z.object({
   movieId: idParam,
-  screenId: idParam,
+  // screens.id is a PostgreSQL int: a larger id would be a database error, not "no such screen".
+  screenId: idParam.max(2_147_483_647),
   startsAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
 });
 

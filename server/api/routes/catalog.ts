@@ -21,8 +21,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: NodeContext): void {
   app.post('/api/movies', async (req, reply) => {
     await requireAdmin(ctx, req);
     const movie = await createMovie(ctx.db, movieBody.parse(req.body));
-    ctx.clock.tick();
-    return reply.code(201).send({ movie });
+    return reply.code(201).send({ movie, distributedInfo: ctx.clock.stampEvent() });
   });
 
   app.get('/api/screens', async () => ({ screens: await listScreens(ctx.db) }));
@@ -34,8 +33,8 @@ export function catalogRoutes(app: FastifyInstance, ctx: NodeContext): void {
     if (id === undefined) {
       throw new AppError('VALIDATION_FAILED', 'That screen already has a showtime at that time', { field: 'startsAt' });
     }
-    ctx.clock.tick();
-    return reply.code(201).send({ showtime: (await getSeatMap(ctx.db, id, undefined)).showtime });
+    const distributedInfo = ctx.clock.stampEvent();
+    return reply.code(201).send({ showtime: (await getSeatMap(ctx.db, id, undefined)).showtime, distributedInfo });
   });
 
   app.get('/api/showtimes/:id', async (req) => {

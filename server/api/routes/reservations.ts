@@ -21,13 +21,13 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
   app.post('/api/holds', async (req, reply) => {
     const user = await requireUser(ctx, req);
     const hold = await createHold(ctx.db, user, holdBody.parse(req.body), limits);
-    return reply.code(201).send({ hold, distributedInfo: ctx.clock.tick() });
+    return reply.code(201).send({ hold, distributedInfo: ctx.clock.stampEvent() });
   });
 
   app.delete('/api/holds/:id', async (req) => {
     const user = await requireUser(ctx, req);
     const { id } = z.object({ id: uuidParam }).parse(req.params);
-    return { hold: await releaseHold(ctx.db, user, id), distributedInfo: ctx.clock.tick() };
+    return { hold: await releaseHold(ctx.db, user, id), distributedInfo: ctx.clock.stampEvent() };
   });
 
   app.post('/api/bookings', async (req, reply) => {
@@ -38,7 +38,7 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
       ? { holdId: body.holdId }
       : { showtimeId: body.showtimeId!, seats: body.seats! };
     const result = await createBooking(ctx.db, user, request, {
-      limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.tick(),
+      limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.stampEvent(),
     });
     if (result.replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(result.status).send({ booking: result.booking, distributedInfo: result.booking.distributedInfo });
@@ -62,6 +62,6 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
   app.post('/api/bookings/:id/cancel', async (req) => {
     const user = await requireUser(ctx, req);
     const { id } = z.object({ id: uuidParam }).parse(req.params);
-    return { booking: await cancelBooking(ctx.db, user, id), distributedInfo: ctx.clock.tick() };
+    return { booking: await cancelBooking(ctx.db, user, id), distributedInfo: ctx.clock.stampEvent() };
   });
 }

@@ -1,0 +1,491 @@
+import type { Logger } from 'pino';
+import type { ElectionAlgorithm, ElectionConfig, ElectionMessage } from '../../lib/algorithms/election';
+import { compareNodeIds } from '../../lib/algorithms/node-id';
+import type { BerkeleyConfig } from '../../lib/algorithms/berkeley';
+import type { VectorClock } from '../../lib/algorithms/vector-clock';
+import { envelopeSchema, hasValidSignature, ReplayGuard, type Envelope, type RefusalReason } from '../../lib/cluster/envelope';
+import * as fd from '../../lib/cluster/failure-detector';
+import { claimEpoch, currentLeadership, fencedWrite, FencedOut } from '../../lib/cluster/leadership';
+import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../lib/cluster/transport';
+import { expireHolds } from '../../lib/booking/reservations';
+import type { Db } from '../../lib/db/pool';
+import { runSyncRound, type ClockReading, type SyncRound } from './berkeley-daemon';
+import { ClusterClock } from './cluster-clock';
+import { ElectionDriver } from './election-driver';
+import * as membership from './membership';
+
+export type ClusterConfig = {
+  nodeId: string;
+  url: string;
+  host: string;
+  port: number;
+  secret: string;
+  heartbeatIntervalMs: number;
+  failureDetector: fd.FailureDetectorConfig;
+  syncIntervalMs: number;
+  membershipRefreshMs: number;
+  memberTtlMs: number;
+  holdSweepIntervalMs: number;
+  electionAlgorithm: ElectionAlgorithm;
+  election: Partial<ElectionConfig>;
+  berkeley: BerkeleyConfig;
+  clockSkewMs: number;
+  /** Fixed peers (CLUSTER_PEERS) instead of discovery through server_nodes. */
+  staticPeers: Peer[] | undefined;
+};
+
+/** What a node tells its peers in every heartbeat (and so what the monitor shows of it). */
+export type NodeSummary = {
+  id: string;
+  url: string;
+  pid: number;
+  role: 'leader' | 'follower' | 'candidate';
+  leader: string | null;
+  epoch: number;
+  lamport: number;
+  vector: VectorClock;
+  load: { inFlight: number; requestsServed: number; loadAvg1m: number };
+  startedAt: string;
+  algorithm: ElectionAlgorithm;
+};
+
+export type InboundResult = { drop: true } | { drop?: false; status: number; body: unknown };
+
+const SYNC_HISTORY_LIMIT = 50;
+
+export class ClusterNode {
+  readonly clock: ClusterClock;
+  readonly faults: PeerFaults = noFaults();
+  private readonly replayGuard = new ReplayGuard();
+  private readonly transport: PeerTransport;
+  private readonly driver: ElectionDriver;
+  private peers = new Map<string, Peer>();
+  private readonly peerInfo = new Map<string, { summary: NodeSummary; heardAt: number }>();
+  private detector: fd.FailureDetectorState = new Map();
+  private verdict = new Map<string, fd.PeerStatus>();
+  private readonly heartbeatsInFlight = new Set<string>();
+  private readonly loops: NodeJS.Timeout[] = [];
+  private leaderLoops: NodeJS.Timeout[] = [];
+  private leaderEpoch: number | null = null;
+  /** The last epoch this node led (kept after it is deposed, for the fencing probe). */
+  private lastLedEpoch: number | null = null;
+  private syncRoundNumber = 0;
+  private syncRunning = false;
+  readonly syncRounds: SyncRound[] = [];
+  readonly refused: Record<RefusalReason | 'stale-epoch' | 'malformed', number> = {
+    unsigned: 0, 'bad-signature': 0, 'wrong-recipient': 0, replayed: 0, 'stale-boot': 0, 'stale-epoch': 0, malformed: 0,
+  };
+  readonly leaderWrites = { accepted: 0, refused: 0 };
+  private readonly startedAt = new Date();
+  private stopped = false;
+
+  constructor(
+    private readonly config: ClusterConfig,
+    private readonly db: Db,
+    private readonly log: Logger,
+    persistedEpoch: number,
+    private readonly load: () => NodeSummary['load'],
+  ) {
+    this.clock = new ClusterClock(config.nodeId, config.clockSkewMs);
+    this.transport = new PeerTransport(
+      config.nodeId, config.secret,
+      () => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, lamport: this.clock.lamport, vector: this.clock.vector, sentAt: this.clock.now() }),
+      this.faults, this.replayGuard,
+    );
+    this.driver = new ElectionDriver(config.nodeId, config.electionAlgorithm, config.election, [], persistedEpoch, {
+      send: (out) => {
+        const peer = this.peers.get(out.to);
+        if (!peer) return;
+        this.clock.tick();
+        this.transport.send(peer, 'election', out.msg, (err) => this.unreachable(err));
+      },
+      claim: (epoch, leader, algorithm) => {
+        claimEpoch(this.db, epoch, leader, algorithm).then(
+          (result) => this.driver.claimResult({ type: 'claimResult', ...result }),
+          (err: unknown) => this.log.warn({ err }, 'claim failed: the fencing register is unreachable'),
+        );
+      },
+      leaderChanged: (leader, epoch) => this.onLeaderChanged(leader, epoch),
+      now: () => Date.now(),
+    });
+  }
+
+  static async create(config: ClusterConfig, db: Db, log: Logger, load: () => NodeSummary['load']): Promise<ClusterNode> {
+    const clock = await membership.persistedClock(db, config.nodeId);
+    await membership.register(db, { id: config.nodeId, url: config.url, pid: process.pid, host: config.host, port: config.port });
+    const { epoch } = await currentLeadership(db);
+    const node = new ClusterNode(config, db, log, epoch, load);
+    node.clock.restore(clock.lamport, clock.vector);
+    return node;
+  }
+
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+
+  async start(): Promise<void> {
+    await this.refreshMembership();
+    this.driver.start('boot');
+    this.every(this.config.membershipRefreshMs, () => this.refreshMembership());
+    this.every(this.config.heartbeatIntervalMs, () => this.heartbeatRound());
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.loops) clearInterval(t);
+    this.stopLeaderDuties();
+    this.driver.stop();
+    await membership.leave(this.db, this.config.nodeId).catch(() => {});
+    await this.transport.close();
+  }
+
+  private every(ms: number, work: () => Promise<void> | void): void {
+    const timer = setInterval(() => {
+      Promise.resolve()
+        .then(work)
+        .catch((err: unknown) => this.log.warn({ err }, 'periodic task failed'));
+    }, ms);
+    this.loops.push(timer);
+  }
+
+  // ---- membership and failure detection -------------------------------------------------------
+
+  private async refreshMembership(): Promise<void> {
+    // Refreshing our row also persists our clocks, so a restart resumes above them.
+    const discovered = await membership.refresh(this.db, this.config.nodeId, this.config.memberTtlMs, {
+      leader: this.driver.view.leader, clock: { lamport: this.clock.lamport, vector: this.clock.vector },
+    });
+    const found = this.config.staticPeers ?? discovered;
+    const next = new Map(found.filter((p) => p.id !== this.config.nodeId).map((p) => [p.id, p]));
+    const changed = next.size !== this.peers.size || [...next.keys()].some((id) => !this.peers.has(id));
+    this.peers = next;
+    if (changed) {
+      this.detector = fd.track(this.detector, [...next.keys()], Date.now());
+      this.driver.membership([...next.keys()]);
+    }
+  }
+
+  private async heartbeatRound(): Promise<void> {
+    const summary = this.summary();
+    for (const peer of this.peers.values()) {
+      if (this.heartbeatsInFlight.has(peer.id)) continue;
+      this.heartbeatsInFlight.add(peer.id);
+      this.transport
+        .call<NodeSummary>(peer, 'heartbeat', summary)
+        .then((reply) => {
+          this.clock.observe(reply.lamport, reply.vector);
+          this.heard(peer.id, reply.body);
+        })
+        .catch((err: unknown) => {
+          if (err instanceof PeerUnreachable) this.unreachable(err);
+        })
+        .finally(() => this.heartbeatsInFlight.delete(peer.id));
+    }
+    this.evaluateFailureDetector();
+  }
+
+  private heard(peerId: string, summary?: NodeSummary): void {
+    if (!this.peers.has(peerId)) return;
+    this.detector = fd.heard(this.detector, peerId, Date.now());
+    if (summary) this.peerInfo.set(peerId, { summary, heardAt: Date.now() });
+    this.evaluateFailureDetector();
+  }
+
+  private unreachable(err: PeerUnreachable): void {
+    if (err.refused) {
+      this.detector = fd.refused(this.detector, err.peer, Date.now());
+      this.evaluateFailureDetector();
+    }
+  }
+
+  private evaluateFailureDetector(): void {
+    const now = fd.verdicts(this.detector, Date.now(), this.config.failureDetector);
+    for (const [id, status] of now) {
+      const before = this.verdict.get(id);
+      if (before === status) continue;
+      this.verdict.set(id, status);
+      if (status === 'alive') this.driver.peerAlive(id);
+      else if (status === 'dead') this.driver.peerDead(id);
+      if (before !== undefined) this.log.info(`${id}: ${before} → ${status}`);
+    }
+    for (const id of [...this.verdict.keys()]) if (!now.has(id)) this.verdict.delete(id);
+  }
+
+  // ---- inbound messages -----------------------------------------------------------------------
+
+  /** Handle a POST /api/peer body: authenticate, de-duplicate, update clocks, dispatch. */
+  async handleInbound(raw: unknown): Promise<InboundResult> {
+    const parsed = envelopeSchema.safeParse(raw);
+    if (!parsed.success) {
+      const unsigned = typeof raw === 'object' && raw !== null && !('sig' in raw);
+      this.refused[unsigned ? 'unsigned' : 'malformed'] += 1;
+      return { status: 401, body: { error: { code: 'PEER_MESSAGE_REFUSED', message: unsigned ? 'unsigned message' : 'malformed envelope' } } };
+    }
+    const env = parsed.data as Envelope;
+    if (!hasValidSignature(this.config.secret, env)) return this.refuse('bad-signature', 401);
+    if (env.to !== this.config.nodeId) return this.refuse('wrong-recipient', 400);
+    if (this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
+    const replay = this.replayGuard.admit(env.from, env.boot, env.seq);
+    if (replay) return this.refuse(replay, 409);
+    this.heard(env.from);
+    if (!this.peers.has(env.from)) void this.refreshMembership();
+
+    const reply = (body: unknown): InboundResult => ({ status: 200, body: this.transport.envelope(env.from, `${env.type}.reply`, body) });
+    switch (env.type) {
+      case 'heartbeat':
+        this.clock.observe(env.lamport, env.vector);
+        this.heard(env.from, env.body as NodeSummary);
+        return reply(this.summary());
+      case 'election':
+        this.clock.receive(env.lamport, env.vector);
+        this.driver.onMessage(env.from, env.body as ElectionMessage);
+        return reply({ ok: true });
+      case 'clock.poll': {
+        this.clock.observe(env.lamport, env.vector);
+        const physical = this.clock.physical();
+        const reading: ClockReading = { syncClockMs: this.clock.syncNow(), appClockMs: physical.appClockMs, slewing: physical.slewing };
+        return reply(reading);
+      }
+      case 'clock.adjust': {
+        // Only the current leader's corrections count: a deposed time daemon is refused.
+        const view = this.driver.view;
+        if (env.epoch < view.epoch || (view.leader !== null && view.leader !== env.from)) return this.refuse('stale-epoch', 409);
+        this.clock.receive(env.lamport, env.vector);
+        const { deltaMs } = env.body as { deltaMs: number };
+        if (typeof deltaMs === 'number' && Number.isFinite(deltaMs)) this.clock.applyCorrection(deltaMs);
+        return reply({ ok: true });
+      }
+      case 'clock.history':
+        return reply({ rounds: this.syncRounds });
+      case 'election.algorithm': {
+        const { algorithm } = env.body as { algorithm: ElectionAlgorithm };
+        if (algorithm === 'bully' || algorithm === 'ring') this.driver.switchAlgorithm(algorithm);
+        return reply({ ok: true, algorithm: this.driver.algorithm });
+      }
+      case 'election.trigger': {
+        const { algorithm } = env.body as { algorithm: ElectionAlgorithm };
+        return reply(await this.triggerElection(algorithm));
+      }
+      case 'election.stats':
+        return reply(this.electionStats());
+      default:
+        return { status: 400, body: { error: { code: 'UNKNOWN_PEER_MESSAGE', message: `unknown message type ${env.type}` } } };
+    }
+  }
+
+  private refuse(reason: keyof ClusterNode['refused'], status: number): InboundResult {
+    this.refused[reason] += 1;
+    return { status, body: { error: { code: 'PEER_MESSAGE_REFUSED', message: reason } } };
+  }
+
+  // ---- leadership -----------------------------------------------------------------------------
+
+  private onLeaderChanged(leader: string | null, epoch: number): void {
+    this.log.info(leader ? `leader is ${leader} (epoch ${epoch})` : `no leader (epoch ${epoch})`);
+    if (leader === this.config.nodeId) this.startLeaderDuties(epoch);
+    else this.stopLeaderDuties();
+  }
+
+  private startLeaderDuties(epoch: number): void {
+    this.stopLeaderDuties();
+    this.leaderEpoch = epoch;
+    this.lastLedEpoch = epoch;
+    void this.leaderWrite('mark leader', (c) => c.query('UPDATE server_nodes SET is_leader = (id = $1), epoch = $2', [this.config.nodeId, epoch]));
+    const repeat = (ms: number, work: () => Promise<void>) => {
+      const t = setInterval(() => void work().catch((err: unknown) => this.log.warn({ err }, 'leader duty failed')), ms);
+      this.leaderLoops.push(t);
+    };
+    repeat(this.config.holdSweepIntervalMs, () => this.leaderWrite('expire holds', (c) => expireHolds(c)).then(() => {}));
+    repeat(this.config.syncIntervalMs, () => this.syncClocks().then(() => {}));
+    // A first round soon after winning, so a skewed cluster is corrected without waiting.
+    this.leaderLoops.push(setTimeout(() => void this.syncClocks().catch(() => {}), Math.min(500, this.config.syncIntervalMs)));
+  }
+
+  private stopLeaderDuties(): void {
+    for (const t of this.leaderLoops) clearInterval(t);
+    this.leaderLoops = [];
+    this.leaderEpoch = null;
+  }
+
+  /** A leader-only write, fenced by this node's epoch. */
+  private async leaderWrite<T>(what: string, work: (client: import('pg').PoolClient) => Promise<T>, epoch = this.leaderEpoch): Promise<T | undefined> {
+    if (epoch === null) return undefined;
+    try {
+      const result = await fencedWrite(this.db, epoch, this.config.nodeId, work);
+      this.leaderWrites.accepted += 1;
+      return result;
+    } catch (err) {
+      if (!(err instanceof FencedOut)) throw err;
+      this.leaderWrites.refused += 1;
+      this.log.warn(`${what}: ${err.message}`);
+      return undefined;
+    }
+  }
+
+  /** Try a leader-only write with the epoch this node last led (tests and the chaos tab). */
+  async fencedWriteProbe(): Promise<{ accepted: boolean; epoch: number | null; leaderWrites: ClusterNode['leaderWrites'] }> {
+    const epoch = this.lastLedEpoch;
+    const done = await this.leaderWrite('probe', (c) => c.query('UPDATE server_nodes SET is_leader = (id = $1)', [this.config.nodeId]).then(() => true), epoch);
+    return { accepted: done === true, epoch, leaderWrites: { ...this.leaderWrites } };
+  }
+
+  async syncClocks(): Promise<SyncRound | undefined> {
+    const epoch = this.leaderEpoch;
+    if (epoch === null || this.syncRunning) return undefined;
+    this.syncRunning = true;
+    try {
+      const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) !== 'dead');
+      const round = await runSyncRound({
+        self: this.config.nodeId,
+        syncNow: () => this.clock.syncNow(),
+        appNow: () => this.clock.now(),
+        applyOwnCorrection: (delta) => this.clock.applyCorrection(delta),
+        ownSlewing: () => this.clock.physical().slewing,
+        poll: async (peer) => (await this.transport.call<ClockReading>(peer, 'clock.poll', {})).body,
+        adjust: async (peer, deltaMs, round) => {
+          this.clock.tick();
+          await this.transport.call(peer, 'clock.adjust', { deltaMs, round });
+        },
+      }, alive, ++this.syncRoundNumber, epoch, this.config.berkeley);
+      this.syncRounds.unshift(round);
+      this.syncRounds.length = Math.min(this.syncRounds.length, SYNC_HISTORY_LIMIT);
+      return round;
+    } finally {
+      this.syncRunning = false;
+    }
+  }
+
+  /** The sync history: ours if we lead, else the leader's. */
+  async syncHistory(): Promise<SyncRound[]> {
+    const leader = this.driver.view.leader;
+    if (!leader || leader === this.config.nodeId) return this.syncRounds;
+    const peer = this.peers.get(leader);
+    if (!peer) return this.syncRounds;
+    try {
+      return (await this.transport.call<{ rounds: SyncRound[] }>(peer, 'clock.history', {})).body.rounds;
+    } catch {
+      return this.syncRounds;
+    }
+  }
+
+  // ---- elections on demand --------------------------------------------------------------------
+
+  /**
+   * Run an election from this node with `algorithm` (switching the whole cluster to it), wait
+   * for this node to know the new leader, and report what it cost across the cluster.
+   */
+  async triggerElection(algorithm: ElectionAlgorithm, timeoutMs = 5_000) {
+    const before = this.driver.view.epoch;
+    const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) === 'alive');
+    const statsBefore = await this.clusterElectionStats(alive);
+    await Promise.all(alive.map((p) => this.transport.call(p, 'election.algorithm', { algorithm }).catch(() => undefined)));
+    this.driver.switchAlgorithm(algorithm);
+    const started = Date.now();
+    this.driver.start('triggered');
+    const deadline = started + timeoutMs;
+    while (Date.now() < deadline && !(this.driver.view.epoch > before && this.driver.view.leader)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const durationMs = Date.now() - started;
+    // Let the announcement reach everyone before counting messages.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const statsAfter = await this.clusterElectionStats(alive);
+    const messages = Object.keys(statsAfter).reduce((sum, id) => sum + (statsAfter[id]! - (statsBefore[id] ?? 0)), 0);
+    const view = this.driver.view;
+    return { ok: view.epoch > before && view.leader !== null, algorithm, initiator: this.config.nodeId, leader: view.leader, epoch: view.epoch, durationMs, messages };
+  }
+
+  private async clusterElectionStats(peers: Peer[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = { [this.config.nodeId]: this.driver.messagesSent };
+    await Promise.all(peers.map(async (p) => {
+      try {
+        out[p.id] = (await this.transport.call<{ messagesSent: number }>(p, 'election.stats', {})).body.messagesSent;
+      } catch {
+        /* unreachable: its messages are not counted */
+      }
+    }));
+    return out;
+  }
+
+  electionStats() {
+    return { messagesSent: this.driver.messagesSent, messagesReceived: this.driver.messagesReceived, rounds: this.driver.rounds };
+  }
+
+  /** Forward an election trigger to another node. */
+  async triggerElectionOn(nodeId: string, algorithm: ElectionAlgorithm) {
+    const peer = this.peers.get(nodeId);
+    if (!peer) return undefined;
+    return (await this.transport.call<Awaited<ReturnType<ClusterNode['triggerElection']>>>(peer, 'election.trigger', { algorithm })).body;
+  }
+
+  // ---- views for the API ----------------------------------------------------------------------
+
+  summary(): NodeSummary {
+    const view = this.driver.view;
+    return {
+      id: this.config.nodeId,
+      url: this.config.url,
+      pid: process.pid,
+      role: view.leader === this.config.nodeId ? 'leader' : view.phase === 'follower' ? 'follower' : 'candidate',
+      leader: view.leader,
+      epoch: view.epoch,
+      lamport: this.clock.lamport,
+      vector: this.clock.vector,
+      load: this.load(),
+      startedAt: this.startedAt.toISOString(),
+      algorithm: this.driver.algorithm,
+    };
+  }
+
+  election() {
+    const view = this.driver.view;
+    return {
+      nodeId: this.config.nodeId,
+      leader: view.leader,
+      epoch: view.epoch,
+      algorithm: this.driver.algorithm,
+      phase: view.phase,
+      members: view.members,
+      alive: view.alive,
+      refusedStaleMessages: view.refusedStaleMessages,
+      ...this.electionStats(),
+    };
+  }
+
+  nodes() {
+    const now = Date.now();
+    const self = { ...this.summary(), status: 'alive' as fd.PeerStatus, lastHeartbeat: new Date(now).toISOString(), lastHeardMsAgo: 0 };
+    const peers = [...this.peers.values()].sort((a, b) => compareNodeIds(b.id, a.id)).map((p) => {
+      const info = this.peerInfo.get(p.id);
+      return {
+        ...(info?.summary ?? { id: p.id, url: p.url }),
+        id: p.id,
+        url: p.url,
+        status: this.verdict.get(p.id) ?? 'suspect',
+        lastHeartbeat: info ? new Date(info.heardAt).toISOString() : null,
+        lastHeardMsAgo: info ? now - info.heardAt : null,
+      };
+    });
+    return [self, ...peers].sort((a, b) => compareNodeIds(b.id, a.id));
+  }
+
+  faultsView() {
+    return {
+      partitionedFrom: [...this.faults.partitionedFrom],
+      delayToMs: Object.fromEntries(this.faults.delayToMs),
+      paused: this.faults.paused,
+      clockSkewMs: this.clock.skewMs,
+    };
+  }
+
+  setFaults(input: { partitionedFrom?: string[]; delayToMs?: Record<string, number>; paused?: boolean; clockSkewMs?: number }): void {
+    if (input.partitionedFrom) {
+      const all = input.partitionedFrom.includes('*') ? [...this.peers.keys()] : input.partitionedFrom;
+      this.faults.partitionedFrom = new Set(all.filter((id) => id !== this.config.nodeId));
+    }
+    if (input.delayToMs) this.faults.delayToMs = new Map(Object.entries(input.delayToMs));
+    if (input.paused !== undefined) this.faults.paused = input.paused;
+    if (input.clockSkewMs !== undefined) this.clock.skewMs = input.clockSkewMs;
+  }
+}

@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../lib/db/embedded';
+import { client } from './helpers';
+
+/**
+ * Real node processes on loopback for cluster tests: each node is `server/main.ts` in its own OS
+ * process (API only), all sharing one fresh database and one DATA_DIR (cluster secret, admin).
+ */
+export type NodeHandle = { id: string; port: number; url: string; proc: ChildProcess | null; log: string[] };
+
+export type TestCluster = {
+  nodes: Map<string, NodeHandle>;
+  dataDir: string;
+  node(id: string): NodeHandle;
+  start(id: string): Promise<void>;
+  kill(id: string, signal?: NodeJS.Signals): Promise<void>;
+  adminToken(): Promise<string>;
+  stop(): Promise<void>;
+};
+
+const READY_TIMEOUT_MS = 60_000;
+
+export async function startCluster(
+  size: number,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeEnv: Record<string, Record<string, string>> = {},
+): Promise<TestCluster> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'moviebook-cluster-'));
+  const nodes = new Map<string, NodeHandle>();
+  for (let i = 1; i <= size; i++) {
+    const port = await freePort();
+    nodes.set(`node-${i}`, { id: `node-${i}`, port, url: `http://127.0.0.1:${port}`, proc: null, log: [] });
+  }
+  let token: string | undefined;
+
+  async function start(id: string): Promise<void> {
+    const handle = nodes.get(id)!;
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        SERVE_PAGES: 'off',
+        NODE_ID: id,
+        NODE_PORT: String(handle.port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: databaseUrl,
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        ...env,
+        ...nodeEnv[id],
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    handle.proc = proc;
+    const logFile = process.env.TEST_CLUSTER_LOG_DIR ? path.join(process.env.TEST_CLUSTER_LOG_DIR, `${path.basename(dataDir)}-${id}.log`) : undefined;
+    const keep = (chunk: Buffer) => {
+      if (logFile) fs.appendFileSync(logFile, chunk);
+      handle.log.push(chunk.toString());
+      if (handle.log.length > 500) handle.log.splice(0, 100);
+    };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    await waitFor(`${id} to answer`, READY_TIMEOUT_MS, async () => {
+      if (proc.exitCode !== null) throw new Error(`${id} exited with ${proc.exitCode}: ${handle.log.join('').slice(-2000)}`);
+      const res = await fetch(`${handle.url}/api/health`).catch(() => undefined);
+      return res?.status === 200;
+    });
+  }
+
+  async function kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = nodes.get(id)!.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill(signal);
+    await exited;
+  }
+
+  // Start one node first: it creates the admin account and the cluster secret; then the rest.
+  const ids = [...nodes.keys()];
+  await start(ids[0]!);
+  await Promise.all(ids.slice(1).map(start));
+
+  return {
+    nodes,
+    dataDir,
+    node: (id) => nodes.get(id)!,
+    start,
+    kill,
+    async adminToken() {
+      if (token) return token;
+      const password = /password: (\S+)/.exec(fs.readFileSync(path.join(dataDir, 'admin-credentials.txt'), 'utf8'))![1]!;
+      const res = await client(nodes.get(ids[0]!)!.url).post('/api/auth/login', { email: 'admin@moviebook.local', password });
+      token = res.body.token as string;
+      return token;
+    },
+    async stop() {
+      await Promise.all(ids.map((id) => kill(id, 'SIGTERM')));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Poll `check` until it returns true, at most `timeoutMs`; errors count as "not yet". */
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, intervalMs = 25): Promise<number> {
+  const started = Date.now();
+  let lastError: unknown;
+  while (Date.now() - started < timeoutMs) {
+    try {
+      if (await check()) return Date.now() - started;
+    } catch (err) {
+      lastError = err;
+      if (err instanceof Error && /exited with/.test(err.message)) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}
+
+export type ElectionView = { nodeId: string; leader: string | null; epoch: number; phase: string };
+
+export async function electionViews(cluster: TestCluster, ids: string[]): Promise<ElectionView[]> {
+  return Promise.all(ids.map(async (id) => (await client(cluster.node(id).url).get<ElectionView>('/api/election')).body));
+}
+
+/** Wait until every node in `ids` names the same leader of the same epoch; returns it. */
+export async function waitForAgreement(cluster: TestCluster, ids: string[], timeoutMs: number, expected?: string): Promise<{ leader: string; epoch: number; ms: number }> {
+  let agreed: { leader: string; epoch: number } | undefined;
+  let last = '';
+  const ms = await waitFor(`agreement among ${ids.join(', ')}${expected ? ` on ${expected}` : ''}`, timeoutMs, async () => {
+    const views = await electionViews(cluster, ids);
+    last = views.map((v) => `${v.nodeId}: ${v.leader}@${v.epoch} (${v.phase})`).join('; ');
+    const first = views[0]!;
+    const same = first.leader !== null && views.every((v) => v.leader === first.leader && v.epoch === first.epoch);
+    if (!same || (expected && first.leader !== expected)) return false;
+    agreed = { leader: first.leader!, epoch: first.epoch };
+    return true;
+  }, 10).catch((err: Error) => {
+    throw new Error(`${err.message}; last views: ${last}`);
+  });
+  return { ...agreed!, ms };
+}
