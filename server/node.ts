@@ -35,6 +35,7 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   if (options.withPages ?? true) {
     // Telemetry would try to reach the internet; this product runs fine without it.
     process.env.NEXT_TELEMETRY_DISABLED ??= '1';
+    if (config.dev && config.nodeId !== 'node-1') process.env.NEXT_DIST_DIR ??= `.next/dev-nodes/${config.nodeId}`;
     const { default: next } = await import('next');
     const pages = next({ dev: config.dev, dir: process.cwd(), hostname: 'localhost', port: config.port });
     await pages.prepare();
