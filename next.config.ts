@@ -9,6 +9,8 @@ const nextConfig: NextConfig = {
   // Next.js allows one dev server per build folder; extra nodes started by hand in dev mode
   // (NODE_ID=node-2 NODE_PORT=3001 npm run dev) get their own (see server/node.ts).
   distDir: process.env.NEXT_DIST_DIR || '.next',
+  // …and their own tsconfig there, which Next.js may rewrite without touching ours.
+  typescript: { tsconfigPath: process.env.NEXT_TSCONFIG_PATH || 'tsconfig.json' },
 };
 
 export default nextConfig;

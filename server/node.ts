@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino from 'pino';
@@ -11,6 +13,18 @@ import { ClusterNode, type ClusterConfig } from './cluster/cluster-node';
 import { parsePeerList } from './cluster/membership';
 import { clusterSecret } from './cluster/secret';
 import type { Config } from './config';
+
+/**
+ * Next.js allows one dev server per build folder, and rewrites the tsconfig it is given: an
+ * extra dev node (NODE_ID=node-2 … npm run dev) gets a build folder and a tsconfig of its own.
+ */
+function useOwnDevBuildFolder(nodeId: string): void {
+  // Turbopack only reads a tsconfig beside the project, so this one lives at the top (git-ignored).
+  const tsconfig = `tsconfig.dev-${nodeId}.json`;
+  if (!fs.existsSync(tsconfig)) fs.writeFileSync(tsconfig, JSON.stringify({ extends: './tsconfig.json' }, null, 2) + '\n');
+  process.env.NEXT_DIST_DIR ??= path.join('.next', 'dev-nodes', nodeId);
+  process.env.NEXT_TSCONFIG_PATH ??= tsconfig;
+}
 
 export type RunningNode = { url: string; ctx: NodeContext; stop(): Promise<void> };
 
@@ -35,7 +49,7 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   if (options.withPages ?? true) {
     // Telemetry would try to reach the internet; this product runs fine without it.
     process.env.NEXT_TELEMETRY_DISABLED ??= '1';
-    if (config.dev && config.nodeId !== 'node-1') process.env.NEXT_DIST_DIR ??= `.next/dev-nodes/${config.nodeId}`;
+    if (config.dev && config.nodeId !== 'node-1') useOwnDevBuildFolder(config.nodeId);
     const { default: next } = await import('next');
     const pages = next({ dev: config.dev, dir: process.cwd(), hostname: 'localhost', port: config.port });
     await pages.prepare();
