@@ -10,7 +10,7 @@ import { buildIfNeeded } from './build-if-needed';
  * `npm start`: the whole system in production mode. Builds the pages if needed, starts the
  * database (embedded under DATA_DIR unless DATABASE_URL is set), then CLUSTER_SIZE node
  * processes on NODE_BASE_PORT, NODE_BASE_PORT+1, … which find each other through the node
- * registry. Until the gateway lands, node-1 also answers on PORT (default 3000).
+ * registry, and the gateway (our load balancer) on PORT (default 3000) in front of them.
  */
 loadDotEnv();
 Object.assign(process.env, { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' });
@@ -41,7 +41,6 @@ function startNode(index: number): void {
       NODE_PORT: String(basePort + index - 1),
       DATABASE_URL: database.url,
       CLUSTER_SECRET: secret,
-      ...(index === 1 ? { PUBLIC_PORT: String(config.port) } : {}),
     },
   });
   nodes.set(id, child);
@@ -53,8 +52,19 @@ function startNode(index: number): void {
 
 for (let i = 1; i <= clusterSize; i++) startNode(i);
 
+const gateway = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+  stdio: 'inherit',
+  env: { ...process.env, PORT: String(config.port), DATABASE_URL: database.url },
+});
+nodes.set('gateway', gateway);
+gateway.on('exit', (code, signal) => {
+  nodes.delete('gateway');
+  if (!stopping) log.error(`the gateway exited (${signal ?? code})`);
+});
+
 console.log(`
-  MovieBook is starting: ${clusterSize} node(s) on ports ${basePort}–${basePort + clusterSize - 1}, and http://localhost:${config.port}
+  MovieBook is starting at http://localhost:${config.port}
+  (gateway on ${config.port}; ${clusterSize} node(s) on ports ${basePort}–${basePort + clusterSize - 1}; load balancer stats at /api/lb)
   Admin login: ${admin.email} / ${admin.password ?? `(see ${admin.file})`}
   Ctrl-C stops everything.
 `);
@@ -62,7 +72,7 @@ console.log(`
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info(`${signal}: stopping ${nodes.size} node(s)`);
+  log.info(`${signal}: stopping the gateway and the nodes`);
   await Promise.all([...nodes.values()].map((child) => new Promise((resolve) => {
     child.once('exit', resolve);
     child.kill('SIGTERM');

@@ -17,12 +17,12 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   SESSION_TTL_S: z.coerce.number().int().min(60).default(30 * 86_400),
   /** off: API only (benchmarks, cluster tests); the pages need a `next build` in production. */
+  /** Relative capacity this node declares; the gateway's load-based weights start from it. */
+  NODE_CAPACITY: z.coerce.number().int().min(1).max(1_000).default(10),
   SERVE_PAGES: z.enum(['on', 'off']).default('on'),
   CLUSTER_SECRET: z.string().min(16).optional(),
   CLUSTER_PEERS: z.string().optional(),
   ADVERTISED_URL: z.url().optional(),
-  /** A second port this node also answers on (the launcher gives node-1 PORT until the gateway lands). */
-  PUBLIC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ELECTION_ALGORITHM: z.enum(['bully', 'ring']).default('bully'),
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(100),
   SUSPECT_AFTER_MS: z.coerce.number().int().min(10).max(600_000).default(300),
@@ -49,8 +49,8 @@ export type Config = {
   bodyLimitBytes: number;
   sessionTtlS: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
-  publicPort: number | undefined;
   servePages: boolean;
+  nodeCapacity: number;
   cluster: {
     secret: string | undefined;
     peers: string | undefined;
@@ -92,8 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     sessionTtlS: e.SESSION_TTL_S,
     logLevel: e.LOG_LEVEL,
-    publicPort: e.PUBLIC_PORT,
     servePages: e.SERVE_PAGES === 'on',
+    nodeCapacity: e.NODE_CAPACITY,
     cluster: {
       secret: e.CLUSTER_SECRET,
       peers: e.CLUSTER_PEERS,

@@ -93,14 +93,6 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   cluster.clock.skewMs = config.cluster.clockSkewMs;
   await cluster.start();
 
-  // Until the gateway lands, one node also answers on the public PORT.
-  let publicServer: http.Server | undefined;
-  if (config.publicPort !== undefined && config.publicPort !== port) {
-    publicServer = http.createServer((req, res) => app.server.emit('request', req, res));
-    if (upgrade) publicServer.on('upgrade', upgrade);
-    await new Promise<void>((resolve, reject) => publicServer!.once('error', reject).listen(config.publicPort, config.host, resolve));
-  }
-
   let stopped = false;
   return {
     url,
@@ -109,7 +101,6 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
       if (stopped) return;
       stopped = true;
       await cluster.stop();
-      publicServer?.close();
       await app.close();
       await closePages();
       await db.end();

@@ -143,3 +143,33 @@ export async function waitForAgreement(cluster: TestCluster, ids: string[], time
   });
   return { ...agreed!, ms };
 }
+
+export type TestGateway = { url: string; proc: ChildProcess; log: string[]; stop(): Promise<void> };
+
+/** The real gateway process in front of the nodes registered in `databaseUrl`. */
+export async function startGateway(databaseUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
+  const port = await freePort();
+  const log: string[] = [];
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LB_HEALTH_INTERVAL_MS: '200', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the gateway to answer', READY_TIMEOUT_MS, async () => {
+    if (proc.exitCode !== null) throw new Error(`the gateway exited with ${proc.exitCode}: ${log.join('')}`);
+    return (await fetch(`${url}/api/lb`).catch(() => undefined))?.status === 200;
+  });
+  return {
+    url,
+    proc,
+    log,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

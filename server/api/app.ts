@@ -8,6 +8,7 @@ import type { NodeContext } from './context';
 import { authRoutes } from './routes/auth';
 import { catalogRoutes } from './routes/catalog';
 import { clusterRoutes } from './routes/cluster';
+import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { reservationRoutes } from './routes/reservations';
 
@@ -87,6 +88,9 @@ function clientErrorHandler(err: ConnectionError, socket: Socket): void {
   socket.destroy(err);
 }
 
+/** Paths the slow-node fault never delays, so the node can still be observed and healed. */
+const UNDELAYED = /^\/api\/(health|faults|peer)(\?|$)/;
+
 export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
@@ -114,7 +118,10 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
   );
 
   app.addHook('onRequest', async (req) => {
-    if (req.url !== '/api/peer') ctx.stats.inFlight += 1;
+    if (req.url === '/api/peer') return;
+    ctx.stats.inFlight += 1;
+    const delay = ctx.cluster?.requestDelayMs ?? 0;
+    if (delay > 0 && !UNDELAYED.test(req.url)) await new Promise((resolve) => setTimeout(resolve, delay));
   });
   app.addHook('onResponse', async (req) => {
     if (req.url === '/api/peer') return;
@@ -127,6 +134,7 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
   authRoutes(app, ctx);
   catalogRoutes(app, ctx);
   reservationRoutes(app, ctx);
+  eventsRoutes(app, ctx);
   await app.ready();
   return app;
 }

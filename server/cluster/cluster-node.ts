@@ -56,6 +56,8 @@ const SYNC_HISTORY_LIMIT = 50;
 export class ClusterNode {
   readonly clock: ClusterClock;
   readonly faults: PeerFaults = noFaults();
+  /** Fault injection: extra latency on this node's API requests (a slow node). */
+  requestDelayMs = 0;
   private readonly replayGuard = new ReplayGuard();
   private readonly transport: PeerTransport;
   private readonly driver: ElectionDriver;
@@ -476,10 +478,12 @@ export class ClusterNode {
       delayToMs: Object.fromEntries(this.faults.delayToMs),
       paused: this.faults.paused,
       clockSkewMs: this.clock.skewMs,
+      requestDelayMs: this.requestDelayMs,
     };
   }
 
-  setFaults(input: { partitionedFrom?: string[]; delayToMs?: Record<string, number>; paused?: boolean; clockSkewMs?: number }): void {
+  setFaults(input: { partitionedFrom?: string[]; delayToMs?: Record<string, number>; paused?: boolean; clockSkewMs?: number; requestDelayMs?: number }): void {
+    if (input.requestDelayMs !== undefined) this.requestDelayMs = input.requestDelayMs;
     if (input.partitionedFrom) {
       const all = input.partitionedFrom.includes('*') ? [...this.peers.keys()] : input.partitionedFrom;
       this.faults.partitionedFrom = new Set(all.filter((id) => id !== this.config.nodeId));

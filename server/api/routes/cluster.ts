@@ -13,6 +13,8 @@ const faultsBody = z.object({
   delayToMs: z.record(z.string().min(1).max(64), z.number().int().min(0).max(60_000)).optional(),
   paused: z.boolean().optional(),
   clockSkewMs: z.number().int().min(-86_400_000).max(86_400_000).optional(),
+  /** Extra latency on this node's API requests (not health checks or peer messages): a slow node. */
+  requestDelayMs: z.number().int().min(0).max(60_000).optional(),
 });
 
 function clusterOf(ctx: NodeContext): ClusterNode {
