@@ -51,6 +51,9 @@ export type NodeSummary = {
 
 export type InboundResult = { drop: true } | { drop?: false; status: number; body: unknown };
 
+/** A protocol plugged into the node (e.g. replication): handles its own peer message types. */
+export type PeerMessageHandler = (from: string, body: unknown, envelope: Envelope) => Promise<unknown> | unknown;
+
 const SYNC_HISTORY_LIMIT = 50;
 
 export class ClusterNode {
@@ -80,6 +83,8 @@ export class ClusterNode {
   readonly leaderWrites = { accepted: 0, refused: 0 };
   private readonly startedAt = new Date();
   private stopped = false;
+  private readonly handlers = new Map<string, PeerMessageHandler>();
+  private readonly leaderListeners: ((leader: string | null, epoch: number) => void)[] = [];
 
   constructor(
     private readonly config: ClusterConfig,
@@ -271,9 +276,49 @@ export class ClusterNode {
       }
       case 'election.stats':
         return reply(this.electionStats());
-      default:
+      default: {
+        const handler = this.handlers.get(env.type);
+        if (handler) {
+          // Protocol messages are events: they count in the logical clocks.
+          this.clock.receive(env.lamport, env.vector);
+          return reply(await handler(env.from, env.body, env));
+        }
         return { status: 400, body: { error: { code: 'UNKNOWN_PEER_MESSAGE', message: `unknown message type ${env.type}` } } };
+      }
     }
+  }
+
+  // ---- for protocols built on the node (replication) --------------------------------------------
+
+  /** Handle peer messages of `type` (the handler's return value is the signed reply's body). */
+  on(type: string, handler: PeerMessageHandler): void {
+    this.handlers.set(type, handler);
+  }
+
+  /** Send a protocol message to a peer and wait for its reply body (a message event: ticks). */
+  async request<R>(peerId: string, type: string, body: unknown): Promise<R> {
+    const peer = this.peers.get(peerId);
+    if (!peer) throw new PeerUnreachable(peerId, false, `${peerId} is not a known peer`);
+    this.clock.tick();
+    return (await this.transport.call<R>(peer, type, body)).body;
+  }
+
+  /** Peer ids, and those the failure detector believes alive. */
+  peerIds(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  alivePeerIds(): string[] {
+    return [...this.peers.keys()].filter((id) => this.verdict.get(id) === 'alive');
+  }
+
+  get leader(): { leader: string | null; epoch: number } {
+    const view = this.driver.view;
+    return { leader: view.leader, epoch: view.epoch };
+  }
+
+  onLeaderChange(listener: (leader: string | null, epoch: number) => void): void {
+    this.leaderListeners.push(listener);
   }
 
   private refuse(reason: keyof ClusterNode['refused'], status: number): InboundResult {
@@ -285,6 +330,7 @@ export class ClusterNode {
 
   private onLeaderChanged(leader: string | null, epoch: number): void {
     this.log.info(leader ? `leader is ${leader} (epoch ${epoch})` : `no leader (epoch ${epoch})`);
+    for (const listener of this.leaderListeners) listener(leader, epoch);
     if (leader === this.config.nodeId) this.startLeaderDuties(epoch);
     else this.stopLeaderDuties();
   }
