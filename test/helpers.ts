@@ -57,9 +57,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 export type TestApi = { url: string; ctx: NodeContext; database: TestDatabase; close(): Promise<void> };
 
-/** The real HTTP API (no pages) on a free loopback port, over a fresh database. */
-export async function startTestApi(overrides: Partial<Config> = {}): Promise<TestApi> {
-  const database = await createTestDatabase();
+/**
+ * The real HTTP API (no pages) on a free loopback port, over a fresh database — or over `shared`,
+ * another test API's database (two "nodes" on one database), which is then left for its owner to drop.
+ */
+export async function startTestApi(overrides: Partial<Config> = {}, shared?: TestDatabase): Promise<TestApi> {
+  const database = shared ?? (await createTestDatabase());
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: '/nonexistent', LOG_LEVEL: 'silent' }, {
     port: 0, host: '127.0.0.1', databaseUrl: database.url, ...overrides,
   });
@@ -76,7 +79,7 @@ export async function startTestApi(overrides: Partial<Config> = {}): Promise<Tes
     database,
     async close() {
       await app.close();
-      await database.drop();
+      if (!shared) await database.drop();
     },
   };
 }
@@ -118,6 +121,17 @@ export async function signedUpClient(baseUrl: string, name = 'user'): Promise<{ 
   const res = await client(baseUrl).post<{ token: string; user: { id: string } }>('/api/auth/signup', { email, name, password: 'correct horse battery' });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { api: client(baseUrl, res.body.token), userId: res.body.user.id, token: res.body.token };
+}
+
+/**
+ * Make a user an administrator in the database and return a client with a fresh session (nodes
+ * remember a session's user for a few seconds, so an existing token may still carry the old role).
+ */
+export async function promoteToAdmin(db: Db, baseUrl: string, userId: string): Promise<ReturnType<typeof client>> {
+  const { rows } = await db.query<{ email: string }>("UPDATE users SET role = 'admin' WHERE id = $1 RETURNING email", [userId]);
+  const res = await client(baseUrl).post<{ token: string }>('/api/auth/login', { email: rows[0]!.email, password: 'correct horse battery' });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
+  return client(baseUrl, res.body.token);
 }
 
 /**

@@ -51,10 +51,30 @@ export async function login(db: Db, email: string, password: string, ttlS: numbe
 }
 
 export async function logout(db: Db, token: string): Promise<void> {
+  sessionCache.delete(token);
   await db.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash(token)]);
 }
 
+/**
+ * Valid sessions are remembered for SESSION_CACHE_TTL_MS, saving a query on every request (the
+ * booking benchmark measured it at 15% of throughput). The price: a session ended on another node
+ * stays usable here for at most that long; this node's own logouts take effect at once.
+ */
+const SESSION_CACHE_TTL_MS = 5_000;
+const SESSION_CACHE_LIMIT = 10_000;
+const sessionCache = new Map<string, { user: User; until: number }>();
+
 export async function userForToken(db: Db, token: string): Promise<User | undefined> {
+  const cached = sessionCache.get(token);
+  if (cached && cached.until > Date.now()) return cached.user;
+  const user = await lookupSession(db, token);
+  if (sessionCache.size >= SESSION_CACHE_LIMIT) sessionCache.clear();
+  if (user) sessionCache.set(token, { user, until: Date.now() + SESSION_CACHE_TTL_MS });
+  else sessionCache.delete(token);
+  return user;
+}
+
+async function lookupSession(db: Db, token: string): Promise<User | undefined> {
   const { rows } = await db.query<User>({
     name: 'user_for_token',
     text: `SELECT u.id, u.email, u.name, u.role FROM sessions s JOIN users u ON u.id = s.user_id

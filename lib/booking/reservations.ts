@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../errors';
-import { inRetryingTransaction, sqlState, type Db } from '../db/pool';
+import { inRetryingTransaction, sqlState, withDeadlockRetry, type Db } from '../db/pool';
 import type { User } from '../auth/accounts';
 import { getShowtimeInfo, type ShowtimeInfo } from './catalog';
+import { notifySeatChange, SEAT_CHANNEL } from './seat-events';
 import { resolveSeats } from './seats';
 
 /** The spec's distributed metadata, stamped by the node that processes a booking. */
@@ -77,6 +78,7 @@ export async function createHold(
       'INSERT INTO seat_holds (id, showtime_id, user_id, seat_ids, expires_at) VALUES ($1, $2, $3, $4, $5)',
       [holdId, info.id, user.id, seatIds, expiresAt],
     );
+    await notifySeatChange(client, info.id);
     return {
       id: holdId, showtimeId: info.id, seats: seatIds, expiresAt: expiresAt.toISOString(),
       totalCents: seats.reduce((sum, s) => sum + s.priceCents, 0),
@@ -87,8 +89,8 @@ export async function createHold(
 /** Release a hold: its seats become available at once. Releasing twice is harmless. */
 export async function releaseHold(db: Db, user: User, holdId: string): Promise<{ id: string; status: string }> {
   return inRetryingTransaction(db, async (client) => {
-    const hold = await client.query<{ status: string; user_id: string }>(
-      'SELECT status, user_id FROM seat_holds WHERE id = $1 FOR UPDATE', [holdId],
+    const hold = await client.query<{ status: string; user_id: string; showtime_id: number }>(
+      'SELECT status, user_id, showtime_id FROM seat_holds WHERE id = $1 FOR UPDATE', [holdId],
     );
     const row = hold.rows[0];
     if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('HOLD_NOT_FOUND', 'No such hold');
@@ -98,21 +100,40 @@ export async function releaseHold(db: Db, user: User, holdId: string): Promise<{
       [holdId],
     );
     await client.query("UPDATE seat_holds SET status = 'released' WHERE id = $1", [holdId]);
+    await notifySeatChange(client, row.showtime_id);
     return { id: holdId, status: 'released' };
   });
 }
 
-// As for holds, but seats held by the same user (this hold or another of theirs) also qualify.
-const TAKE_SEATS_FOR_BOOKING = `
+// One statement, one round trip: lock the requested seats in one canonical order, and only if
+// every one is free (or held by this same user) take them, record the booking and its seats, mark
+// the hold booked and announce the change. Nothing is written when a seat is taken. The UNIQUE
+// constraint on booking_seats still has the last word on a double sale.
+const BOOK_SEATS = `
   WITH locked AS (
-    SELECT seat_id FROM showtime_seats WHERE showtime_id = $1 AND seat_id = ANY($2::text[])
-    ORDER BY seat_id FOR UPDATE
+    SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
+    WHERE showtime_id = $1 AND seat_id = ANY($2::text[]) ORDER BY seat_id FOR UPDATE
+  ), free AS (
+    SELECT seat_id FROM locked
+    WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = $4)
+  ), ok AS (
+    SELECT count(*) = cardinality($2::text[]) AS all_free FROM free
+  ), taken AS (
+    UPDATE showtime_seats s SET booking_id = $3, hold_id = NULL, held_by = NULL, held_until = NULL
+    FROM free, ok WHERE ok.all_free AND s.showtime_id = $1 AND s.seat_id = free.seat_id
+  ), booking AS (
+    INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp")
+    SELECT $3, $4, $1, $5::uuid, $2, $6, $7, $8, $9, $10 FROM ok WHERE ok.all_free
+  ), sold AS (
+    INSERT INTO booking_seats (booking_id, showtime_id, seat_id, price_cents)
+    SELECT $3, $1, u.seat, u.price FROM ok, unnest($2::text[], $11::int[]) AS u(seat, price) WHERE ok.all_free
+  ), hold AS (
+    UPDATE seat_holds h SET status = 'booked' FROM ok
+    WHERE ok.all_free AND h.id = $5::uuid AND h.status IN ('active', 'expired')
+  ), notified AS (
+    SELECT pg_notify('${SEAT_CHANNEL}', $1::text) FROM ok WHERE ok.all_free
   )
-  UPDATE showtime_seats s SET booking_id = $3, hold_id = NULL, held_by = NULL, held_until = NULL
-  FROM locked
-  WHERE s.showtime_id = $1 AND s.seat_id = locked.seat_id AND s.booking_id IS NULL
-    AND (s.hold_id IS NULL OR s.held_until <= now() OR s.held_by = $4)
-  RETURNING s.seat_id`;
+  SELECT ok.all_free, ARRAY(SELECT seat_id FROM free) AS free_seats, (SELECT count(*) FROM notified) AS notified FROM ok`;
 
 export type BookingRequest =
   | { holdId: string; showtimeId?: undefined; seats?: undefined }
@@ -180,9 +201,22 @@ export async function createBooking(
     distributedInfo: stamp,
   };
 
+  const d = booking.distributedInfo;
+  const bookSeats = {
+    name: 'book_seats',
+    text: BOOK_SEATS,
+    values: [
+      info.id, seatIds, bookingId, user.id, holdId, booking.totalCents, d.logicalClock, JSON.stringify(d.vectorClock), d.processedBy,
+      d.timestamp, seats.map((s) => s.priceCents),
+    ],
+  };
   try {
-    await inRetryingTransaction(db, async (client) => {
-      if (options.idempotencyKey) {
+    if (!options.idempotencyKey) {
+      // A single statement is its own transaction.
+      const { rows } = await withDeadlockRetry(() => db.query<{ all_free: boolean; free_seats: string[] }>(bookSeats));
+      if (!rows[0]?.all_free) throw seatsUnavailable(seatIds, rows[0]?.free_seats ?? []);
+    } else {
+      await inRetryingTransaction(db, async (client) => {
         // Claim the key first: a concurrent request with the same key waits here, then replays.
         const claimed = await client.query(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
@@ -190,13 +224,10 @@ export async function createBooking(
           [user.id, options.idempotencyKey, requestHash, JSON.stringify({ booking })],
         );
         if (!claimed.rowCount) throw new KeyTakenDuringRequest();
-      }
-      const taken = await client.query<{ seat_id: string }>({
-        name: 'take_seats_for_booking', text: TAKE_SEATS_FOR_BOOKING, values: [info.id, seatIds, bookingId, user.id],
+        const { rows } = await client.query<{ all_free: boolean; free_seats: string[] }>(bookSeats);
+        if (!rows[0]?.all_free) throw seatsUnavailable(seatIds, rows[0]?.free_seats ?? []);
       });
-      if (taken.rowCount !== seatIds.length) throw seatsUnavailable(seatIds, taken.rows.map((r) => r.seat_id));
-      await insertBooking(client, booking, holdId);
-    });
+    }
   } catch (err) {
     if (err instanceof KeyTakenDuringRequest) {
       const replay = await findIdempotentReplay(db, user.id, options.idempotencyKey!, requestHash);
@@ -208,25 +239,6 @@ export async function createBooking(
 }
 
 class KeyTakenDuringRequest extends Error {}
-
-async function insertBooking(client: pg.PoolClient, b: Booking, holdId: string | null): Promise<void> {
-  const d = b.distributedInfo;
-  await client.query({
-    name: 'insert_booking',
-    text: `INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp")
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    values: [b.id, b.userId, b.showtimeId, holdId, b.seats.map((s) => s.id), b.totalCents, d.logicalClock, JSON.stringify(d.vectorClock), d.processedBy, d.timestamp],
-  });
-  await client.query({
-    name: 'insert_booking_seats',
-    text: `INSERT INTO booking_seats (booking_id, showtime_id, seat_id, price_cents)
-           SELECT $1, $2, unnest($3::text[]), unnest($4::int[])`,
-    values: [b.id, b.showtimeId, b.seats.map((s) => s.id), b.seats.map((s) => s.priceCents)],
-  });
-  if (holdId) {
-    await client.query("UPDATE seat_holds SET status = 'booked' WHERE id = $1 AND status IN ('active', 'expired')", [holdId]);
-  }
-}
 
 async function findIdempotentReplay(db: Db, userId: string, key: string, requestHash: string): Promise<BookingResult | undefined> {
   const { rows } = await db.query<{ request_hash: string; response: { booking: Booking } }>(
@@ -304,8 +316,8 @@ export async function getBooking(db: Db, user: User, id: string): Promise<Bookin
 /** Cancel a booking; its seats become available again. Cancelling twice is harmless. */
 export async function cancelBooking(db: Db, user: User, id: string): Promise<Booking> {
   await inRetryingTransaction(db, async (client) => {
-    const { rows } = await client.query<{ user_id: string; status: string }>(
-      'SELECT user_id, status FROM bookings WHERE id = $1 FOR UPDATE', [id],
+    const { rows } = await client.query<{ user_id: string; status: string; showtime_id: number }>(
+      'SELECT user_id, status, showtime_id FROM bookings WHERE id = $1 FOR UPDATE', [id],
     );
     const row = rows[0];
     if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('BOOKING_NOT_FOUND', 'No such booking');
@@ -313,6 +325,7 @@ export async function cancelBooking(db: Db, user: User, id: string): Promise<Boo
     await client.query('DELETE FROM booking_seats WHERE booking_id = $1', [id]);
     await client.query('UPDATE showtime_seats SET booking_id = NULL WHERE booking_id = $1', [id]);
     await client.query("UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $1", [id]);
+    await notifySeatChange(client, row.showtime_id);
   });
   return getBooking(db, user, id);
 }
@@ -352,9 +365,13 @@ export async function getSeatMap(db: Db, showtimeId: number, userId: string | un
  * it. Leader-only in a cluster, run inside the leader's fenced transaction.
  */
 export async function expireHolds(client: pg.PoolClient): Promise<number> {
+  // Each showtime whose seats were freed is announced once (delivered when the transaction commits).
   await client.query(
-    `UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL
-     WHERE held_until <= now() AND booking_id IS NULL`,
+    `WITH freed AS (
+       UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL
+       WHERE held_until <= now() AND booking_id IS NULL RETURNING showtime_id
+     )
+     SELECT pg_notify('${SEAT_CHANNEL}', showtime_id::text) FROM (SELECT DISTINCT showtime_id FROM freed) f`,
   );
   const res = await client.query("UPDATE seat_holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now()");
   return res.rowCount ?? 0;

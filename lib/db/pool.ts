@@ -42,6 +42,17 @@ export async function inRetryingTransaction<T>(db: Db, work: (client: pg.PoolCli
   }
 }
 
+/** Retry one statement that lost a deadlock or serialization race (it rolled back entirely). */
+export async function withDeadlockRetry<T>(statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (err) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !RETRYABLE.has(sqlState(err))) throw err;
+    }
+  }
+}
+
 export function sqlState(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { client, findShowtime, signedUpClient, startTestApi, type TestApi } from '../../test/helpers';
+import { client, findShowtime, promoteToAdmin, signedUpClient, startTestApi, type TestApi } from '../../test/helpers';
 
 let api: TestApi;
 before(async () => {
@@ -82,11 +82,11 @@ describe('catalogue', () => {
     assert.equal((await client(api.url).post('/api/movies', movie)).status, 401);
     assert.equal((await user.post('/api/movies', movie)).body.error.code, 'FORBIDDEN');
 
-    await api.database.db.query("UPDATE users SET role = 'admin' WHERE id = $1", [userId]);
-    const created = await user.post('/api/movies', movie);
+    const admin = await promoteToAdmin(api.database.db, api.url, userId);
+    const created = await admin.post('/api/movies', movie);
     assert.equal(created.status, 201);
     const startsAt = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 3 * 86_400_000 + 17 * 60_000).toISOString();
-    const showtime = await user.post('/api/showtimes', { movieId: created.body.movie.id, screenId: 2, startsAt });
+    const showtime = await admin.post('/api/showtimes', { movieId: created.body.movie.id, screenId: 2, startsAt });
     assert.equal(showtime.status, 201);
     const seats = await api.database.db.query('SELECT count(*)::int AS n FROM showtime_seats WHERE showtime_id = $1', [showtime.body.showtime.id]);
     assert.equal(seats.rows[0].n, 108);
@@ -196,8 +196,8 @@ describe('holds and bookings', () => {
     assert.equal((await snoop.api.get(`/api/bookings?userId=${owner.userId}`)).status, 403);
     assert.equal((await snoop.api.get(`/api/bookings/${booking.body.booking.id}`)).status, 404);
     assert.equal((await snoop.api.post(`/api/bookings/${booking.body.booking.id}/cancel`)).status, 404);
-    await api.database.db.query("UPDATE users SET role = 'admin' WHERE id = $1", [snoop.userId]);
-    const asAdmin = await snoop.api.get(`/api/bookings?userId=${owner.userId}`);
+    const snoopAsAdmin = await promoteToAdmin(api.database.db, api.url, snoop.userId);
+    const asAdmin = await snoopAsAdmin.get(`/api/bookings?userId=${owner.userId}`);
     assert.deepEqual(asAdmin.body.bookings.map((b: { id: string }) => b.id), [booking.body.booking.id]);
   });
 
