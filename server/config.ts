@@ -32,6 +32,16 @@ const envSchema = z.object({
   MEMBER_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
   HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   CLOCK_SKEW_MS: z.coerce.number().int().min(-86_400_000).max(86_400_000).default(0),
+  REPLICATION_MODE: z.enum(['master-slave', 'multi-master', 'gossip']).default('multi-master'),
+  REPLICATION_N: z.coerce.number().int().min(1).max(100).default(3),
+  REPLICATION_R: z.coerce.number().int().min(1).max(100).default(2),
+  REPLICATION_W: z.coerce.number().int().min(1).max(100).default(2),
+  /** master-slave: acknowledge after every live slave applied the write (true) or at once (false). */
+  REPLICATION_SYNC: z.enum(['true', 'false']).default('true'),
+  GOSSIP_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+  GOSSIP_FANOUT: z.coerce.number().int().min(1).max(100).default(3),
+  /** Consistency of replica reads when the client does not say (?consistency= or X-Consistency). */
+  READ_CONSISTENCY: z.enum(['strong', 'eventual', 'causal']).default('causal'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -51,6 +61,16 @@ export type Config = {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   servePages: boolean;
   nodeCapacity: number;
+  replication: {
+    mode: 'master-slave' | 'multi-master' | 'gossip';
+    n: number;
+    r: number;
+    w: number;
+    synchronous: boolean;
+    gossipIntervalMs: number;
+    fanout: number;
+    readConsistency: 'strong' | 'eventual' | 'causal';
+  };
   cluster: {
     secret: string | undefined;
     peers: string | undefined;
@@ -94,6 +114,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: e.LOG_LEVEL,
     servePages: e.SERVE_PAGES === 'on',
     nodeCapacity: e.NODE_CAPACITY,
+    replication: {
+      mode: e.REPLICATION_MODE,
+      n: e.REPLICATION_N,
+      r: e.REPLICATION_R,
+      w: e.REPLICATION_W,
+      synchronous: e.REPLICATION_SYNC === 'true',
+      gossipIntervalMs: e.GOSSIP_INTERVAL_MS,
+      fanout: e.GOSSIP_FANOUT,
+      readConsistency: e.READ_CONSISTENCY,
+    },
     cluster: {
       secret: e.CLUSTER_SECRET,
       peers: e.CLUSTER_PEERS,

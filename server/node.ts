@@ -12,6 +12,7 @@ import { ClusterClock } from './cluster/cluster-clock';
 import { ClusterNode, type ClusterConfig } from './cluster/cluster-node';
 import { parsePeerList } from './cluster/membership';
 import { clusterSecret } from './cluster/secret';
+import { ReplicationNode } from './replication/replication-node';
 import type { Config } from './config';
 
 /**
@@ -61,7 +62,7 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
 
   const stats = { inFlight: 0, served: 0 };
   const clock = new ClusterClock(config.nodeId, config.cluster.clockSkewMs);
-  const ctx: NodeContext = { config, db, clock, cluster: undefined, log, startedAt: Date.now(), stats };
+  const ctx: NodeContext = { config, db, clock, cluster: undefined, replication: undefined, log, startedAt: Date.now(), stats };
   const app = await buildApi(ctx, fallback);
   if (upgrade) app.server.on('upgrade', upgrade);
   await app.listen({ port: config.port, host: config.host });
@@ -92,6 +93,10 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   Object.assign(ctx, { cluster, clock: cluster.clock });
   cluster.clock.skewMs = config.cluster.clockSkewMs;
   await cluster.start();
+  const { mode, n, r, w, synchronous, gossipIntervalMs, fanout } = config.replication;
+  const replication = new ReplicationNode(config.nodeId, db, cluster, log, { mode, n, r, w, synchronous, gossipIntervalMs, fanout }, {});
+  await replication.start();
+  ctx.replication = replication;
 
   let stopped = false;
   return {
@@ -100,6 +105,7 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     async stop() {
       if (stopped) return;
       stopped = true;
+      await replication.stop();
       await cluster.stop();
       await app.close();
       await closePages();

@@ -67,7 +67,7 @@ export async function startTestApi(overrides: Partial<Config> = {}, shared?: Tes
     port: 0, host: '127.0.0.1', databaseUrl: database.url, ...overrides,
   });
   const ctx: NodeContext = {
-    config, db: database.db, clock: new ClusterClock(config.nodeId), cluster: undefined, log: pino({ level: 'silent' }), startedAt: Date.now(),
+    config, db: database.db, clock: new ClusterClock(config.nodeId), cluster: undefined, replication: undefined, log: pino({ level: 'silent' }), startedAt: Date.now(),
     stats: { inFlight: 0, served: 0 },
   };
   const app = await buildApi(ctx);

@@ -369,7 +369,7 @@ async function runOp(ctx: Ctx, m: Model, op: Op): Promise<void> {
       return;
     }
     case 'sweep': {
-      await inTransaction(ctx.api.database.db, (client) => expireHolds(client));
+      await inTransaction(ctx.api.database.db, (client) => expireHolds(client, 'node-1'));
       m.holds.forEach((h, index) => {
         if (!h.lapsed) return;
         if (h.status === 'active') {

@@ -5,6 +5,7 @@ import { inRetryingTransaction, sqlState, withDeadlockRetry, type Db } from '../
 import type { User } from '../auth/accounts';
 import { getShowtimeInfo, type ShowtimeInfo } from './catalog';
 import { notifySeatChange, SEAT_CHANNEL } from './seat-events';
+import { bookingFact, deriveSeatStates, holdFact, recordFacts, type BookingFact } from './facts';
 import { resolveSeats } from './seats';
 
 /** The spec's distributed metadata, stamped by the node that processes a booking. */
@@ -32,7 +33,8 @@ export type Booking = {
   distributedInfo: DistributedInfo;
 };
 
-export type ReservationLimits = { holdTtlS: number; maxSeatsPerBooking: number };
+/** Per-node settings of the reservation services; `origin` is the node recorded with replicated facts. */
+export type ReservationLimits = { holdTtlS: number; maxSeatsPerBooking: number; origin: string };
 
 function assertNotStarted(info: ShowtimeInfo, now = new Date()): void {
   if (info.startsAt <= now) throw new AppError('SHOWTIME_STARTED', 'This showtime has already started');
@@ -78,6 +80,9 @@ export async function createHold(
       'INSERT INTO seat_holds (id, showtime_id, user_id, seat_ids, expires_at) VALUES ($1, $2, $3, $4, $5)',
       [holdId, info.id, user.id, seatIds, expiresAt],
     );
+    await recordFacts(client, limits.origin, [
+      holdFact({ id: holdId, userId: user.id, showtimeId: info.id, seats: seatIds, expiresAt: expiresAt.toISOString(), status: 'active' }),
+    ]);
     await notifySeatChange(client, info.id);
     return {
       id: holdId, showtimeId: info.id, seats: seatIds, expiresAt: expiresAt.toISOString(),
@@ -87,10 +92,10 @@ export async function createHold(
 }
 
 /** Release a hold: its seats become available at once. Releasing twice is harmless. */
-export async function releaseHold(db: Db, user: User, holdId: string): Promise<{ id: string; status: string }> {
+export async function releaseHold(db: Db, user: User, holdId: string, origin: string): Promise<{ id: string; status: string }> {
   return inRetryingTransaction(db, async (client) => {
-    const hold = await client.query<{ status: string; user_id: string; showtime_id: number }>(
-      'SELECT status, user_id, showtime_id FROM seat_holds WHERE id = $1 FOR UPDATE', [holdId],
+    const hold = await client.query<{ status: string; user_id: string; showtime_id: number; seat_ids: string[]; expires_at: Date }>(
+      'SELECT status, user_id, showtime_id, seat_ids, expires_at FROM seat_holds WHERE id = $1 FOR UPDATE', [holdId],
     );
     const row = hold.rows[0];
     if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('HOLD_NOT_FOUND', 'No such hold');
@@ -100,6 +105,9 @@ export async function releaseHold(db: Db, user: User, holdId: string): Promise<{
       [holdId],
     );
     await client.query("UPDATE seat_holds SET status = 'released' WHERE id = $1", [holdId]);
+    await recordFacts(client, origin, [holdFact({
+      id: holdId, userId: row.user_id, showtimeId: row.showtime_id, seats: row.seat_ids, expiresAt: row.expires_at.toISOString(), status: 'released',
+    })]);
     await notifySeatChange(client, row.showtime_id);
     return { id: holdId, status: 'released' };
   });
@@ -130,6 +138,9 @@ const BOOK_SEATS = `
   ), hold AS (
     UPDATE seat_holds h SET status = 'booked' FROM ok
     WHERE ok.all_free AND h.id = $5::uuid AND h.status IN ('active', 'expired')
+  ), facts AS (
+    INSERT INTO replication_outbox (key, value, node_id)
+    SELECT f.key, f.value, $9 FROM ok, jsonb_to_recordset($12::jsonb) AS f(key text, value jsonb) WHERE ok.all_free
   ), notified AS (
     SELECT pg_notify('${SEAT_CHANNEL}', $1::text) FROM ok WHERE ok.all_free
   )
@@ -162,9 +173,10 @@ export async function createBooking(
   let showtimeId: number;
   let requestedSeats: string[];
   let holdId: string | null = null;
+  let requestedHold: { expiresAt: string } | null = null;
   if (request.holdId !== undefined) {
-    const hold = await db.query<{ showtime_id: number; seat_ids: string[]; status: string; user_id: string }>(
-      'SELECT showtime_id, seat_ids, status, user_id FROM seat_holds WHERE id = $1', [request.holdId],
+    const hold = await db.query<{ showtime_id: number; seat_ids: string[]; status: string; user_id: string; expires_at: Date }>(
+      'SELECT showtime_id, seat_ids, status, user_id, expires_at FROM seat_holds WHERE id = $1', [request.holdId],
     );
     const row = hold.rows[0];
     if (!row || row.user_id !== user.id) throw new AppError('HOLD_NOT_FOUND', 'No such hold');
@@ -175,6 +187,7 @@ export async function createBooking(
     showtimeId = row.showtime_id;
     requestedSeats = row.seat_ids;
     holdId = request.holdId;
+    requestedHold = { expiresAt: row.expires_at.toISOString() };
   } else {
     showtimeId = request.showtimeId;
     requestedSeats = request.seats;
@@ -207,7 +220,7 @@ export async function createBooking(
     text: BOOK_SEATS,
     values: [
       info.id, seatIds, bookingId, user.id, holdId, booking.totalCents, d.logicalClock, JSON.stringify(d.vectorClock), d.processedBy,
-      d.timestamp, seats.map((s) => s.priceCents),
+      d.timestamp, seats.map((s) => s.priceCents), JSON.stringify(factsOfBooking(booking, holdId, requestedHold)),
     ],
   };
   try {
@@ -239,6 +252,22 @@ export async function createBooking(
 }
 
 class KeyTakenDuringRequest extends Error {}
+
+function toBookingFact(b: Booking): BookingFact {
+  return {
+    id: b.id, userId: b.userId, showtimeId: b.showtimeId, seats: b.seats.map((s) => s.id), totalCents: b.totalCents, status: b.status,
+    createdAt: b.createdAt, cancelledAt: b.cancelledAt, processedBy: b.distributedInfo.processedBy,
+    logicalClock: b.distributedInfo.logicalClock, vectorClock: b.distributedInfo.vectorClock,
+  };
+}
+
+function factsOfBooking(b: Booking, holdId: string | null, hold: { expiresAt: string } | null) {
+  const facts = [bookingFact(toBookingFact(b))];
+  if (holdId && hold) {
+    facts.push(holdFact({ id: holdId, userId: b.userId, showtimeId: b.showtimeId, seats: b.seats.map((s) => s.id), expiresAt: hold.expiresAt, status: 'booked' }));
+  }
+  return facts;
+}
 
 async function findIdempotentReplay(db: Db, userId: string, key: string, requestHash: string): Promise<BookingResult | undefined> {
   const { rows } = await db.query<{ request_hash: string; response: { booking: Booking } }>(
@@ -314,7 +343,7 @@ export async function getBooking(db: Db, user: User, id: string): Promise<Bookin
 }
 
 /** Cancel a booking; its seats become available again. Cancelling twice is harmless. */
-export async function cancelBooking(db: Db, user: User, id: string): Promise<Booking> {
+export async function cancelBooking(db: Db, user: User, id: string, origin: string): Promise<Booking> {
   await inRetryingTransaction(db, async (client) => {
     const { rows } = await client.query<{ user_id: string; status: string; showtime_id: number }>(
       'SELECT user_id, status, showtime_id FROM bookings WHERE id = $1 FOR UPDATE', [id],
@@ -325,6 +354,8 @@ export async function cancelBooking(db: Db, user: User, id: string): Promise<Boo
     await client.query('DELETE FROM booking_seats WHERE booking_id = $1', [id]);
     await client.query('UPDATE showtime_seats SET booking_id = NULL WHERE booking_id = $1', [id]);
     await client.query("UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $1", [id]);
+    const { rows: [cancelled] } = await client.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [id]);
+    await recordFacts(client, origin, [bookingFact(toBookingFact(toBooking(cancelled!)))]);
     await notifySeatChange(client, row.showtime_id);
   });
   return getBooking(db, user, id);
@@ -332,15 +363,31 @@ export async function cancelBooking(db: Db, user: User, id: string): Promise<Boo
 
 export type SeatStatus = 'available' | 'held' | 'booked';
 
+type SeatState = { booked: boolean; held: boolean; mine: boolean };
+
+/** The seat map from PostgreSQL (no cluster; and the tests' reference). */
 export async function getSeatMap(db: Db, showtimeId: number, userId: string | undefined) {
   const info = await getShowtimeInfo(db, showtimeId);
-  const { rows } = await db.query<{ seat_id: string; booked: boolean; held: boolean; mine: boolean }>({
+  const { rows } = await db.query<{ seat_id: string } & SeatState>({
     name: 'seat_states',
     text: `SELECT seat_id, booking_id IS NOT NULL AS booked, held_until > now() AS held, held_by = $2 AS mine
            FROM showtime_seats WHERE showtime_id = $1`,
     values: [showtimeId, userId ?? null],
   });
-  const state = new Map(rows.map((r) => [r.seat_id, r]));
+  return buildSeatMap(info, new Map(rows.map((r) => [r.seat_id, r])));
+}
+
+/** The seat map from a replica's booking and hold documents of the showtime. */
+export async function getSeatMapFromReplica(db: Db, showtimeId: number, userId: string | undefined, documents: { key: string; value: unknown }[]) {
+  const info = await getShowtimeInfo(db, showtimeId);
+  const states = deriveSeatStates(documents, Date.now());
+  const state = new Map(Object.entries(states).map(([seat, s]) => [seat, {
+    booked: s.status === 'booked', held: s.status === 'held', mine: s.userId === userId,
+  }]));
+  return buildSeatMap(info, state);
+}
+
+function buildSeatMap(info: ShowtimeInfo, state: Map<string, SeatState>) {
   const counts = { available: 0, held: 0, booked: 0 };
   const seats = info.seats.map((s) => {
     const r = state.get(s.id);
@@ -360,11 +407,26 @@ export async function getSeatMap(db: Db, showtimeId: number, userId: string | un
   };
 }
 
+/** A user's bookings from a replica's booking documents, in the API's booking shape. */
+export async function bookingsFromReplica(db: Db, facts: BookingFact[]): Promise<Booking[]> {
+  const bookings = await Promise.all(facts.map(async (f) => {
+    const info = await getShowtimeInfo(db, f.showtimeId);
+    return {
+      id: f.id, userId: f.userId, showtimeId: f.showtimeId, movieTitle: info.movieTitle, screenName: info.screenName,
+      startsAt: info.startsAt.toISOString(),
+      seats: f.seats.map((id) => ({ id, category: info.seatsById.get(id)?.category ?? 'standard', priceCents: info.seatsById.get(id)?.priceCents ?? 0 })),
+      totalCents: f.totalCents, status: f.status, createdAt: f.createdAt, cancelledAt: f.cancelledAt,
+      distributedInfo: { processedBy: f.processedBy, logicalClock: f.logicalClock, vectorClock: f.vectorClock, timestamp: f.createdAt },
+    } satisfies Booking;
+  }));
+  return bookings.sort((a, b) => b.startsAt.localeCompare(a.startsAt) || b.createdAt.localeCompare(a.createdAt));
+}
+
 /**
  * Mark lapsed holds expired and free their seats: housekeeping only, correctness never waits for
  * it. Leader-only in a cluster, run inside the leader's fenced transaction.
  */
-export async function expireHolds(client: pg.PoolClient): Promise<number> {
+export async function expireHolds(client: pg.PoolClient, origin: string): Promise<number> {
   // Each showtime whose seats were freed is announced once (delivered when the transaction commits).
   await client.query(
     `WITH freed AS (
@@ -373,6 +435,12 @@ export async function expireHolds(client: pg.PoolClient): Promise<number> {
      )
      SELECT pg_notify('${SEAT_CHANNEL}', showtime_id::text) FROM (SELECT DISTINCT showtime_id FROM freed) f`,
   );
-  const res = await client.query("UPDATE seat_holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now()");
+  const res = await client.query<{ id: string; user_id: string; showtime_id: number; seat_ids: string[]; expires_at: Date }>(
+    `UPDATE seat_holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now()
+     RETURNING id, user_id, showtime_id, seat_ids, expires_at`,
+  );
+  await recordFacts(client, origin, res.rows.map((h) => holdFact({
+    id: h.id, userId: h.user_id, showtimeId: h.showtime_id, seats: h.seat_ids, expiresAt: h.expires_at.toISOString(), status: 'expired',
+  })));
   return res.rowCount ?? 0;
 }

@@ -1,4 +1,5 @@
 import type { Db } from './pool';
+import { movieFact, recordFacts, SEED_ORIGIN, showtimeFact, type Fact } from '../booking/facts';
 import { createShowtime } from '../booking/catalog';
 import { expandLayout } from '../booking/layout';
 import { DAILY_START_HOURS, SAMPLE_MOVIES, SAMPLE_SCREENS, SHOWTIME_DAYS_AHEAD } from './sample-data';
@@ -16,14 +17,16 @@ export async function seedSampleData(db: Db, now = new Date()): Promise<{ showti
       ]);
     }
   }
+  const created: Fact[] = [];
   const movieCount = await db.query('SELECT 1 FROM movies LIMIT 1');
   if (!movieCount.rowCount) {
     for (const m of SAMPLE_MOVIES) {
-      await db.query(
+      const inserted = await db.query<{ id: number }>(
         `INSERT INTO movies (title, description, genre, certificate, rating, duration_min, release_year, poster_hue)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
         [m.title, m.description, m.genre, m.certificate, m.rating, m.durationMin, m.releaseYear, m.posterHue],
       );
+      if (inserted.rows[0]) created.push(movieFact({ id: inserted.rows[0].id, ...m }));
     }
   }
   const screens = (await db.query<{ id: number }>('SELECT id FROM screens ORDER BY id')).rows;
@@ -45,9 +48,15 @@ export async function seedSampleData(db: Db, now = new Date()): Promise<{ showti
         // A varied but deterministic programme: each screen walks the catalogue at its own pace.
         const dayNumber = Math.floor(startsAt.getTime() / 86_400_000);
         const movie = movies[(dayNumber * DAILY_START_HOURS.length + slot + screenIndex * 3) % movies.length]!;
-        if (await createShowtime(db, { movieId: movie.id, screenId: screen.id, startsAt })) showtimesCreated++;
+        const id = await createShowtime(db, { movieId: movie.id, screenId: screen.id, startsAt });
+        if (id === undefined) continue;
+        showtimesCreated++;
+        created.push(showtimeFact({ id, movieId: movie.id, screenId: screen.id, startsAt: startsAt.toISOString() }));
       }
     }
   }
+  // The catalogue goes to the replicas like any committed fact: the first node to find these
+  // outbox rows (left by no node: `seed`) publishes them.
+  await recordFacts(db, SEED_ORIGIN, created);
   return { showtimesCreated };
 }

@@ -4,12 +4,15 @@ import Fastify, { type ConnectionError, type FastifyError, type FastifyInstance,
 import { ZodError } from 'zod';
 import { AppError, type ErrorCode } from '../../lib/errors';
 import { sqlState } from '../../lib/db/pool';
+import { ReplicationUnavailable } from '../replication/replication-node';
+import { replicationRoutes } from './routes/replication';
 import type { NodeContext } from './context';
 import { authRoutes } from './routes/auth';
 import { catalogRoutes } from './routes/catalog';
 import { clusterRoutes } from './routes/cluster';
 import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
+import { pingRoutes } from './routes/ping';
 import { reservationRoutes } from './routes/reservations';
 
 /** Handles every request that is not for the API (in a node: Next.js pages and assets). */
@@ -35,6 +38,9 @@ const DB_BAD_TEXT_STATES = new Set(['22021', '22P05']);
 
 export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  if (err instanceof ReplicationUnavailable) {
+    return new AppError('REPLICA_UNAVAILABLE', `No replica could answer at this consistency (${err.reason}); try again or ask for eventual consistency`, { reason: err.reason });
+  }
   if (err instanceof ZodError) {
     const details = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     return new AppError('VALIDATION_FAILED', details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; '), details);
@@ -130,7 +136,9 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
   });
 
   healthRoutes(app, ctx);
+  pingRoutes(app, ctx);
   clusterRoutes(app, ctx);
+  replicationRoutes(app, ctx);
   authRoutes(app, ctx);
   catalogRoutes(app, ctx);
   reservationRoutes(app, ctx);

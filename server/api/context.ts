@@ -6,6 +6,7 @@ import { userForToken, type User } from '../../lib/auth/accounts';
 import { AppError } from '../../lib/errors';
 import type { ClusterClock } from '../cluster/cluster-clock';
 import type { ClusterNode } from '../cluster/cluster-node';
+import type { ReplicationNode } from '../replication/replication-node';
 
 /** What every route handler may use: one per node process. */
 export type NodeContext = {
@@ -14,6 +15,8 @@ export type NodeContext = {
   clock: ClusterClock;
   /** Absent in API-only tests that run a node outside any cluster. */
   cluster: ClusterNode | undefined;
+  /** This node's replica and the replication protocol (absent in API-only tests: reads go to PostgreSQL). */
+  replication: ReplicationNode | undefined;
   log: Logger;
   startedAt: number;
   /** Requests being served and served so far (reported as this node's load). */

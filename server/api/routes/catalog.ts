@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createMovie, createShowtime, getMovie, listMovies, listScreens } from '../../../lib/booking/catalog';
-import { getSeatMap } from '../../../lib/booking/reservations';
+import { createMovie, createShowtime, getMovie, getShowtimeInfo, listMovies, listScreens } from '../../../lib/booking/catalog';
+import { movieFact, recordFacts, showtimeFact, showtimePrefixes } from '../../../lib/booking/facts';
+import { getSeatMap, getSeatMapFromReplica } from '../../../lib/booking/reservations';
+import { publishCommittedFacts, readConsistency, sendSessionToken, sessionTokenOf } from '../replica-reads';
 import { AppError } from '../../../lib/errors';
 import { currentUser, requireAdmin, type NodeContext } from '../context';
 import { idParam, movieBody, movieQuery, showtimeBody } from '../schemas';
@@ -21,6 +23,8 @@ export function catalogRoutes(app: FastifyInstance, ctx: NodeContext): void {
   app.post('/api/movies', async (req, reply) => {
     await requireAdmin(ctx, req);
     const movie = await createMovie(ctx.db, movieBody.parse(req.body));
+    await recordFacts(ctx.db, ctx.config.nodeId, [movieFact(movie)]);
+    await publishCommittedFacts(ctx, req, reply);
     return reply.code(201).send({ movie, distributedInfo: ctx.clock.stampEvent() });
   });
 
@@ -34,12 +38,23 @@ export function catalogRoutes(app: FastifyInstance, ctx: NodeContext): void {
       throw new AppError('VALIDATION_FAILED', 'That screen already has a showtime at that time', { field: 'startsAt' });
     }
     const distributedInfo = ctx.clock.stampEvent();
-    return reply.code(201).send({ showtime: (await getSeatMap(ctx.db, id, undefined)).showtime, distributedInfo });
+    const { showtime } = await getSeatMap(ctx.db, id, undefined);
+    await recordFacts(ctx.db, ctx.config.nodeId, [showtimeFact(showtime)]);
+    await publishCommittedFacts(ctx, req, reply);
+    return reply.code(201).send({ showtime, distributedInfo });
   });
 
-  app.get('/api/showtimes/:id', async (req) => {
+  app.get('/api/showtimes/:id', async (req, reply) => {
     const { id } = z.object({ id: idParam }).parse(req.params);
     const user = await currentUser(ctx, req);
-    return getSeatMap(ctx.db, id, user?.id);
+    if (!ctx.replication) return getSeatMap(ctx.db, id, user?.id);
+    // The seat statuses come from the replicas, at the consistency the client asks for.
+    const consistency = readConsistency(ctx, req);
+    const token = sessionTokenOf(req);
+    await getShowtimeInfo(ctx.db, id); // 404 for an unknown showtime before any replica work
+    const read = await ctx.replication.readRange({ prefixes: showtimePrefixes(id) }, consistency, token);
+    sendSessionToken(reply, read.token);
+    reply.header('x-replica-served-by', read.servedBy);
+    return { ...(await getSeatMapFromReplica(ctx.db, id, user?.id, read.entries)), consistency };
   });
 }

@@ -20,9 +20,10 @@ async function openStream(url: string) {
   const reading = (async () => {
     const decoder = new TextDecoder();
     let buffer = '';
+    const reader = res.body!.getReader();
     try {
-      for await (const chunk of res.body!) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        buffer += decoder.decode(chunk.value, { stream: true });
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const frame = buffer.slice(0, end);
@@ -146,7 +147,7 @@ describe('live seat events across API instances (LISTEN/NOTIFY)', () => {
     assert.equal(hold.status, 201);
     await stream.until('hold event', (e) => e.event === 'seats' && !e.data.resync, 1);
     await node1.database.db.query("UPDATE showtime_seats SET held_until = now() - interval '1 second' WHERE hold_id = $1", [hold.body.hold.id]);
-    await inTransaction(node1.database.db, (c) => expireHolds(c));
+    await inTransaction(node1.database.db, (c) => expireHolds(c, 'node-1'));
     await stream.until('expiry event', (e) => e.event === 'seats' && !e.data.resync, 2);
     await stream.close();
   });

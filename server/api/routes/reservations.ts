@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { BookingFact } from '../../../lib/booking/facts';
 import {
-  cancelBooking, createBooking, createHold, getBooking, listBookings, releaseHold, type BookingRequest,
+  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, releaseHold, type BookingRequest,
 } from '../../../lib/booking/reservations';
 import { AppError } from '../../../lib/errors';
 import { requireUser, type NodeContext } from '../context';
+import { publishCommittedFacts, readConsistency, sendSessionToken, sessionTokenOf } from '../replica-reads';
 import { bookingBody, bookingsQuery, holdBody, idempotencyKey, uuidParam } from '../schemas';
 
 function readIdempotencyKey(req: FastifyRequest): string | undefined {
@@ -16,23 +18,29 @@ function readIdempotencyKey(req: FastifyRequest): string | undefined {
 }
 
 export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  const limits = { holdTtlS: ctx.config.holdTtlS, maxSeatsPerBooking: ctx.config.maxSeatsPerBooking };
+  const limits = { holdTtlS: ctx.config.holdTtlS, maxSeatsPerBooking: ctx.config.maxSeatsPerBooking, origin: ctx.config.nodeId };
 
   app.post('/api/holds', async (req, reply) => {
     const user = await requireUser(ctx, req);
+    sessionTokenOf(req);
     const hold = await createHold(ctx.db, user, holdBody.parse(req.body), limits);
+    await publishCommittedFacts(ctx, req, reply);
     return reply.code(201).send({ hold, distributedInfo: ctx.clock.stampEvent() });
   });
 
-  app.delete('/api/holds/:id', async (req) => {
+  app.delete('/api/holds/:id', async (req, reply) => {
     const user = await requireUser(ctx, req);
     const { id } = z.object({ id: uuidParam }).parse(req.params);
-    return { hold: await releaseHold(ctx.db, user, id), distributedInfo: ctx.clock.stampEvent() };
+    sessionTokenOf(req);
+    const hold = await releaseHold(ctx.db, user, id, ctx.config.nodeId);
+    await publishCommittedFacts(ctx, req, reply);
+    return { hold, distributedInfo: ctx.clock.stampEvent() };
   });
 
   app.post('/api/bookings', async (req, reply) => {
     const user = await requireUser(ctx, req);
     const key = readIdempotencyKey(req);
+    sessionTokenOf(req);
     const body = bookingBody.parse(req.body);
     const request: BookingRequest = body.holdId !== undefined
       ? { holdId: body.holdId }
@@ -41,16 +49,25 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
       limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.stampEvent(),
     });
     if (result.replayed) reply.header('idempotent-replayed', 'true');
+    await publishCommittedFacts(ctx, req, reply);
     return reply.code(result.status).send({ booking: result.booking, distributedInfo: result.booking.distributedInfo });
   });
 
-  app.get('/api/bookings', async (req) => {
+  app.get('/api/bookings', async (req, reply) => {
     const user = await requireUser(ctx, req);
     const { userId } = bookingsQuery.parse(req.query);
     if (userId !== undefined && userId !== user.id && user.role !== 'admin') {
       throw new AppError('FORBIDDEN', 'You may only list your own bookings');
     }
-    return { bookings: await listBookings(ctx.db, userId ?? user.id) };
+    const owner = userId ?? user.id;
+    if (!ctx.replication) return { bookings: await listBookings(ctx.db, owner) };
+    // Read from the replicas, at the consistency the client asks for.
+    const consistency = readConsistency(ctx, req);
+    const read = await ctx.replication.readRange({ prefixes: ['booking:'], userId: owner }, consistency, sessionTokenOf(req));
+    sendSessionToken(reply, read.token);
+    reply.header('x-replica-served-by', read.servedBy);
+    const facts = read.entries.map((e) => e.value as unknown as BookingFact);
+    return { bookings: await bookingsFromReplica(ctx.db, facts), consistency };
   });
 
   app.get('/api/bookings/:id', async (req) => {
@@ -59,9 +76,12 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     return { booking: await getBooking(ctx.db, user, id) };
   });
 
-  app.post('/api/bookings/:id/cancel', async (req) => {
+  app.post('/api/bookings/:id/cancel', async (req, reply) => {
     const user = await requireUser(ctx, req);
     const { id } = z.object({ id: uuidParam }).parse(req.params);
-    return { booking: await cancelBooking(ctx.db, user, id), distributedInfo: ctx.clock.stampEvent() };
+    sessionTokenOf(req);
+    const booking = await cancelBooking(ctx.db, user, id, ctx.config.nodeId);
+    await publishCommittedFacts(ctx, req, reply);
+    return { booking, distributedInfo: ctx.clock.stampEvent() };
   });
 }

@@ -1,0 +1,77 @@
+/**
+ * Multi-master replication (Dynamo-style, every node a full replica).
+ *
+ * - Any node accepts a write: it becomes the entry's origin, applies it and sends it to every
+ *   peer, keeping it as a hint per peer until that peer acknowledges (hinted handoff: resent every
+ *   `retryIntervalMs` to live peers and at once when a peer comes back).
+ * - Quorums are counted on the key's preference list: the `n` members ranked highest for the key
+ *   by rendezvous hashing (the same list on every node). A write is acknowledged once `w` of them
+ *   hold it; a strong read asks the `n` and answers with the newest version once `r` replied.
+ *   With `r + w > n` the two quorums meet, so a strong read after an acknowledged write returns it
+ *   (or a newer version). Replies older than the answer are repaired (read repair), late ones too.
+ * - Anti-entropy: every `syncIntervalMs` a push-pull digest exchange with one random live peer
+ *   covers what hints could not (a coordinator that crashed, hints dropped at `maxHints`).
+ */
+import { hash64 } from './hash';
+import {
+  answerWrite,
+  createReplicationCore,
+  localWrite,
+  pickPeers,
+  putWrite,
+  replicateToAll,
+  startQuorumRead,
+  startSync,
+  type PendingWrite,
+  type ReplicationConfig,
+  type ReplicationCore,
+  type ReplicationProtocol,
+  type StepContext,
+} from './replication';
+
+/** The `n` members responsible for `key` (rendezvous hashing; ties by id). */
+export function preferenceList(key: string, members: readonly string[], n: number): string[] {
+  const scored = members.map((id) => ({ id, score: hash64(`${key}\u0000${id}`)[0] }));
+  scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return scored.slice(0, Math.max(1, Math.min(n, members.length))).map((x) => x.id);
+}
+
+function checkWrite(ctx: StepContext, w: PendingWrite): void {
+  if (w.entry === null) return;
+  const have = w.acked.filter((id) => w.waitFor.includes(id)).length;
+  if (have >= Math.min(ctx.s.config.w, w.waitFor.length)) answerWrite(ctx, w, w.entry, have);
+}
+
+const protocol: ReplicationProtocol = {
+  mode: 'multi-master',
+  fenced: false,
+  tickIntervalMs: (c) => c.syncIntervalMs,
+  onTick(ctx) {
+    for (const peer of pickPeers(ctx.s.alive, 1, ctx.entropy)) startSync(ctx, peer, 'anti-entropy');
+  },
+  onWrite(ctx, w) {
+    const s = ctx.s;
+    const entry = localWrite(ctx, w.key, w.value, w.deleted);
+    replicateToAll(ctx, entry);
+    const waitFor = preferenceList(w.key, s.members, s.config.n);
+    const updated: PendingWrite = { ...w, entry, waitFor, acked: waitFor.includes(s.self) ? [s.self] : [] };
+    putWrite(ctx, updated);
+    checkWrite(ctx, updated);
+  },
+  onStrongRead(ctx, r) {
+    const s = ctx.s;
+    const targets = preferenceList(r.key, s.members, s.config.n);
+    startQuorumRead(ctx, r, targets, Math.min(s.config.r, targets.length));
+  },
+  checkWrite,
+  onMessage: () => false,
+  onSyncReply: () => {},
+  onLeader: () => {},
+  onNewerEpoch: () => {},
+  onAliveChange: () => {},
+  onRetry: () => {},
+};
+
+export function createMultiMaster(config: Partial<ReplicationConfig> = {}): ReplicationCore {
+  return createReplicationCore(protocol, config);
+}

@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  absorbSeen,
+  apply,
+  applyAll,
+  bucketOf,
+  canonicalJson,
+  contentOf,
+  coversToken,
+  createApply,
+  diff,
+  DIGEST_BUCKETS,
+  emptyStore,
+  entriesFor,
+  entriesInBuckets,
+  hasSeen,
+  isEntry,
+  lwwWins,
+  MAX_CONFLICT_RECORDS,
+  missingFor,
+  restoreStore,
+  storeMeta,
+  write,
+  type ApplyFn,
+  type Entry,
+  type ReplicaStore,
+} from './store';
+
+function writes(origin: string, keys: readonly string[], now = 1000): { store: ReplicaStore; entries: Entry[] } {
+  let store = emptyStore();
+  const entries: Entry[] = [];
+  for (const key of keys) {
+    const r = write(store, origin, key, `${origin}:${key}`, now);
+    store = r.store;
+    entries.push(r.entry);
+  }
+  return { store, entries };
+}
+
+test('writes get consecutive seqs and hybrid timestamps that never go back', () => {
+  let s = emptyStore();
+  const a = write(s, 'node-1', 'k', 1, 100.7);
+  s = a.store;
+  const b = write(s, 'node-1', 'k', 2, 50); // the physical clock went back
+  s = b.store;
+  assert.deepEqual([a.entry.seq, a.entry.ts, b.entry.seq, b.entry.ts], [1, 100, 2, 101]);
+  assert.deepEqual({ ...b.entry.version }, { 'node-1': 2 });
+  assert.deepEqual({ ...s.seen }, { 'node-1': 2 });
+  const c = write(s, 'node-1', 'k', null, 500, true);
+  assert.equal(c.entry.deleted, true);
+  assert.equal(c.entry.value, null);
+  assert.equal(c.entry.ts, 500);
+});
+
+test('apply: newer clock wins, older is stale, a seen dot is a duplicate', () => {
+  const one = write(emptyStore(), 'node-1', 'k', 'v1', 10);
+  const two = write(one.store, 'node-1', 'k', 'v2', 20);
+  let s = apply(emptyStore(), two.entry).store;
+  const older = apply(s, one.entry);
+  assert.equal(older.outcome, 'stale');
+  assert.equal(older.changed, false);
+  s = older.store;
+  assert.equal(s.entries.get('k')?.value, 'v2');
+  assert.ok(hasSeen(s, 'node-1', 1) && hasSeen(s, 'node-1', 2));
+  assert.equal(apply(s, two.entry).outcome, 'duplicate');
+  assert.equal(apply(apply(emptyStore(), one.entry).store, two.entry).outcome, 'applied');
+});
+
+test('concurrent versions: counted as a conflict, resolved by (ts, origin), recorded', () => {
+  const a = write(emptyStore(), 'node-1', 'k', 'from-1', 100).entry;
+  const b = write(emptyStore(), 'node-2', 'k', 'from-2', 100).entry; // same ts: the larger id wins
+  for (const [first, second] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const s1 = apply(emptyStore(), first).store;
+    const r = apply(s1, second);
+    assert.equal(r.outcome, 'conflict-resolved');
+    assert.equal(r.store.entries.get('k')?.origin, 'node-2');
+    assert.equal(r.store.conflicts, 1);
+    assert.deepEqual(r.store.recentConflicts[0]?.winner, { origin: 'node-2', seq: 1, ts: 100 });
+  }
+  assert.ok(lwwWins({ origin: 'a', seq: 1, ts: 2 }, { origin: 'z', seq: 9, ts: 1 }));
+  let s = emptyStore();
+  for (let i = 0; i < MAX_CONFLICT_RECORDS + 5; i++) {
+    s = apply(s, write(emptyStore(), `node-${i}`, 'k', i, 100 + i).entry).store;
+  }
+  assert.equal(s.conflicts, MAX_CONFLICT_RECORDS + 4);
+  assert.equal(s.recentConflicts.length, MAX_CONFLICT_RECORDS);
+  assert.equal(s.recentConflicts.at(-1)?.winner.origin, `node-${MAX_CONFLICT_RECORDS + 4}`);
+});
+
+test('a write that saw the other version supersedes it even with a slower clock', () => {
+  const a = write(emptyStore(), 'node-1', 'k', 'a', 5000).entry;
+  const atTwo = apply(emptyStore(), a).store;
+  const b = write(atTwo, 'node-2', 'k', 'b', 10).entry; // node-2's clock is far behind
+  assert.ok(b.ts > a.ts);
+  const r = apply(apply(emptyStore(), b).store, a);
+  assert.equal(r.outcome, 'stale');
+  assert.equal(r.store.conflicts, 0);
+});
+
+test('digest: same content gives the same digest whatever the order; diff names the differing bucket', () => {
+  const keys = Array.from({ length: 40 }, (_, i) => `seat:${i}`);
+  const { entries } = writes('node-1', keys);
+  const forward = applyAll(emptyStore(), entries).store;
+  const backward = applyAll(emptyStore(), [...entries].reverse()).store;
+  assert.deepEqual(forward.digest, backward.digest);
+  assert.equal(contentOf(forward), contentOf(backward));
+  assert.deepEqual(diff(forward.digest, backward.digest), []);
+  assert.equal(forward.digest.length, DIGEST_BUCKETS);
+  const changed = write(backward, 'node-2', 'seat:7', 'x', 2000).store;
+  assert.deepEqual(diff(forward.digest, changed.digest), [bucketOf('seat:7')]);
+  assert.deepEqual(
+    entriesInBuckets(changed, [bucketOf('seat:7')]).map((e) => e.key).sort(),
+    keys.filter((k) => bucketOf(k) === bucketOf('seat:7')).sort(),
+  );
+  // Only what the other has not seen, in differing buckets, is sent.
+  assert.deepEqual(entriesFor(changed, forward.digest, forward.seen).map((e) => e.key), ['seat:7']);
+  assert.deepEqual(entriesFor(forward, changed.digest, changed.seen), []);
+  assert.deepEqual(missingFor(changed, {}).length, 40);
+});
+
+test('seen: out-of-order dots wait in pending; absorbing a peer vector closes superseded gaps', () => {
+  const { entries } = writes('node-1', ['a', 'b', 'c', 'a']); // seq 4 supersedes seq 1
+  const [, second, third, fourth] = entries as [Entry, Entry, Entry, Entry];
+  let s = applyAll(emptyStore(), [third, fourth]).store;
+  assert.deepEqual({ ...s.seen }, {});
+  assert.deepEqual(s.pending.get('node-1'), [3, 4]);
+  s = apply(s, second).store;
+  assert.deepEqual(s.pending.get('node-1'), [2, 3, 4]);
+  assert.ok(!coversToken(s, { 'node-1': 2 }));
+  // Seq 1 never arrives: it was superseded by seq 4. The origin's vector says all ≤ 4 were seen.
+  s = absorbSeen(s, { 'node-1': 4 });
+  assert.deepEqual({ ...s.seen }, { 'node-1': 4 });
+  assert.equal(s.pending.size, 0);
+  assert.ok(coversToken(s, { 'node-1': 4 }));
+  assert.equal(absorbSeen(s, { 'node-1': 3 }), s, 'nothing new: the same store');
+});
+
+test('persisted entries and meta restore the same store', () => {
+  const { entries } = writes('node-1', ['a', 'b', 'c']);
+  let s = applyAll(emptyStore(), [entries[2] as Entry]).store;
+  s = apply(s, write(emptyStore(), 'node-2', 'a', 'other', 99999).entry).store;
+  s = applyAll(s, entries).store;
+  const meta = JSON.parse(JSON.stringify(storeMeta(s))) as ReturnType<typeof storeMeta>;
+  const restored = restoreStore(JSON.parse(JSON.stringify([...s.entries.values()])) as Entry[], meta);
+  assert.equal(contentOf(restored), contentOf(s));
+  assert.deepEqual(restored.digest, s.digest);
+  assert.deepEqual({ ...restored.seen }, { ...s.seen });
+  assert.equal(restored.clockTs, 99999);
+  assert.equal(restored.conflicts, s.conflicts);
+  assert.equal(write(restored, 'node-1', 'd', 1, 0).entry.seq, 4, 'no sequence number is re-issued');
+});
+
+test('entries from disk or peers are validated', () => {
+  const good = write(emptyStore(), 'node-1', 'k', { seats: ['A1'] }, 10).entry;
+  assert.ok(isEntry(JSON.parse(JSON.stringify(good))));
+  for (const bad of [null, 1, { ...good, key: '' }, { ...good, seq: 0 }, { ...good, ts: -1 }, { ...good, version: { x: -1 } }, { ...good, deleted: true }, { ...good, value: undefined }, { ...good, version: {} }]) {
+    assert.equal(isEntry(bad), false, JSON.stringify(bad));
+  }
+  assert.equal(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] }), '{"a":[{"c":2,"d":1}],"b":1}');
+});
+
+// ---------------------------------------------------------------------------------------------
+// LWW order independence: every replica keeps the same winner, whatever the delivery order.
+
+type Op = { kind: 'write'; node: number; key: string; now: number; del: boolean } | { kind: 'sync'; from: number; to: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('write' as const), node: fc.nat(2), key: fc.constantFrom('a', 'b', 'c'), now: fc.nat(40), del: fc.boolean() }),
+  fc.record({ kind: fc.constant('sync' as const), from: fc.nat(2), to: fc.nat(2) }),
+);
+
+/** Every entry written by a random history of three nodes that write and sync (clocks skewed, equal ts happen). */
+function historyEntries(ops: readonly Op[]): Entry[] {
+  const stores = [emptyStore(), emptyStore(), emptyStore()];
+  const all: Entry[] = [];
+  ops.forEach((op, i) => {
+    if (op.kind === 'write') {
+      const r = write(stores[op.node] as ReplicaStore, `node-${op.node + 1}`, op.key, `${op.node}:${i}`, op.now, op.del);
+      stores[op.node] = r.store;
+      all.push(r.entry);
+    } else {
+      stores[op.to] = applyAll(stores[op.to] as ReplicaStore, [...(stores[op.from] as ReplicaStore).entries.values()]).store;
+    }
+  });
+  return all;
+}
+
+function replay(applyFn: ApplyFn, entries: readonly Entry[]): ReplicaStore {
+  let s = emptyStore();
+  for (const e of entries) s = applyFn(s, e).store;
+  return s;
+}
+
+const historyAndOrders = fc
+  .array(opArb, { minLength: 1, maxLength: 30 })
+  .map(historyEntries)
+  .chain((entries) =>
+    fc.tuple(
+      fc.constant(entries),
+      fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }),
+      fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }),
+    ),
+  );
+
+function assertOrderIndependent(applyFn: ApplyFn, runs = 300): void {
+  fc.assert(
+    fc.property(historyAndOrders, ([entries, order1, order2]) => {
+      const a = replay(applyFn, order1);
+      const b = replay(applyFn, [...order2, ...order1]); // another order, with every entry delivered twice
+      assert.equal(contentOf(a), contentOf(b));
+      assert.deepEqual(a.digest, b.digest);
+      assert.deepEqual({ ...a.seen }, { ...b.seen });
+      // The winner of each key is the (ts, origin) maximum of its writes.
+      for (const [key, kept] of a.entries) {
+        const best = entries.filter((e) => e.key === key).reduce((x, y) => (lwwWins(y, x) ? y : x));
+        assert.deepEqual([kept.origin, kept.seq], [best.origin, best.seq]);
+      }
+    }),
+    { numRuns: runs },
+  );
+}
+
+test('LWW: the same set of entries in any order, duplicated or not, gives the same store', () => {
+  assertOrderIndependent(apply);
+});
+
+test('the property catches a tie-break by arrival order', () => {
+  const arrivalOrderWins = createApply(() => true);
+  assert.throws(() => assertOrderIndependent(arrivalOrderWins), /Property failed/);
+});

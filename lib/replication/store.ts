@@ -1,0 +1,439 @@
+/**
+ * The replica store, as a pure value: every function returns a new store and never modifies its
+ * input. Each node holds one, fed only by the replication protocol, and persists it (see
+ * `persistedMeta` / `restoreStore`).
+ *
+ * Entries and their order
+ * - An entry is one write of one key: `{ key, value, deleted, version, ts, origin, seq }`.
+ *   `(origin, seq)` is the write's *dot*: `seq` counts the writes made at `origin` (1, 2, …), so a
+ *   dot names exactly one write. `version` is the key's vector clock (`increment` at the origin
+ *   over the version it replaced); `ts` is a hybrid timestamp, `max(physical now, largest ts seen
+ *   + 1)`, so a write always carries a larger `ts` than every version it has seen.
+ * - `apply` keeps one entry per key. When the vector clocks are ordered the later one wins;
+ *   concurrent versions are a conflict, counted and resolved by last-write-wins on `(ts, origin)`.
+ *   Because a causally later version also has the larger `ts`, both rules agree with one total
+ *   order, so every replica keeps the same winner whatever order entries arrive in.
+ *
+ * What a store has seen
+ * - `seen[origin] = s` means every write of `origin` with `seq ≤ s` has been applied here or is
+ *   superseded by an entry here. Dots applied out of order wait in `pending` until the gap fills.
+ * - A write may be superseded before it ever reaches a replica, so gaps do not always fill by
+ *   themselves. `absorbSeen` closes them: after a node has applied *every* entry a peer sent in
+ *   answer to its digest and `seen`, it has seen all the peer has seen and may merge the peer's
+ *   vector. Session tokens are checked against `seen` (`covers`).
+ *
+ * Digest
+ * - Keys fall into `DIGEST_BUCKETS` buckets by FNV-1a of the key. A bucket's digest is the XOR of
+ *   a 64-bit hash of each entry in it, kept up to date on every change, so two stores compare in
+ *   O(buckets) and `diff` names the buckets whose entries differ.
+ */
+import { compare, entry as clockEntry, increment, isVectorClock, merge, dominates, type VectorClock } from '../algorithms/vector-clock';
+import { fnv1a32, hash64, hex32 } from './hash';
+
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+export interface Entry {
+  readonly key: string;
+  /** `null` for a delete. */
+  readonly value: JsonValue;
+  /** A tombstone: the key was deleted (tombstones are kept, so a delete replicates like a write). */
+  readonly deleted: boolean;
+  readonly version: VectorClock;
+  readonly ts: number;
+  readonly origin: string;
+  readonly seq: number;
+}
+
+export type ApplyOutcome = 'applied' | 'stale' | 'duplicate' | 'conflict-resolved';
+
+export interface EntryStamp {
+  readonly origin: string;
+  readonly seq: number;
+  readonly ts: number;
+}
+
+export interface ConflictRecord {
+  readonly key: string;
+  readonly winner: EntryStamp;
+  readonly loser: EntryStamp;
+}
+
+/** One digest string per bucket. */
+export type Digest = readonly string[];
+
+export interface ReplicaStore {
+  readonly entries: ReadonlyMap<string, Entry>;
+  readonly seen: VectorClock;
+  /** Per origin, ascending seqs above `seen[origin]` applied out of order. */
+  readonly pending: ReadonlyMap<string, readonly number[]>;
+  /** Largest `ts` seen: the hybrid clock's last value. */
+  readonly clockTs: number;
+  /** Two 32-bit XOR accumulators per bucket. */
+  readonly hashes: readonly number[];
+  readonly digest: Digest;
+  readonly conflicts: number;
+  /** The latest `MAX_CONFLICT_RECORDS` conflicts, oldest first. */
+  readonly recentConflicts: readonly ConflictRecord[];
+}
+
+export const DIGEST_BUCKETS = 16;
+export const MAX_CONFLICT_RECORDS = 20;
+/** Out-of-order dots remembered per origin; beyond it the newest are forgotten (safe: they are re-sent). */
+export const MAX_PENDING_DOTS_PER_ORIGIN = 1024;
+export const MAX_KEY_LENGTH = 512;
+
+const EMPTY_DIGEST_PART = hex32(0) + hex32(0);
+
+export function emptyStore(): ReplicaStore {
+  return {
+    entries: new Map(),
+    seen: {},
+    pending: new Map(),
+    clockTs: 0,
+    hashes: new Array<number>(DIGEST_BUCKETS * 2).fill(0),
+    digest: new Array<string>(DIGEST_BUCKETS).fill(EMPTY_DIGEST_PART),
+    conflicts: 0,
+    recentConflicts: [],
+  };
+}
+
+export function bucketOf(key: string): number {
+  return fnv1a32(key) % DIGEST_BUCKETS;
+}
+
+export function dotId(e: { readonly origin: string; readonly seq: number }): string {
+  return `${e.seq}@${e.origin}`;
+}
+
+export function stampOf(e: Entry): EntryStamp {
+  return { origin: e.origin, seq: e.seq, ts: e.ts };
+}
+
+/** The entry's dot as a vector clock (what a session token gains from writing or reading it). */
+export function dotClock(e: { readonly origin: string; readonly seq: number }): VectorClock {
+  return { [e.origin]: e.seq };
+}
+
+/** Last-write-wins order: larger `ts`, then larger origin id, then larger seq. */
+export function lwwWins(a: EntryStamp, b: EntryStamp): boolean {
+  if (a.ts !== b.ts) return a.ts > b.ts;
+  if (a.origin !== b.origin) return a.origin > b.origin;
+  return a.seq > b.seq;
+}
+
+export function sameDot(a: EntryStamp, b: EntryStamp): boolean {
+  return a.origin === b.origin && a.seq === b.seq;
+}
+
+/** Which of two versions of one key a store keeps: the later by vector clock, else by LWW. */
+export function prefer(a: Entry, b: Entry): Entry {
+  const order = compare(a.version, b.version);
+  if (order === 'after') return a;
+  if (order === 'before') return b;
+  return lwwWins(a, b) ? a : b;
+}
+
+/** Has the store seen the write `(origin, seq)` (applied, or superseded by an entry it holds)? */
+export function hasSeen(store: ReplicaStore, origin: string, seq: number): boolean {
+  if (seq <= clockEntry(store.seen, origin)) return true;
+  return store.pending.get(origin)?.includes(seq) ?? false;
+}
+
+/** Does the store cover a session token (has it seen every write the token names)? */
+export function coversToken(store: ReplicaStore, token: VectorClock): boolean {
+  return dominates(store.seen, token);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying and writing
+
+export interface ApplyResult {
+  readonly store: ReplicaStore;
+  readonly outcome: ApplyOutcome;
+  /** The kept entry of the key changed (persist it). */
+  readonly changed: boolean;
+}
+
+export type ApplyFn = (store: ReplicaStore, incoming: Entry) => ApplyResult;
+
+/**
+ * `apply` with a given tie-break for concurrent versions (`incomingWins(incoming, local)`).
+ * Exported so tests can build deliberately broken stores; everything else uses `apply`.
+ */
+export function createApply(incomingWins: (incoming: Entry, local: Entry) => boolean): ApplyFn {
+  return (store, incoming) => applyWith(incomingWins, store, incoming);
+}
+
+export const apply: ApplyFn = createApply(lwwWins);
+
+function applyWith(incomingWins: (incoming: Entry, local: Entry) => boolean, store: ReplicaStore, incoming: Entry): ApplyResult {
+  if (hasSeen(store, incoming.origin, incoming.seq)) return { store, outcome: 'duplicate', changed: false };
+  const local = store.entries.get(incoming.key);
+  let outcome: ApplyOutcome = 'applied';
+  let replace = true;
+  let conflict: ConflictRecord | null = null;
+  if (local !== undefined) {
+    const order = compare(incoming.version, local.version);
+    if (order === 'before') {
+      outcome = 'stale';
+      replace = false;
+    } else if (order !== 'after') {
+      // Concurrent (or, for a corrupted history, equal clocks of two different writes).
+      outcome = 'conflict-resolved';
+      replace = incomingWins(incoming, local);
+      conflict = replace
+        ? { key: incoming.key, winner: stampOf(incoming), loser: stampOf(local) }
+        : { key: incoming.key, winner: stampOf(local), loser: stampOf(incoming) };
+    }
+  }
+  const { seen, pending } = noteDot(store.seen, store.pending, incoming.origin, incoming.seq);
+  let next: ReplicaStore = { ...store, seen, pending, clockTs: Math.max(store.clockTs, incoming.ts) };
+  if (conflict !== null) {
+    const recent = [...store.recentConflicts, conflict];
+    next = { ...next, conflicts: store.conflicts + 1, recentConflicts: recent.slice(-MAX_CONFLICT_RECORDS) };
+  }
+  if (replace) next = putEntry(next, local, incoming);
+  return { store: next, outcome, changed: replace };
+}
+
+/** Apply many entries; returns the entries whose key now holds them (to persist). */
+export function applyAll(store: ReplicaStore, entries: readonly Entry[]): { store: ReplicaStore; changed: Entry[] } {
+  const changed: Entry[] = [];
+  let s = store;
+  for (const e of entries) {
+    const r = apply(s, e);
+    s = r.store;
+    if (r.changed) changed.push(e);
+  }
+  return { store: s, changed };
+}
+
+/**
+ * A new local write at `origin` (the node itself, or the master). `now` is the node's physical
+ * clock in ms; the entry's `ts` is `max(floor(now), clockTs + 1)`.
+ */
+export function write(
+  store: ReplicaStore,
+  origin: string,
+  key: string,
+  value: JsonValue,
+  now: number,
+  deleted = false,
+): { store: ReplicaStore; entry: Entry } {
+  const ownPending = store.pending.get(origin);
+  const seq = Math.max(clockEntry(store.seen, origin), ownPending?.at(-1) ?? 0) + 1;
+  const local = store.entries.get(key);
+  const entry: Entry = {
+    key,
+    value: deleted ? null : value,
+    deleted,
+    version: increment(local?.version ?? {}, origin),
+    ts: Math.max(Math.floor(now), store.clockTs + 1),
+    origin,
+    seq,
+  };
+  const r = apply(store, entry);
+  if (r.outcome !== 'applied') throw new Error(`local write ${dotId(entry)} of ${key} was ${r.outcome}`);
+  return { store: r.store, entry };
+}
+
+/**
+ * Merge a peer's `seen` vector. Only valid right after applying every entry the peer sent in
+ * answer to this store's digest and `seen` (then everything the peer has seen is here, or is
+ * superseded by something here).
+ */
+export function absorbSeen(store: ReplicaStore, remoteSeen: VectorClock): ReplicaStore {
+  if (dominates(store.seen, remoteSeen)) return store;
+  let seen = merge(store.seen, remoteSeen);
+  const pending = new Map(store.pending);
+  for (const [origin, seqs] of store.pending) {
+    let top = clockEntry(seen, origin);
+    let rest = seqs.filter((s) => s > top);
+    while (rest[0] === top + 1) {
+      top += 1;
+      rest = rest.slice(1);
+    }
+    if (top !== clockEntry(seen, origin)) seen = { ...seen, [origin]: top };
+    if (rest.length === 0) pending.delete(origin);
+    else pending.set(origin, rest);
+  }
+  return { ...store, seen, pending };
+}
+
+function noteDot(
+  seen: VectorClock,
+  pending: ReadonlyMap<string, readonly number[]>,
+  origin: string,
+  seq: number,
+): { seen: VectorClock; pending: ReadonlyMap<string, readonly number[]> } {
+  const top = clockEntry(seen, origin);
+  const waiting = pending.get(origin) ?? [];
+  if (seq === top + 1) {
+    let next = seq;
+    let i = 0;
+    while (waiting[i] === next + 1) {
+      next += 1;
+      i += 1;
+    }
+    const out = new Map(pending);
+    if (i >= waiting.length) out.delete(origin);
+    else out.set(origin, waiting.slice(i));
+    return { seen: { ...seen, [origin]: next }, pending: waiting.length === 0 ? pending : out };
+  }
+  if (waiting.length >= MAX_PENDING_DOTS_PER_ORIGIN && seq > (waiting.at(-1) ?? 0)) return { seen, pending };
+  const inserted = [...waiting, seq].sort((a, b) => a - b).slice(0, MAX_PENDING_DOTS_PER_ORIGIN);
+  const out = new Map(pending);
+  out.set(origin, inserted);
+  return { seen, pending: out };
+}
+
+function entryHash(e: Entry): readonly [number, number] {
+  return hash64(`${e.key}\u0000${e.origin}\u0000${e.seq}\u0000${e.ts}\u0000${e.deleted ? 1 : 0}\u0000${canonicalJson(e.value)}\u0000${canonicalJson(e.version)}`);
+}
+
+function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): ReplicaStore {
+  const b = bucketOf(e.key);
+  const hashes = [...store.hashes];
+  const digest = [...store.digest];
+  let hi = hashes[2 * b] ?? 0;
+  let lo = hashes[2 * b + 1] ?? 0;
+  if (old !== undefined) {
+    const [h1, h2] = entryHash(old);
+    hi ^= h1;
+    lo ^= h2;
+  }
+  const [n1, n2] = entryHash(e);
+  hi = (hi ^ n1) >>> 0;
+  lo = (lo ^ n2) >>> 0;
+  hashes[2 * b] = hi;
+  hashes[2 * b + 1] = lo;
+  digest[b] = hex32(hi) + hex32(lo);
+  const entries = new Map(store.entries);
+  entries.set(e.key, e);
+  return { ...store, entries, hashes, digest };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digest and differences
+
+export function digest(store: ReplicaStore): Digest {
+  return store.digest;
+}
+
+/** Buckets whose digests differ (all of them if the digests are not comparable). */
+export function diff(a: Digest, b: Digest): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < DIGEST_BUCKETS; i++) if (a.length !== b.length || a[i] !== b[i]) out.push(i);
+  return out;
+}
+
+export function entriesInBuckets(store: ReplicaStore, buckets: readonly number[]): Entry[] {
+  if (buckets.length === 0) return [];
+  const wanted = new Set(buckets);
+  const out: Entry[] = [];
+  for (const e of store.entries.values()) if (wanted.has(bucketOf(e.key))) out.push(e);
+  return out;
+}
+
+/** Entries whose write the remote has not seen (optionally only in `buckets`). */
+export function missingFor(store: ReplicaStore, remoteSeen: VectorClock, buckets?: readonly number[]): Entry[] {
+  const wanted = buckets === undefined ? null : new Set(buckets);
+  const out: Entry[] = [];
+  for (const e of store.entries.values()) {
+    if (e.seq <= clockEntry(remoteSeen, e.origin)) continue;
+    if (wanted !== null && !wanted.has(bucketOf(e.key))) continue;
+    out.push(e);
+  }
+  return out;
+}
+
+/** What to send a peer that told us its digest and `seen`: our entries in differing buckets it has not seen. */
+export function entriesFor(store: ReplicaStore, remoteDigest: Digest, remoteSeen: VectorClock): Entry[] {
+  const buckets = diff(store.digest, remoteDigest);
+  return buckets.length === 0 ? [] : missingFor(store, remoteSeen, buckets);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+
+/** Everything besides the entries that a restarted node needs. JSON-safe. */
+export interface StoreMeta {
+  readonly seen: VectorClock;
+  readonly pending: readonly (readonly [string, readonly number[]])[];
+  readonly conflicts: number;
+  readonly recentConflicts: readonly ConflictRecord[];
+}
+
+export function storeMeta(store: ReplicaStore): StoreMeta {
+  return { seen: store.seen, pending: [...store.pending], conflicts: store.conflicts, recentConflicts: store.recentConflicts };
+}
+
+/** Rebuild a store from persisted entries and meta (the digest and clock are recomputed). */
+export function restoreStore(entries: Iterable<Entry>, meta?: StoreMeta): ReplicaStore {
+  let store = emptyStore();
+  let clockTs = 0;
+  for (const e of entries) {
+    store = putEntry(store, store.entries.get(e.key), e);
+    clockTs = Math.max(clockTs, e.ts);
+  }
+  const seen = meta?.seen ?? {};
+  const pending = new Map<string, readonly number[]>();
+  for (const [origin, seqs] of meta?.pending ?? []) pending.set(origin, [...seqs]);
+  // Own and remote dots of the entries held are seen by definition (covers a meta written before them).
+  let restored: ReplicaStore = { ...store, seen, pending, clockTs, conflicts: meta?.conflicts ?? 0, recentConflicts: meta?.recentConflicts ?? [] };
+  for (const e of store.entries.values()) {
+    if (!hasSeen(restored, e.origin, e.seq)) restored = { ...restored, ...noteDot(restored.seen, restored.pending, e.origin, e.seq) };
+  }
+  return restored;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation and canonical forms
+
+/** JSON with object keys sorted, so equal values always print the same (PostgreSQL jsonb reorders keys). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+  if (depth > 32) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
+  if (typeof value === 'object') return Object.values(value).every((v) => isJsonValue(v, depth + 1));
+  return false;
+}
+
+/** A well-formed entry (for data read back from disk or received from a peer). */
+export function isEntry(value: unknown): value is Entry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.key === 'string' &&
+    e.key.length > 0 &&
+    e.key.length <= MAX_KEY_LENGTH &&
+    typeof e.deleted === 'boolean' &&
+    isJsonValue(e.value) &&
+    (!e.deleted || e.value === null) &&
+    isVectorClock(e.version) &&
+    typeof e.ts === 'number' &&
+    Number.isSafeInteger(e.ts) &&
+    e.ts >= 0 &&
+    typeof e.origin === 'string' &&
+    e.origin.length > 0 &&
+    typeof e.seq === 'number' &&
+    Number.isSafeInteger(e.seq) &&
+    e.seq >= 1 &&
+    clockEntry(e.version as VectorClock, e.origin) >= 1
+  );
+}
+
+/** The live entries, sorted by key, as canonical JSON: equal for two stores iff they hold the same. */
+export function contentOf(store: ReplicaStore): string {
+  const keys = [...store.entries.keys()].sort();
+  return keys.map((k) => canonicalJson(store.entries.get(k))).join('\n');
+}

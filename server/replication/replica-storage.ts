@@ -1,0 +1,66 @@
+import type { Db } from '../../lib/db/pool';
+import type { PersistedMeta, PersistedReplica, ReplicationConfig, ReplicationMode } from '../../lib/replication/replication';
+import type { Entry } from '../../lib/replication/store';
+
+/** A node's replica in PostgreSQL: its own rows of data_replicas plus one replica_meta row. */
+export async function loadReplica(db: Db, nodeId: string): Promise<PersistedReplica> {
+  const { rows } = await db.query<{ key: string; value: Entry['value']; vector_clock: Entry['version']; lamport: number; origin: string; seq: number; deleted: boolean }>(
+    'SELECT key, value, vector_clock, lamport, origin, seq, deleted FROM data_replicas WHERE node_id = $1', [nodeId],
+  );
+  const meta = await db.query<{ meta: PersistedMeta }>('SELECT meta FROM replica_meta WHERE node_id = $1', [nodeId]);
+  const entries: Entry[] = rows.map((r) => ({
+    key: r.key, value: r.value, deleted: r.deleted, version: r.vector_clock, ts: r.lamport, origin: r.origin, seq: r.seq,
+  }));
+  return { entries, ...(meta.rows[0] ? { meta: meta.rows[0].meta } : {}) };
+}
+
+/** Persist changed entries and the meta row in one statement (one transaction). */
+export async function persistReplica(db: Db, nodeId: string, entries: readonly Entry[], meta: PersistedMeta): Promise<void> {
+  await db.query({
+    name: 'persist_replica',
+    text: `WITH saved AS (
+             INSERT INTO data_replicas (node_id, key, value, vector_clock, lamport, origin, seq, deleted, updated_at)
+             SELECT $1, x.key, x.value, x.version, x.ts, x.origin, x.seq, x.deleted, now()
+             FROM jsonb_to_recordset($2::jsonb) AS x(key text, value jsonb, version jsonb, ts bigint, origin text, seq bigint, deleted boolean)
+             ON CONFLICT (node_id, key) DO UPDATE SET value = EXCLUDED.value, vector_clock = EXCLUDED.vector_clock,
+               lamport = EXCLUDED.lamport, origin = EXCLUDED.origin, seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, updated_at = now()
+           )
+           INSERT INTO replica_meta (node_id, meta, updated_at) VALUES ($1, $3, now())
+           ON CONFLICT (node_id) DO UPDATE SET meta = EXCLUDED.meta, updated_at = now()`,
+    values: [nodeId, JSON.stringify(entries), JSON.stringify(meta)],
+  });
+}
+
+export type ReplicationSettings = { mode: ReplicationMode } & Pick<ReplicationConfig, 'n' | 'r' | 'w' | 'synchronous' | 'fanout' | 'gossipIntervalMs'>;
+
+export async function loadSettings(db: Db, defaults: ReplicationSettings): Promise<ReplicationSettings> {
+  await db.query('INSERT INTO replication_settings (id, settings) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [JSON.stringify(defaults)]);
+  const { rows } = await db.query<{ settings: ReplicationSettings }>('SELECT settings FROM replication_settings WHERE id = 1');
+  return { ...defaults, ...rows[0]!.settings };
+}
+
+export async function saveSettings(db: Db, settings: ReplicationSettings): Promise<void> {
+  await db.query('UPDATE replication_settings SET settings = $1, updated_at = now() WHERE id = 1', [JSON.stringify(settings)]);
+}
+
+export type OutboxRow = { id: number; key: string; value: Entry['value'] };
+
+/**
+ * Take this node's pending facts, and adopt those of nodes that crashed before publishing theirs
+ * (older than `orphanAfterMs`). Rows stay until `deleteOutbox` after the write is acknowledged.
+ */
+export async function claimOutbox(db: Db, nodeId: string, orphanAfterMs: number, limit: number): Promise<OutboxRow[]> {
+  const { rows } = await db.query<OutboxRow>(
+    `UPDATE replication_outbox o SET node_id = $1
+     FROM (SELECT id FROM replication_outbox
+           WHERE node_id = $1 OR created_at < now() - make_interval(secs => $2)
+           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+     WHERE o.id = c.id RETURNING o.id, o.key, o.value`,
+    [nodeId, orphanAfterMs / 1000, limit],
+  );
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+export async function deleteOutbox(db: Db, ids: number[]): Promise<void> {
+  if (ids.length) await db.query('DELETE FROM replication_outbox WHERE id = ANY($1::bigint[])', [ids]);
+}

@@ -1,0 +1,397 @@
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { merge, type VectorClock } from '../../lib/algorithms/vector-clock';
+import type { Db } from '../../lib/db/pool';
+import { createReplication } from '../../lib/replication';
+import {
+  persistedOf, type Consistency, type ReplicaState, type ReplicationConfig, type ReplicationCore, type ReplicationEffect,
+  type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
+} from '../../lib/replication/replication';
+import { applyAll, coversToken, emptyStore, type Entry, type JsonValue } from '../../lib/replication/store';
+import type { ClusterNode } from '../cluster/cluster-node';
+import {
+  claimOutbox, deleteOutbox, loadReplica, loadSettings, persistReplica, saveSettings, type ReplicationSettings,
+} from './replica-storage';
+
+export class ReplicationUnavailable extends Error {
+  constructor(readonly reason: string) {
+    super(`replication: ${reason}`);
+  }
+}
+
+type Waiter = { resolve(effect: Extract<ReplicationEffect, { type: 'writeResult' | 'readResult' }>): void };
+
+/** A read over a key range (a showtime's documents, a user's bookings) answered by one node. */
+export type RangeQuery = { prefixes: string[]; userId?: string };
+export type RangeResult = { entries: Entry[]; token: VectorClock; servedBy: string };
+
+const OUTBOX_BATCH = 200;
+const ORPHAN_AFTER_MS = 10_000;
+const DRAIN_INTERVAL_MS = 1_000;
+const ALIVE_POLL_MS = 100;
+const SETTINGS_POLL_MS = 2_000;
+const CAUSAL_POLL_MS = 20;
+
+/**
+ * The shell of the replication protocol on one node: drives the pure core (lib/replication) with
+ * real timers, peer messages over the cluster transport and PostgreSQL persistence, in a safe
+ * order (persist, then send, then answer). Also drains the transactional outbox of committed facts
+ * into the protocol, and answers range reads at the consistency a client asks for.
+ */
+export class ReplicationNode {
+  private core!: ReplicationCore;
+  private state!: ReplicaState;
+  private settings!: ReplicationSettings;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly loops: NodeJS.Timeout[] = [];
+  private aliveKey = '';
+  private membersKey = '';
+  private drains: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0 };
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly db: Db,
+    private readonly cluster: ClusterNode,
+    private readonly log: Logger,
+    private readonly defaults: ReplicationSettings,
+    private readonly baseConfig: Partial<ReplicationConfig>,
+  ) {}
+
+  async start(): Promise<void> {
+    this.settings = await loadSettings(this.db, this.defaults);
+    const persisted = await loadReplica(this.db, this.nodeId);
+    this.membersKey = this.members().join(',');
+    this.core = createReplication(this.settings.mode, this.configFor(this.settings));
+    this.state = this.core.init(this.nodeId, this.members(), persisted);
+    this.cluster.on('repl', (from, body) => {
+      this.enqueue({ type: 'message', now: this.now(), from, msg: body as ReplicationMessage });
+      return { ok: true };
+    });
+    this.cluster.on('repl.range', (_from, body) => this.localRange(body as RangeQuery & { token?: VectorClock }));
+    this.cluster.on('repl.stats', () => this.localStats());
+    this.cluster.on('repl.settings', async (_from, body) => {
+      await this.applySettings(body as ReplicationSettings);
+      return { ok: true };
+    });
+    this.cluster.onLeaderChange((leader, epoch) => this.enqueue({ type: 'leader', now: this.now(), leader, epoch }));
+    this.enqueue({ type: 'start', now: this.now() });
+    const { leader, epoch } = this.cluster.leader;
+    this.enqueue({ type: 'leader', now: this.now(), leader, epoch });
+    this.every(ALIVE_POLL_MS, () => this.followMembership());
+    this.every(DRAIN_INTERVAL_MS, () => this.publish().then(() => {}));
+    this.every(SETTINGS_POLL_MS, async () => this.applySettings(await loadSettings(this.db, this.defaults)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.loops) clearInterval(t);
+    for (const t of this.timers.values()) clearTimeout(t);
+    await this.queue;
+  }
+
+  get mode(): ReplicationMode {
+    return this.core.mode;
+  }
+
+  get currentSettings(): ReplicationSettings {
+    return this.settings;
+  }
+
+  private now(): number {
+    return Math.floor(this.cluster.clock.now());
+  }
+
+  private members(): string[] {
+    return [this.nodeId, ...this.cluster.peerIds()];
+  }
+
+  /** N, R and W are capped by the cluster's size, so a small cluster still accepts writes. */
+  private configFor(settings: ReplicationSettings): Partial<ReplicationConfig> {
+    const size = this.members().length;
+    const n = Math.max(1, Math.min(settings.n, size));
+    return { ...this.baseConfig, ...settings, n, r: Math.min(settings.r, n), w: Math.min(settings.w, n) };
+  }
+
+  private every(ms: number, work: () => Promise<void> | void): void {
+    this.loops.push(setInterval(() => {
+      Promise.resolve().then(work).catch((err: unknown) => this.log.warn({ err }, 'replication task failed'));
+    }, ms));
+  }
+
+  // ---- driving the core -----------------------------------------------------------------------
+
+  /** Steps run one at a time: persist, then send, then timers and answers. */
+  private enqueue(event: ReplicationEvent): Promise<void> {
+    const run = this.queue.then(() => this.step(event));
+    this.queue = run.catch((err: unknown) => this.log.error({ err }, 'replication step failed'));
+    return run;
+  }
+
+  private async step(event: ReplicationEvent): Promise<void> {
+    if (this.stopped) return;
+    const { state, send, effects } = this.core.step(this.state, event);
+    this.state = state;
+    for (const effect of effects) {
+      if (effect.type !== 'persist') continue;
+      await persistReplica(this.db, this.nodeId, effect.entries, effect.meta);
+      if (effect.entries.length) this.stats.lastAppliedAt = Date.now();
+    }
+    for (const out of send) {
+      this.cluster.request(out.to, 'repl', out.msg).catch(() => {});
+      if (out.msg.type === 'sync' || out.msg.type === 'syncReply') this.stats.lastSyncAt = Date.now();
+    }
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'setTimer':
+          clearTimeout(this.timers.get(effect.name));
+          this.timers.set(effect.name, setTimeout(() => {
+            this.timers.delete(effect.name);
+            void this.enqueue({ type: 'timer', now: this.now(), name: effect.name, entropy: randomInt(0, 2 ** 32 - 1) });
+          }, effect.afterMs));
+          break;
+        case 'cancelTimer':
+          clearTimeout(this.timers.get(effect.name));
+          this.timers.delete(effect.name);
+          break;
+        case 'writeResult':
+        case 'readResult':
+          this.waiters.get(effect.requestId)?.resolve(effect);
+          this.waiters.delete(effect.requestId);
+          break;
+        case 'persist':
+          break;
+      }
+    }
+  }
+
+  /** Tell the core who is alive; restart it when the membership itself changed. */
+  private async followMembership(): Promise<void> {
+    const members = this.members();
+    if (members.join(',') !== this.membersKey) {
+      this.membersKey = members.join(',');
+      await this.restartCore(this.settings);
+    }
+    const alive = this.cluster.alivePeerIds().sort();
+    const key = alive.join(',');
+    if (key === this.aliveKey) return;
+    this.aliveKey = key;
+    await this.enqueue({ type: 'alive', now: this.now(), ids: alive });
+  }
+
+  /** Switch strategy (or members) at runtime: stop the core, hand its store to a new one. */
+  private async restartCore(settings: ReplicationSettings): Promise<void> {
+    await this.enqueue({ type: 'stop', now: this.now() });
+    await (this.queue = this.queue.then(() => {
+      for (const t of this.timers.values()) clearTimeout(t);
+      this.timers.clear();
+      const persisted = persistedOf(this.state);
+      this.core = createReplication(settings.mode, this.configFor(settings));
+      this.state = this.core.init(this.nodeId, this.members(), persisted);
+    }));
+    this.aliveKey = '';
+    await this.enqueue({ type: 'start', now: this.now() });
+    const { leader, epoch } = this.cluster.leader;
+    await this.enqueue({ type: 'leader', now: this.now(), leader, epoch });
+  }
+
+  private async applySettings(next: ReplicationSettings): Promise<void> {
+    const changedMode = next.mode !== this.settings.mode;
+    const changedConfig = JSON.stringify(next) !== JSON.stringify(this.settings);
+    this.settings = next;
+    if (changedMode) {
+      this.log.info(`replication mode is now ${next.mode}`);
+      await this.restartCore(next);
+    } else if (changedConfig) {
+      await this.enqueue({ type: 'configure', now: this.now(), config: this.configFor(next) });
+    }
+  }
+
+  /** Change the cluster's settings: stored for everyone, then pushed to every live peer. */
+  async changeSettings(patch: Partial<ReplicationSettings>): Promise<ReplicationSettings> {
+    const next = { ...this.settings, ...patch };
+    await saveSettings(this.db, next);
+    await this.applySettings(next);
+    await Promise.all(this.cluster.alivePeerIds().map((id) => this.cluster.request(id, 'repl.settings', next).catch(() => undefined)));
+    return next;
+  }
+
+  private request(event: Extract<ReplicationEvent, { type: 'write' | 'read' }>) {
+    return new Promise<Extract<ReplicationEffect, { type: 'writeResult' | 'readResult' }>>((resolve) => {
+      this.waiters.set(event.requestId, { resolve });
+      void this.enqueue(event);
+    });
+  }
+
+  async write(key: string, value: JsonValue, token: VectorClock = {}): Promise<{ entry: Entry; token: VectorClock; replicas: number }> {
+    const result = await this.request({ type: 'write', now: this.now(), requestId: randomUUID(), key, value, token });
+    if (result.type !== 'writeResult' || !result.ok) {
+      this.stats.writesFailed += 1;
+      throw new ReplicationUnavailable(result.ok ? 'unexpected answer' : result.error);
+    }
+    this.stats.writesAcked += 1;
+    return { entry: result.entry, token: result.token, replicas: result.replicas };
+  }
+
+  // ---- the outbox of committed facts ------------------------------------------------------------
+
+  /**
+   * Publish this node's committed facts (and orphans of crashed nodes) into the protocol; a row
+   * leaves the outbox once its write is acknowledged. Drains run one after another, so a caller
+   * whose transaction committed before calling is covered by the session token it gets back.
+   */
+  publish(): Promise<VectorClock> {
+    const drain = this.drains.then(() => this.drainOutbox());
+    this.drains = drain.catch(() => {});
+    return drain;
+  }
+
+  private async drainOutbox(): Promise<VectorClock> {
+    let token: VectorClock = {};
+    for (;;) {
+      const rows = await claimOutbox(this.db, this.nodeId, ORPHAN_AFTER_MS, OUTBOX_BATCH);
+      if (!rows.length) return token;
+      const written = await Promise.all(rows.map(async (row) => {
+        try {
+          const result = await this.write(row.key, row.value);
+          token = merge(token, result.token);
+          return row.id;
+        } catch {
+          return undefined; // stays in the outbox; the next drain tries again
+        }
+      }));
+      const done = written.filter((id): id is number => id !== undefined);
+      await deleteOutbox(this.db, done);
+      this.stats.outboxPublished += done.length;
+      if (done.length < rows.length || rows.length < OUTBOX_BATCH) return token;
+    }
+  }
+
+  // ---- reads at a consistency level -------------------------------------------------------------
+
+  private matching(entries: Iterable<Entry>, query: RangeQuery): Entry[] {
+    const out: Entry[] = [];
+    for (const e of entries) {
+      if (e.deleted || !query.prefixes.some((p) => e.key.startsWith(p))) continue;
+      if (query.userId !== undefined && (e.value as { userId?: string } | null)?.userId !== query.userId) continue;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** This replica's answer, and whether it has seen `token`. */
+  private localRange(query: RangeQuery & { token?: VectorClock }): RangeResult & { covers: boolean } {
+    const store = this.state.store;
+    return {
+      entries: this.matching(store.entries.values(), query),
+      token: merge(query.token ?? {}, store.seen),
+      servedBy: this.nodeId,
+      covers: coversToken(store, query.token ?? {}),
+    };
+  }
+
+  /**
+   * eventual: this replica. causal: this replica once it has seen the client's session token
+   * (waiting up to causalWaitMs), else a peer that has. strong: the master in master-slave;
+   * otherwise R replicas merged (the newest version of each document wins).
+   */
+  async readRange(query: RangeQuery, consistency: Consistency, token: VectorClock = {}): Promise<RangeResult> {
+    if (consistency === 'eventual') return this.localRange({ ...query, token });
+    if (consistency === 'causal') {
+      const deadline = Date.now() + (this.core.config.causalWaitMs ?? 300);
+      for (;;) {
+        const local = this.localRange({ ...query, token });
+        if (local.covers) return local;
+        if (Date.now() >= deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, CAUSAL_POLL_MS));
+      }
+      for (const peer of this.cluster.alivePeerIds()) {
+        const answer = await this.cluster.request<RangeResult & { covers: boolean }>(peer, 'repl.range', { ...query, token }).catch(() => undefined);
+        if (answer?.covers) return answer;
+      }
+      throw new ReplicationUnavailable('stale-session');
+    }
+    if (this.core.mode === 'master-slave') {
+      const master = this.cluster.leader.leader;
+      if (!master) throw new ReplicationUnavailable('no-master');
+      if (master === this.nodeId) return this.localRange({ ...query, token });
+      const answer = await this.cluster.request<RangeResult>(master, 'repl.range', { ...query, token }).catch(() => undefined);
+      if (!answer) throw new ReplicationUnavailable('no-master');
+      return answer;
+    }
+    const needed = this.core.config.r;
+    const peers = this.cluster.alivePeerIds().slice(0, Math.max(0, needed - 1));
+    const answers = [this.localRange({ ...query, token }), ...(await Promise.all(
+      peers.map((p) => this.cluster.request<RangeResult>(p, 'repl.range', { ...query, token }).catch(() => undefined)),
+    )).filter((a): a is RangeResult & { covers: boolean } => a !== undefined)];
+    if (answers.length < needed) throw new ReplicationUnavailable('timeout');
+    const merged = applyAll(emptyStore(), answers.flatMap((a) => a.entries)).store;
+    return {
+      entries: [...merged.entries.values()],
+      token: answers.reduce((t, a) => merge(t, a.token), token),
+      servedBy: answers.map((a) => a.servedBy).join('+'),
+    };
+  }
+
+  // ---- status for GET /api/replicas ---------------------------------------------------------------
+
+  localStats() {
+    const store = this.state.store;
+    const entries = [...store.entries.values()];
+    const byKind: Record<string, number> = {};
+    for (const e of entries) {
+      const kind = e.key.split(':')[0] ?? 'other';
+      byKind[kind] = (byKind[kind] ?? 0) + 1;
+    }
+    const newestTs = entries.reduce((max, e) => Math.max(max, e.ts), 0);
+    return {
+      nodeId: this.nodeId,
+      mode: this.core.mode,
+      entries: entries.length,
+      byKind,
+      // The full digest is 16 buckets; one short hash of it is enough to compare replicas by eye.
+      digest: createHash('sha256').update(store.digest.join('')).digest('hex').slice(0, 16),
+      versionVector: store.seen,
+      newestTs,
+      conflicts: store.conflicts,
+      recentConflicts: store.recentConflicts,
+      hints: this.state.hintCount,
+      lastAppliedAt: this.stats.lastAppliedAt ? new Date(this.stats.lastAppliedAt).toISOString() : null,
+      lastSyncAt: this.stats.lastSyncAt ? new Date(this.stats.lastSyncAt).toISOString() : null,
+      writesAcked: this.stats.writesAcked,
+      writesFailed: this.stats.writesFailed,
+      outboxPublished: this.stats.outboxPublished,
+    };
+  }
+
+  /** Every live node's stats, with lag against the most advanced replica. */
+  async clusterStats() {
+    const peers = this.cluster.alivePeerIds();
+    const all = [this.localStats(), ...(await Promise.all(
+      peers.map((p) => this.cluster.request<ReturnType<ReplicationNode['localStats']>>(p, 'repl.stats', {}).catch(() => undefined)),
+    )).filter((s): s is ReturnType<ReplicationNode['localStats']> => s !== undefined)];
+    const best: Record<string, number> = {};
+    for (const s of all) for (const [origin, seq] of Object.entries(s.versionVector)) best[origin] = Math.max(best[origin] ?? 0, seq);
+    const newest = Math.max(...all.map((s) => s.newestTs));
+    const nodes = all.map((s) => {
+      const lagEntries = Object.entries(best).reduce((sum, [origin, seq]) => sum + Math.max(0, seq - (s.versionVector[origin] ?? 0)), 0);
+      return { ...s, lagEntries, lagMs: lagEntries ? Math.max(0, newest - s.newestTs) : 0 };
+    });
+    const config = this.core.config;
+    return {
+      mode: this.core.mode,
+      n: config.n,
+      r: config.r,
+      w: config.w,
+      synchronous: config.synchronous,
+      fanout: config.fanout,
+      gossipIntervalMs: config.gossipIntervalMs,
+      converged: new Set(nodes.map((n) => n.digest)).size === 1,
+      nodes,
+      distribution: Object.fromEntries(nodes.map((n) => [n.nodeId, n.byKind])),
+    };
+  }
+}
