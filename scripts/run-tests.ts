@@ -6,6 +6,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
 import { createPool, ensureDatabaseExists, prepareSchema } from '../lib/db/database';
 import { TEMPLATE_DATABASE } from '../test/helpers';
+import { buildIfNeeded } from './build-if-needed';
 
 /**
  * `npm test` (after lint and typecheck): every `*.test.ts` with node's test runner.
@@ -42,6 +43,8 @@ async function prepareTemplate(serverUrl: string): Promise<void> {
 async function main(): Promise<number> {
   const files = chosenFiles.length ? chosenFiles : findTests('.');
   if (!files.length) throw new Error('no test files found');
+  // Browser tests run the pages as in production: build them once here, not in parallel per file.
+  if (files.some((f) => f.endsWith('.e2e.test.ts'))) buildIfNeeded();
   let serverUrl = process.env.DATABASE_URL;
   let stopServer = async () => {};
   let tempDir: string | undefined;

@@ -1,3 +1,8 @@
+import type { Metadata } from 'next';
+import { BookingsView } from '@/components/bookings-view';
+
+export const metadata: Metadata = { title: 'My bookings' };
+
 export default function BookingsPage() {
-  return <p className="text-slate-400">Your bookings will appear here.</p>;
+  return <BookingsView />;
 }
