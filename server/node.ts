@@ -83,7 +83,9 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     memberTtlMs: config.cluster.memberTtlMs,
     holdSweepIntervalMs: config.cluster.holdSweepIntervalMs,
     electionAlgorithm: config.cluster.electionAlgorithm,
-    election: { answerTimeoutMs: config.cluster.electionAnswerTimeoutMs },
+    // Ring hops wait a little longer for acks than Bully for answers: a busy 2-core machine can stall
+    // an event loop for a few hundred ms, and a missed ack skips a live successor.
+    election: { answerTimeoutMs: config.cluster.electionAnswerTimeoutMs, ringAckTimeoutMs: 500 },
     berkeley: { outlierBoundMs: 100, maxRttMs: 200 },
     clockSkewMs: config.cluster.clockSkewMs,
     staticPeers: config.cluster.peers ? parsePeerList(config.cluster.peers) : undefined,

@@ -8,7 +8,7 @@ export type PeerStatus = 'alive' | 'suspect' | 'dead';
 
 export type FailureDetectorConfig = { suspectAfterMs: number; deadAfterMs: number };
 
-export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = { suspectAfterMs: 300, deadAfterMs: 800 };
+export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = { suspectAfterMs: 500, deadAfterMs: 1_500 };
 
 export type PeerRecord = { lastHeardMs: number | null; refusedAtMs: number | null };
 

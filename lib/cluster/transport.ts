@@ -63,7 +63,7 @@ export class PeerTransport {
   }
 
   /** Send and wait for the peer's signed reply envelope. */
-  async call<R = unknown>(peer: Peer, type: string, body: unknown): Promise<Envelope<R>> {
+  async call<R = unknown>(peer: Peer, type: string, body: unknown, timeoutMs = this.limits.requestTimeoutMs): Promise<Envelope<R>> {
     if (this.faults.paused || this.faults.partitionedFrom.has(peer.id)) {
       throw new PeerUnreachable(peer.id, false, `${peer.id}: cut off by fault injection`);
     }
@@ -78,9 +78,9 @@ export class PeerTransport {
           dispatcher: this.agent,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(outgoing),
-          headersTimeout: this.limits.requestTimeoutMs,
-          bodyTimeout: this.limits.requestTimeoutMs,
-          signal: AbortSignal.timeout(this.limits.requestTimeoutMs),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          signal: AbortSignal.timeout(timeoutMs),
         });
         const text = await res.body.text();
         if (res.statusCode !== 200) throw new PeerUnreachable(peer.id, false, `${peer.id} answered ${res.statusCode}: ${text.slice(0, 200)}`);

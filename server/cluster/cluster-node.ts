@@ -308,6 +308,10 @@ export class ClusterNode {
     return [...this.peers.keys()];
   }
 
+  reachablePeerIds(): string[] {
+    return [...this.peers.keys()].filter((id) => this.verdict.get(id) !== 'dead');
+  }
+
   alivePeerIds(): string[] {
     return [...this.peers.keys()].filter((id) => this.verdict.get(id) === 'alive');
   }
@@ -464,7 +468,8 @@ export class ClusterNode {
   async triggerElectionOn(nodeId: string, algorithm: ElectionAlgorithm) {
     const peer = this.peers.get(nodeId);
     if (!peer) return undefined;
-    return (await this.transport.call<Awaited<ReturnType<ClusterNode['triggerElection']>>>(peer, 'election.trigger', { algorithm })).body;
+    // The peer answers once its election finished (up to its 5 s bound): wait a little longer.
+    return (await this.transport.call<Awaited<ReturnType<ClusterNode['triggerElection']>>>(peer, 'election.trigger', { algorithm }, 7_000)).body;
   }
 
   // ---- views for the API ----------------------------------------------------------------------

@@ -369,7 +369,8 @@ export class ReplicationNode {
 
   /** Every live node's stats, with lag against the most advanced replica. */
   async clusterStats() {
-    const peers = this.cluster.alivePeerIds();
+    // Every peer not known dead: a busy node that is merely suspected still reports its replica.
+    const peers = this.cluster.reachablePeerIds();
     const all = [this.localStats(), ...(await Promise.all(
       peers.map((p) => this.cluster.request<ReturnType<ReplicationNode['localStats']>>(p, 'repl.stats', {}).catch(() => undefined)),
     )).filter((s): s is ReturnType<ReplicationNode['localStats']> => s !== undefined)];
