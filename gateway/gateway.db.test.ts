@@ -148,4 +148,40 @@ describe('the gateway in front of 3 real nodes', () => {
     const after = await countServedBy(gateway.url, 30, 1);
     assert.equal(after['node-2'], 10);
   });
+
+  test('X-Node pins a request to that node (not forwarded, no retry elsewhere); an unknown node is 503', async () => {
+    assert.equal((await admin.post('/api/lb', { algorithm: 'round-robin' })).status, 200);
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${gateway.url}/api/health`, { headers: { 'x-node': 'node-2' } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-served-by'), 'node-2');
+      assert.equal(((await res.json()) as { nodeId: string }).nodeId, 'node-2');
+    }
+    // A POST (an admin fault) lands on the chosen node too, and a node the balancer avoids is still reachable.
+    const faults = await admin.post('/api/faults', { requestDelayMs: 0 }, { 'x-node': 'node-3' });
+    assert.equal(faults.status, 200);
+    assert.equal(faults.body.nodeId, 'node-3');
+    assert.equal((await admin.post('/api/lb', { weights: { 'node-1': 1, 'node-2': 1, 'node-3': 0 }, algorithm: 'weighted' })).status, 200);
+    try {
+      const pinned = await fetch(`${gateway.url}/api/health`, { headers: { 'x-node': 'node-3' } });
+      await pinned.arrayBuffer();
+      assert.equal(pinned.headers.get('x-served-by'), 'node-3');
+    } finally {
+      assert.equal((await admin.post('/api/lb', { weights: null, algorithm: 'round-robin' })).status, 200);
+    }
+
+    const unknown = await fetch(`${gateway.url}/api/health`, { headers: { 'x-node': 'node-9' } });
+    assert.equal(unknown.status, 503);
+    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'NODE_UNAVAILABLE');
+
+    await cluster.kill('node-1');
+    try {
+      const down = await fetch(`${gateway.url}/api/health`, { headers: { 'x-node': 'node-1' } });
+      assert.equal(down.status, 502, 'a pinned GET to a dead node is not retried elsewhere');
+      assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'NODE_UNAVAILABLE');
+    } finally {
+      await cluster.start('node-1');
+      await allEligible();
+    }
+  });
 });

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import net from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { Pool, request as undiciRequest } from 'undici';
-import { INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState } from './balancer';
+import { Pool, request as undiciRequest, type Dispatcher } from 'undici';
+import { INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from './balancer';
 import { checkFailed, checkPassed, eligible, NEW_BACKEND, requestFailed, requestSucceeded, type BackendHealth, type HealthConfig } from './health';
-import { LatencyWindow } from './stats';
+import { LatencyWindow, percentilesOf } from './stats';
 
 export type GatewayConfig = {
   algorithm: Algorithm;
@@ -26,10 +25,19 @@ export type GatewayConfig = {
   databaseUrl: string | undefined;
 };
 
+/** Open event streams per node (each holds a connection for as long as the page stays open). */
+const SIDE_CONNECTIONS_PER_NODE = 2_000;
+
 type Backend = {
   id: string;
   url: string;
   pool: Pool;
+  /**
+   * Connections for long-lived event streams and for the gateway's own health and auth checks,
+   * kept apart so open seat-map streams can never starve ordinary requests, and a full pool can
+   * never make a healthy node fail its health checks.
+   */
+  side: Pool;
   health: BackendHealth;
   inFlight: number;
   requests: number;
@@ -40,10 +48,86 @@ type Backend = {
   healthCheckInFlight: boolean;
 };
 
+export type LbSettings = { algorithm: Algorithm; weights: Record<string, number> | null };
+
+export type RawStats = {
+  totals: Gateway['totals'];
+  nodes: {
+    id: string; url: string; healthy: boolean; eligible: boolean; ejectedForMs: number; deadInCluster: boolean; weight: number;
+    inFlight: number; requests: number; errors: number; retriedElsewhere: number; latenciesMs: number[];
+  }[];
+};
+
+/**
+ * Set by main.ts when several worker processes share the port (GATEWAY_WORKERS > 1). Each worker
+ * balances on its own (own round-robin position, own in-flight counts, own health checks);
+ * settings changes and stats go through the primary process to every worker.
+ */
+export type WorkerLink = {
+  count: number;
+  /** Apply the settings in every worker, this one included; resolves once all have. */
+  broadcastSettings(settings: LbSettings): Promise<void>;
+  /** Every worker's rawStats(). */
+  gatherStats(): Promise<RawStats[]>;
+};
+
+/** The `GET /api/lb` answer from one or several workers' counters (health: the most cautious view). */
+function statsOf(algorithm: Algorithm, staticWeights: boolean, parts: RawStats[]) {
+  const totals = { requests: 0, errors: 0, retries: 0, noBackend: 0 };
+  const nodes = new Map<string, RawStats['nodes'][number]>();
+  for (const part of parts) {
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += part.totals[k];
+    for (const n of part.nodes) {
+      const seen = nodes.get(n.id);
+      if (!seen) {
+        nodes.set(n.id, { ...n, latenciesMs: [...n.latenciesMs] });
+        continue;
+      }
+      seen.healthy &&= n.healthy;
+      seen.eligible &&= n.eligible;
+      seen.ejectedForMs = Math.max(seen.ejectedForMs, n.ejectedForMs);
+      seen.deadInCluster ||= n.deadInCluster;
+      seen.inFlight += n.inFlight;
+      seen.requests += n.requests;
+      seen.errors += n.errors;
+      seen.retriedElsewhere += n.retriedElsewhere;
+      seen.latenciesMs.push(...n.latenciesMs);
+    }
+  }
+  const all = [...nodes.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const total = all.reduce((sum, n) => sum + n.requests, 0);
+  return {
+    algorithm,
+    algorithms: ['round-robin', 'least-connections', 'weighted'],
+    weights: staticWeights ? 'static' : 'load-based',
+    ...(parts.length > 1 ? { workers: parts.length } : {}),
+    totals,
+    nodes: all.map((n) => ({
+      id: n.id,
+      url: n.url,
+      healthy: n.healthy,
+      eligible: n.eligible,
+      ejected: n.ejectedForMs > 0,
+      ejectedForMs: n.ejectedForMs,
+      deadInCluster: n.deadInCluster,
+      weight: n.weight,
+      inFlight: n.inFlight,
+      requests: n.requests,
+      errors: n.errors,
+      retriedElsewhere: n.retriedElsewhere,
+      latencyMs: percentilesOf(n.latenciesMs),
+      share: total ? Math.round((n.requests / total) * 10_000) / 10_000 : 0,
+    })),
+  };
+}
+
 // Hop-by-hop headers are about one connection and must not be forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A request that may be retried is tried on at most this many nodes. */
+const MAX_ATTEMPTS_IDEMPOTENT = 2;
 const LB_PATH = '/api/lb';
+const LB_PATH_QUERY = `${LB_PATH}?`;
 
 function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
@@ -57,6 +141,8 @@ export class Gateway {
   private db: pg.Pool | undefined;
   readonly totals = { requests: 0, errors: 0, retries: 0, noBackend: 0 };
   staticWeights: Record<string, number> | undefined;
+  /** Several worker processes (set by main.ts): settings and stats are shared through the primary. */
+  workers: WorkerLink | undefined;
 
   constructor(private readonly config: GatewayConfig) {
     this.algorithm = config.algorithm;
@@ -77,7 +163,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     for (const t of this.loops) clearInterval(t);
-    await Promise.all([...this.backends.values()].map((b) => b.pool.close().catch(() => {})));
+    await Promise.all([...this.backends.values()].flatMap((b) => [b.pool.close().catch(() => {}), b.side.close().catch(() => {})]));
     await this.db?.end();
   }
 
@@ -86,11 +172,12 @@ export class Gateway {
   private addBackend(id: string, url: string): void {
     const existing = this.backends.get(id);
     if (existing && existing.url === url) return;
-    if (existing) void existing.pool.close().catch(() => {});
+    if (existing) void Promise.all([existing.pool.close(), existing.side.close()]).catch(() => {});
     this.backends.set(id, {
       id, url, health: NEW_BACKEND, inFlight: 0, requests: 0, errors: 0, retriedAway: 0, latency: new LatencyWindow(), loadWeight: 1,
       healthCheckInFlight: false,
       pool: new Pool(url, { connections: this.config.connectionsPerBackend, keepAliveTimeout: 30_000, pipelining: 1 }),
+      side: new Pool(url, { connections: SIDE_CONNECTIONS_PER_NODE, keepAliveTimeout: 30_000, pipelining: 1 }),
     });
   }
 
@@ -106,7 +193,7 @@ export class Gateway {
     for (const [id, b] of this.backends) {
       if (!present.has(id) && b.inFlight === 0) {
         this.backends.delete(id);
-        void b.pool.close().catch(() => {});
+        void Promise.all([b.pool.close(), b.side.close()]).catch(() => {});
       }
     }
   }
@@ -126,7 +213,7 @@ export class Gateway {
     b.healthCheckInFlight = true;
     try {
       const res = await undiciRequest(`${b.url}/api/health`, {
-        dispatcher: b.pool, headersTimeout: this.config.healthTimeoutMs, bodyTimeout: this.config.healthTimeoutMs,
+        dispatcher: b.side, headersTimeout: this.config.healthTimeoutMs, bodyTimeout: this.config.healthTimeoutMs,
         signal: AbortSignal.timeout(this.config.healthTimeoutMs),
       });
       const body = (await res.body.json()) as {
@@ -153,9 +240,11 @@ export class Gateway {
 
   private choose(excluded: ReadonlySet<string>): Backend | undefined {
     const now = Date.now();
-    const candidates = [...this.backends.values()]
-      .filter((b) => !excluded.has(b.id) && eligible(b.health, now))
-      .map((b) => ({ id: b.id, inFlight: b.inFlight, weight: this.weightOf(b) }));
+    // Once per request: a plain loop, no intermediate arrays.
+    const candidates: Candidate[] = [];
+    for (const b of this.backends.values()) {
+      if (!excluded.has(b.id) && eligible(b.health, now)) candidates.push({ id: b.id, inFlight: b.inFlight, weight: this.weightOf(b) });
+    }
     const chosen = pick(this.algorithm, this.balancer, candidates);
     this.balancer = chosen.state;
     return chosen.id === null ? undefined : this.backends.get(chosen.id);
@@ -163,89 +252,52 @@ export class Gateway {
 
   // ---- proxying -------------------------------------------------------------------------------
 
-  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (req.url === LB_PATH || req.url?.startsWith(`${LB_PATH}?`)) return this.handleLbApi(req, res);
-    this.totals.requests += 1;
-    const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-    const idempotent = IDEMPOTENT_METHODS.has(req.method ?? 'GET') || req.headers['idempotency-key'] !== undefined;
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-
-    // A retry needs the body again: buffer it for idempotent requests, stream it otherwise.
-    let body: Buffer | http.IncomingMessage | undefined;
-    if (hasBody && idempotent) {
-      const buffered = await readBody(req, this.config.retryBodyLimitBytes);
-      if (buffered === 'too-large') return this.fail(res, 413, 'PAYLOAD_TOO_LARGE', 'Request body too large', requestId);
-      body = buffered;
-    } else if (hasBody) {
-      body = req;
-    }
-
-    const headers = forwardHeaders(req, requestId);
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    const tried = new Set<string>();
-    const maxAttempts = idempotent ? 2 : 1;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const backend = this.choose(tried);
-      if (!backend) {
-        if (tried.size) break;
-        this.totals.noBackend += 1;
-        res.setHeader('retry-after', '1');
-        return this.fail(res, 503, 'NO_HEALTHY_NODE', 'No node is available right now; try again shortly', requestId);
-      }
-      tried.add(backend.id);
-      backend.inFlight += 1;
-      backend.requests += 1;
-      const started = performance.now();
-      let upstream: Awaited<ReturnType<Pool['request']>>;
-      try {
-        const eventStream = String(req.headers.accept ?? '').includes('text/event-stream');
-        upstream = await backend.pool.request({
-          path: req.url ?? '/',
-          method: (req.method ?? 'GET') as 'GET',
-          headers,
-          body: body ?? null,
-          headersTimeout: this.config.upstreamTimeoutMs,
-          bodyTimeout: eventStream ? 0 : this.config.upstreamTimeoutMs,
-          signal: abort.signal,
-        });
-      } catch (err) {
-        backend.inFlight -= 1;
-        backend.errors += 1;
-        this.totals.errors += 1;
-        if (abort.signal.aborted) return;
-        backend.health = requestFailed(backend.health, Date.now(), this.config.health);
-        // The node failed before answering: an idempotent request is safe to send elsewhere.
-        if (attempt < maxAttempts) {
-          backend.retriedAway += 1;
-          this.totals.retries += 1;
-          continue;
-        }
-        return this.fail(res, 502, 'NODE_UNAVAILABLE', `The node ${backend.id} failed before answering (${(err as { code?: string }).code ?? 'error'})`, requestId);
-      }
-
-      backend.health = upstream.statusCode >= 500 ? requestFailed(backend.health, Date.now(), this.config.health) : requestSucceeded(backend.health);
-      const responseHeaders: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(upstream.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
-      }
-      responseHeaders['x-served-by'] = backend.id;
-      responseHeaders['x-request-id'] = requestId;
-      res.writeHead(upstream.statusCode, responseHeaders);
-      res.flushHeaders();
-      try {
-        await pipeline(upstream.body, res);
-      } catch {
-        // The client went away or the node broke mid-body: nothing more can be sent.
-      } finally {
-        backend.inFlight -= 1;
-        backend.latency.record(performance.now() - started);
-      }
+  /**
+   * Forward one request. The hot path allocates little: the request headers are read once from
+   * `rawHeaders` (Node's lazy `req.headers` object is never built), the upstream answer goes
+   * through `pool.dispatch` with a handler that writes each chunk straight to `res` (no body
+   * stream, no `pipeline`, no AbortController), and the response head is written together with
+   * the first body chunk (one write for a small answer) — except for event streams, whose head
+   * is flushed at once.
+   */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    if (url === LB_PATH || url.startsWith(LB_PATH_QUERY)) {
+      void this.handleLbApi(req, res);
       return;
     }
-    this.fail(res, 502, 'NODE_UNAVAILABLE', 'No node could answer this request', requestId);
+    this.totals.requests += 1;
+    const head = readRequestHead(req);
+    const method = req.method ?? 'GET';
+    const idempotent = IDEMPOTENT_METHODS.has(method) || head.idempotencyKey;
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    const exchange = new Exchange(this, this.config, res, url, method, head, idempotent);
+    // A retry needs the body again: buffer it for idempotent requests, stream it otherwise.
+    if (hasBody && idempotent) {
+      readBody(req, this.config.retryBodyLimitBytes).then(
+        (buffered) => {
+          if (buffered === 'too-large') return exchange.fail(413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
+          exchange.body = buffered;
+          exchange.next();
+        },
+        () => res.destroy(),
+      );
+    } else {
+      if (hasBody) exchange.body = req;
+      exchange.next();
+    }
+  }
+
+  /** @internal The backend for the next attempt of a request (undefined: none eligible). */
+  chooseBackend(excluded: ReadonlySet<string>): Backend | undefined {
+    return this.choose(excluded);
+  }
+
+  /** @internal */
+  fail(res: http.ServerResponse, status: number, code: string, message: string, requestId: string): void {
+    if (res.headersSent) return void res.destroy();
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
+    res.end(errorBody(code, message));
   }
 
   /** Websockets (e.g. the dev server's hot reload): a raw tunnel to a chosen node. */
@@ -264,28 +316,18 @@ export class Gateway {
     socket.on('error', () => upstream.destroy());
   }
 
-  private fail(res: http.ServerResponse, status: number, code: string, message: string, requestId: string): void {
-    if (res.headersSent) return void res.destroy();
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
-    res.end(errorBody(code, message));
-  }
-
   // ---- the gateway's own API ------------------------------------------------------------------
 
-  stats() {
+  /** This process's own counters, for `stats()` and for merging the views of several workers. */
+  rawStats(): RawStats {
     const now = Date.now();
-    const total = [...this.backends.values()].reduce((sum, b) => sum + b.requests, 0);
     return {
-      algorithm: this.algorithm,
-      algorithms: ['round-robin', 'least-connections', 'weighted'],
-      weights: this.staticWeights ? 'static' : 'load-based',
-      totals: this.totals,
+      totals: { ...this.totals },
       nodes: [...this.backends.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((b) => ({
         id: b.id,
         url: b.url,
         healthy: b.health.healthy,
         eligible: eligible(b.health, now),
-        ejected: now < b.health.ejectedUntilMs,
         ejectedForMs: Math.max(0, b.health.ejectedUntilMs - now),
         deadInCluster: b.health.deadInCluster,
         weight: this.weightOf(b),
@@ -293,10 +335,26 @@ export class Gateway {
         requests: b.requests,
         errors: b.errors,
         retriedElsewhere: b.retriedAway,
-        latencyMs: b.latency.percentiles(),
-        share: total ? Math.round((b.requests / total) * 10_000) / 10_000 : 0,
+        latenciesMs: b.latency.values(),
       })),
     };
+  }
+
+  stats() {
+    return statsOf(this.algorithm, this.staticWeights !== undefined, [this.rawStats()]);
+  }
+
+  /** The whole gateway's stats: with several worker processes, every worker's counters merged. */
+  async allStats() {
+    if (!this.workers) return this.stats();
+    return statsOf(this.algorithm, this.staticWeights !== undefined, await this.workers.gatherStats());
+  }
+
+  /** Switching keeps in-flight requests untouched; only the next choice changes. */
+  applySettings(settings: LbSettings): void {
+    this.algorithm = settings.algorithm;
+    this.staticWeights = settings.weights ?? undefined;
+    this.balancer = INITIAL_BALANCER_STATE;
   }
 
   private async handleLbApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -304,7 +362,7 @@ export class Gateway {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(body));
     };
-    if (req.method === 'GET') return send(200, this.stats());
+    if (req.method === 'GET') return send(200, await this.allStats());
     if (req.method !== 'POST') return send(405, JSON.parse(errorBody('METHOD_NOT_ALLOWED', 'GET or POST')));
     const raw = await readBody(req, 16_384);
     if (raw === 'too-large') return send(413, JSON.parse(errorBody('PAYLOAD_TOO_LARGE', 'Body too large')));
@@ -325,11 +383,14 @@ export class Gateway {
     if (weights !== undefined && weights !== null && !(typeof weights === 'object' && Object.values(weights).every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 1000))) {
       return send(400, JSON.parse(errorBody('VALIDATION_FAILED', 'weights must map node ids to integers 0–1000, or be null for load-based weights')));
     }
-    if (input.algorithm !== undefined) this.algorithm = input.algorithm as Algorithm;
-    if (weights !== undefined) this.staticWeights = (weights as Record<string, number> | null) ?? undefined;
-    // Switching keeps in-flight requests untouched; only the next choice changes.
-    this.balancer = INITIAL_BALANCER_STATE;
-    send(200, this.stats());
+    const settings: LbSettings = {
+      algorithm: (input.algorithm as Algorithm | undefined) ?? this.algorithm,
+      weights: weights === undefined ? (this.staticWeights ?? null) : (weights as Record<string, number> | null),
+    };
+    // With several workers, every one of them switches before the answer (so the next request obeys, whichever worker takes it).
+    if (this.workers) await this.workers.broadcastSettings(settings);
+    else this.applySettings(settings);
+    send(200, await this.allStats());
   }
 
   /** Ask a node who the caller is (the gateway keeps no accounts of its own). */
@@ -340,7 +401,7 @@ export class Gateway {
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
     if (req.headers.cookie) headers.cookie = req.headers.cookie;
     try {
-      const res = await backend.pool.request({ path: '/api/auth/me', method: 'GET', headers, headersTimeout: this.config.upstreamTimeoutMs });
+      const res = await backend.side.request({ path: '/api/auth/me', method: 'GET', headers, headersTimeout: this.config.upstreamTimeoutMs });
       const body = (await res.body.json()) as { user?: { role?: string } };
       if (res.statusCode !== 200) return 'anonymous';
       return body.user?.role === 'admin' ? 'admin' : 'user';
@@ -350,16 +411,230 @@ export class Gateway {
   }
 }
 
-function forwardHeaders(req: http.IncomingMessage, requestId: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+type RequestHead = {
+  /** Headers to send to the node, as a flat [name, value, name, value…] list. */
+  forward: string[];
+  requestId: string;
+  idempotencyKey: boolean;
+  eventStream: boolean;
+  /** `X-Node: node-2`: send the request to that node, bypassing the algorithm (admin chaos actions, per-node views). */
+  pinnedNode: string | undefined;
+};
+
+/**
+ * One pass over the raw request headers: what to forward (hop-by-hop headers dropped, our own
+ * X-Forwarded-* and X-Request-Id added) and the few facts the gateway needs.
+ */
+function readRequestHead(req: http.IncomingMessage): RequestHead {
+  const raw = req.rawHeaders;
+  const forward: string[] = [];
+  let requestId: string | undefined;
+  let forwardedFor: string | undefined;
+  let idempotencyKey = false;
+  let eventStream = false;
+  let pinnedNode: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) continue;
+    switch (lower) {
+      case 'x-request-id':
+        requestId ??= value;
+        continue;
+      case 'x-forwarded-for':
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        continue;
+      case 'x-node':
+        pinnedNode ??= value.trim();
+        continue;
+      case 'idempotency-key':
+        idempotencyKey = true;
+        break;
+      case 'accept':
+        if (value.includes('text/event-stream')) eventStream = true;
+        break;
+    }
+    forward.push(name, value);
   }
+  requestId ??= randomUUID();
   const client = req.socket.remoteAddress ?? '';
-  out['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
-  out['x-forwarded-proto'] = 'http';
-  out['x-request-id'] = requestId;
-  return out;
+  forward.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`, 'x-forwarded-proto', 'http', 'x-request-id', requestId);
+  return { forward, requestId, idempotencyKey, eventStream, pinnedNode };
+}
+
+const NO_BACKEND_TRIED: ReadonlySet<string> = new Set();
+
+/**
+ * The exchanges in progress on each client connection, so that one 'close' listener per
+ * connection (not one per request) tells them when the client goes away.
+ */
+const exchangesOf = new WeakMap<Socket, Set<Exchange>>();
+
+function watchClient(socket: Socket | null, exchange: Exchange): void {
+  if (!socket) return;
+  let exchanges = exchangesOf.get(socket);
+  if (!exchanges) {
+    const set = new Set<Exchange>();
+    exchanges = set;
+    exchangesOf.set(socket, set);
+    socket.once('close', () => {
+      for (const e of set) e.clientClosed();
+      set.clear();
+    });
+  }
+  exchanges.add(exchange);
+}
+
+function unwatchClient(socket: Socket | null, exchange: Exchange): void {
+  if (socket) exchangesOf.get(socket)?.delete(exchange);
+}
+
+/**
+ * One proxied request: up to two attempts (idempotent requests only), each a `pool.dispatch`
+ * whose handler is this object. The answer is streamed to the client chunk by chunk, with
+ * backpressure (the node's socket is paused while the client's is full).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  body: Buffer | http.IncomingMessage | null = null;
+  private backend: Backend | undefined;
+  private tried: ReadonlySet<string> = NO_BACKEND_TRIED;
+  private attempt = 0;
+  private started = 0;
+  private controller: Dispatcher.DispatchController | undefined;
+  /** The node's answer has started (status and headers are in): no retry from here on. */
+  private responded = false;
+  private clientGone = false;
+
+  constructor(
+    private readonly gateway: Gateway,
+    private readonly config: GatewayConfig,
+    private readonly res: http.ServerResponse,
+    private readonly path: string,
+    private readonly method: string,
+    private readonly head: RequestHead,
+    private readonly idempotent: boolean,
+  ) {
+    watchClient(res.socket, this);
+  }
+
+  /** The client's connection closed before the answer was complete: stop asking the node. */
+  clientClosed(): void {
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    this.controller?.abort(new Error('the client went away'));
+  }
+
+  /** Send the request to the next chosen node, or answer 503/502 if there is none. */
+  next(): void {
+    if (this.clientGone) return;
+    // Pinned (X-Node): that node if the gateway knows it — eligible or not, so a partitioned or
+    // ejected node can still be healed — and never a retry elsewhere (see onResponseError).
+    const pinned = this.head.pinnedNode;
+    if (pinned !== undefined && !this.gateway.backends.has(pinned)) {
+      return this.fail(503, 'NODE_UNAVAILABLE', `No node ${pinned} is known to the gateway`);
+    }
+    const backend = pinned !== undefined ? this.gateway.backends.get(pinned) : this.gateway.chooseBackend(this.tried);
+    if (!backend) {
+      if (this.attempt > 0) return this.fail(502, 'NODE_UNAVAILABLE', 'No node could answer this request');
+      this.gateway.totals.noBackend += 1;
+      this.res.setHeader('retry-after', '1');
+      return this.fail(503, 'NO_HEALTHY_NODE', 'No node is available right now; try again shortly');
+    }
+    this.attempt += 1;
+    this.backend = backend;
+    this.controller = undefined;
+    backend.inFlight += 1;
+    backend.requests += 1;
+    this.started = performance.now();
+    (this.head.eventStream ? backend.side : backend.pool).dispatch({
+      path: this.path,
+      method: this.method as Dispatcher.HttpMethod,
+      headers: this.head.forward,
+      body: this.body,
+      headersTimeout: this.config.upstreamTimeoutMs,
+      bodyTimeout: this.head.eventStream ? 0 : this.config.upstreamTimeoutMs,
+    }, this);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new Error('the client went away'));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: http.IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // an informational answer (100 Continue): the real one follows
+    const backend = this.backend!;
+    this.responded = true;
+    backend.health = statusCode >= 500 ? requestFailed(backend.health, Date.now(), this.config.health) : requestSucceeded(backend.health);
+    const out: string[] = [];
+    let eventStream = false;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-served-by' || name === 'x-request-id') continue;
+      if (typeof value === 'string') {
+        out.push(name, value);
+        if (name === 'content-type' && value.startsWith('text/event-stream')) eventStream = true;
+      } else {
+        for (const v of value) out.push(name, v);
+      }
+    }
+    out.push('x-served-by', backend.id, 'x-request-id', this.head.requestId);
+    this.res.writeHead(statusCode, out);
+    // An event stream may stay silent for a long time: its head goes out now, not with the first event.
+    if (eventStream) this.res.flushHeaders();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+    this.finished();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.responded) {
+      // The client went away or the node broke mid-body: nothing more can be sent.
+      this.res.destroy();
+      this.finished();
+      return;
+    }
+    const backend = this.backend!;
+    backend.inFlight -= 1;
+    backend.errors += 1;
+    this.gateway.totals.errors += 1;
+    if (this.clientGone) return;
+    backend.health = requestFailed(backend.health, Date.now(), this.config.health);
+    // The node failed before answering: an idempotent request is safe to send elsewhere.
+    if (this.idempotent && this.attempt < MAX_ATTEMPTS_IDEMPOTENT && this.head.pinnedNode === undefined) {
+      backend.retriedAway += 1;
+      this.gateway.totals.retries += 1;
+      this.tried = new Set([...this.tried, backend.id]);
+      this.next();
+      return;
+    }
+    this.fail(502, 'NODE_UNAVAILABLE', `The node ${backend.id} failed before answering (${(err as { code?: string }).code ?? 'error'})`);
+  }
+
+  /** The request ends without an answer from a node. */
+  fail(status: number, code: string, message: string): void {
+    unwatchClient(this.res.socket, this);
+    this.gateway.fail(this.res, status, code, message, this.head.requestId);
+  }
+
+  private finished(): void {
+    unwatchClient(this.res.socket, this);
+    const backend = this.backend!;
+    backend.inFlight -= 1;
+    backend.latency.record(performance.now() - this.started);
+  }
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {

@@ -14,10 +14,20 @@ export class LatencyWindow {
     this.count = Math.min(this.count + 1, this.samples.length);
   }
 
-  percentiles(): { p50: number | null; p99: number | null } {
-    if (!this.count) return { p50: null, p99: null };
-    const sorted = Array.from(this.samples.subarray(0, this.count)).sort((a, b) => a - b);
-    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
-    return { p50: at(0.5), p99: at(0.99) };
+  /** The recorded latencies (at most the window's size), in no particular order. */
+  values(): number[] {
+    return Array.from(this.samples.subarray(0, this.count));
   }
+
+  percentiles(): { p50: number | null; p99: number | null } {
+    return percentilesOf(this.values());
+  }
+}
+
+/** p50 and p99 of some latencies (ms, rounded to 0.01); null when there are none. */
+export function percentilesOf(latenciesMs: number[]): { p50: number | null; p99: number | null } {
+  if (!latenciesMs.length) return { p50: null, p99: null };
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
+  return { p50: at(0.5), p99: at(0.99) };
 }
