@@ -1,0 +1,530 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { createPool, type Db } from '../lib/db/pool';
+import {
+  benchUserIdSql, Cleanup, cpuSeconds, cpuShares, createBenchUsers, describeMachine, localPostmasterPid, median, openBenchDatabase,
+  percentile, postgresTicks, processTicks, reapedChildrenTicks, runPgbench, sampleCpu, sortedFloat64, startApiNode,
+  writeDocSection, type Machine,
+} from './lib';
+
+/**
+ * `npm run bench:booking`: the booking API (one node, its own process) under C concurrent clients,
+ * beside the same booking transaction run by pgbench against the same database in the same run —
+ * the ceiling. Two scenarios:
+ *
+ *   large  many showtimes (BENCH_SHOWTIMES × 224 seats), random 1–2 adjacent seats: few conflicts.
+ *   hot    one 224-seat showtime, random 1–2 adjacent seats, until sold out: many 409s.
+ *
+ * Both sides pick seats the same way (uniformly, without looking at the seat map) and run the
+ * booking SQL of lib/booking/reservations.ts. API and pgbench runs alternate, repeated
+ * BENCH_REPS times; medians are reported and written to docs/benchmarks.md.
+ *
+ * Knobs (environment): BENCH_CLIENTS (16,64), BENCH_REPS (3), BENCH_SECONDS (6, per large run),
+ * BENCH_HOT_SECONDS (4, limit of a hot run), BENCH_SHOWTIMES (600), BENCH_USERS (256),
+ * BENCH_WRITE_DOCS (1), BENCH_NODE_PROF (0; 1 = write a CPU profile of the node to $TMPDIR/moviebook-bench-profiles),
+ * DB_POOL_SIZE (the node's, default 20), DATABASE_URL (else a fresh embedded PostgreSQL).
+ */
+
+const CLIENT_COUNTS = (process.env.BENCH_CLIENTS ?? '16,64').split(',').map(Number);
+const REPETITIONS = Number(process.env.BENCH_REPS ?? 3);
+const LARGE_RUN_S = Number(process.env.BENCH_SECONDS ?? 6);
+const HOT_RUN_LIMIT_S = Number(process.env.BENCH_HOT_SECONDS ?? 4);
+const LARGE_SHOWTIME_COUNT = Number(process.env.BENCH_SHOWTIMES ?? 600);
+const USER_COUNT = Number(process.env.BENCH_USERS ?? 256);
+const WARMUP_S = 2;
+const PGBENCH_THREADS = 2;
+const NODE_ID = 'bench-node';
+const WRITE_DOCS = process.env.BENCH_WRITE_DOCS !== '0';
+const NODE_PROFILE = process.env.BENCH_NODE_PROF === '1';
+const DOCS_FILE = path.join('docs', 'benchmarks.md');
+const DOCS_HEADING = 'Booking API vs pgbench';
+const TARGET_RATIO = 0.7;
+
+// Every bench showtime is on the Grand Hall: rows A–N of 16 seats, ids like "F7".
+const ROW_LABELS = 'ABCDEFGHIJKLMN';
+const SEATS_PER_ROW = 16;
+const SEATS_PER_SHOWTIME = ROW_LABELS.length * SEATS_PER_ROW;
+const PRICE_CENTS = 1250;
+
+type Scenario = 'large' | 'hot';
+type Side = 'api' | 'pgbench';
+type Target = { scenario: Scenario; showtimeLo: number; showtimeHi: number };
+
+type RunResult = {
+  scenario: Scenario; clients: number; side: Side; rep: number;
+  bookings: number; attempts: number; windowS: number;
+  bookingsPerS: number; attemptsPerS: number; p50Ms: number; p99Ms: number; conflictRate: number;
+  soldOut: boolean | undefined;
+  /** Shares of the machine's CPU during the run (100 = all cores): node, loadgen, pgbench, postgres, other, idle. */
+  cpu: Record<string, number>;
+  /** CPU ms of our processes (API: node + load generator + PostgreSQL; pgbench: pgbench + PostgreSQL) per attempt. */
+  cpuMsPerAttempt: number;
+};
+
+const log = (msg: string) => console.log(`[bench] ${msg}`);
+
+// ── Seat choice, the same for the API's clients and for pgbench ──────────────────────────────────
+
+function randomInt(lo: number, hi: number): number {
+  return lo + Math.floor(Math.random() * (hi - lo + 1));
+}
+
+function pickSeats(): string[] {
+  const n = randomInt(1, 2);
+  const row = ROW_LABELS[randomInt(0, ROW_LABELS.length - 1)]!;
+  const first = randomInt(1, SEATS_PER_ROW + 1 - n);
+  return n === 1 ? [`${row}${first}`] : [`${row}${first}`, `${row}${first + 1}`];
+}
+
+/**
+ * The booking statement of createBooking (one-step, no idempotency key: BOOK_SEATS in
+ * lib/booking/reservations.ts) as a pgbench script: one statement that locks the seats, and only
+ * if all are free takes them, inserts the booking, its seats and its outbox row for replication
+ * and notifies — or writes nothing (the API's 409). One round trip, as in the API. What the API
+ * does beyond that statement (HTTP, session, publishing the fact to its replica) is its overhead.
+ */
+function pgbenchScript(target: Target): string {
+  const seats = `(ARRAY[chr(65 + :r::int) || :c::int, chr(65 + :r::int) || (:c::int + 1)])[1:(:n::int)]`;
+  const user = benchUserIdSql('u');
+  return `\\set u random(1, ${USER_COUNT})
+\\set st random(${target.showtimeLo}, ${target.showtimeHi})
+\\set n random(1, 2)
+\\set r random(0, ${ROW_LABELS.length - 1})
+\\set c random(1, ${SEATS_PER_ROW + 1} - :n)
+WITH b AS (SELECT gen_random_uuid() AS id),
+locked AS (
+  SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
+  WHERE showtime_id = :st AND seat_id = ANY(${seats}) ORDER BY seat_id FOR UPDATE
+), free AS (
+  SELECT seat_id FROM locked WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = ${user})
+), ok AS (
+  SELECT count(*) = :n::int AS all_free FROM free
+), taken AS (
+  UPDATE showtime_seats s SET booking_id = (SELECT id FROM b), hold_id = NULL, held_by = NULL, held_until = NULL
+  FROM free, ok WHERE ok.all_free AND s.showtime_id = :st AND s.seat_id = free.seat_id
+), booking AS (
+  INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp")
+  SELECT (SELECT id FROM b), ${user}, :st, NULL, ${seats}, ${PRICE_CENTS} * :n::int, :client_id, '{"pgbench": 1}', 'pgbench', clock_timestamp()
+  FROM ok WHERE ok.all_free
+), sold AS (
+  INSERT INTO booking_seats (booking_id, showtime_id, seat_id, price_cents)
+  SELECT (SELECT id FROM b), :st, u.seat, ${PRICE_CENTS} FROM ok, unnest(${seats}) AS u(seat) WHERE ok.all_free
+), facts AS (
+  INSERT INTO replication_outbox (key, value, node_id)
+  SELECT 'booking:' || :st || ':' || (SELECT id FROM b), '{"bench": true}'::jsonb, 'pgbench' FROM ok WHERE ok.all_free
+), notified AS (
+  SELECT pg_notify('seat_changes', :st::text) FROM ok WHERE ok.all_free
+)
+SELECT ok.all_free, (SELECT count(*) FROM notified) FROM ok;
+`;
+}
+
+// ── Setup ────────────────────────────────────────────────────────────────────────────────────────
+
+/** `count` new Grand Hall showtimes (contiguous ids) far in the future, seats copied from a seeded one. */
+async function createShowtimes(db: Db, count: number, dayOffset: number): Promise<{ lo: number; hi: number }> {
+  const template = await db.query<{ id: number; screen_id: number; movie_id: number }>(
+    `SELECT s.id, s.screen_id, s.movie_id FROM showtimes s JOIN screens sc ON sc.id = s.screen_id
+     WHERE sc.name = 'Grand Hall' ORDER BY s.id LIMIT 1`,
+  );
+  const t = template.rows[0];
+  if (!t) throw new Error('no seeded Grand Hall showtime to copy seats from');
+  const seats = await db.query<{ seat_id: string }>('SELECT seat_id FROM showtime_seats WHERE showtime_id = $1', [t.id]);
+  const expected = new Set([...ROW_LABELS].flatMap((r) => Array.from({ length: SEATS_PER_ROW }, (_, i) => `${r}${i + 1}`)));
+  if (seats.rowCount !== SEATS_PER_SHOWTIME || !seats.rows.every((s) => expected.has(s.seat_id))) {
+    throw new Error(`the Grand Hall layout is not ${ROW_LABELS.length} rows × ${SEATS_PER_ROW} seats any more: update bench/booking.ts`);
+  }
+  const created = await db.query<{ id: number }>(
+    `INSERT INTO showtimes (movie_id, screen_id, starts_at)
+     SELECT $1, $2, date_trunc('day', now()) + make_interval(days => $3) + g * interval '1 hour'
+     FROM generate_series(1, $4) AS g ORDER BY g RETURNING id`,
+    [t.movie_id, t.screen_id, dayOffset, count],
+  );
+  const ids = created.rows.map((r) => r.id).sort((a, b) => a - b);
+  const lo = ids[0]!;
+  const hi = ids[ids.length - 1]!;
+  if (hi - lo + 1 !== count) throw new Error('bench showtime ids are not contiguous');
+  await db.query(
+    `INSERT INTO showtime_seats (showtime_id, seat_id, row_label, seat_number, category, price_cents, wheelchair)
+     SELECT s.id, t.seat_id, t.row_label, t.seat_number, t.category, t.price_cents, t.wheelchair
+     FROM generate_series($1::bigint, $2::bigint) AS s(id) CROSS JOIN showtime_seats t WHERE t.showtime_id = $3`,
+    [lo, hi, t.id],
+  );
+  return { lo, hi };
+}
+
+/** Check the invariants the run must keep, then put every seat back on sale for the next run. */
+async function verifyAndReset(db: Db): Promise<{ bookings: number; apiBookings: number }> {
+  const { rows } = await db.query<{ bookings: number; api_bookings: number; sold: number; marked: number; mismatched: number; seat_rows: number }>(
+    `SELECT (SELECT count(*)::int FROM bookings) AS bookings,
+            (SELECT count(*)::int FROM bookings WHERE processed_by = $1) AS api_bookings,
+            (SELECT coalesce(sum(cardinality(seat_ids)), 0)::int FROM bookings) AS seat_rows,
+            (SELECT count(*)::int FROM booking_seats) AS sold,
+            (SELECT count(*)::int FROM showtime_seats WHERE booking_id IS NOT NULL) AS marked,
+            (SELECT count(*)::int FROM booking_seats bs JOIN showtime_seats ss USING (showtime_id, seat_id)
+              WHERE ss.booking_id IS DISTINCT FROM bs.booking_id) AS mismatched`,
+    [NODE_ID],
+  );
+  const r = rows[0]!;
+  if (r.sold !== r.marked || r.mismatched !== 0 || r.seat_rows !== r.sold) {
+    throw new Error(`seat invariant broken: ${JSON.stringify(r)}`);
+  }
+  // The replicas too: every run starts from empty replicas and an empty outbox.
+  await db.query('TRUNCATE booking_seats, bookings, replication_outbox, data_replicas, replica_meta');
+  await db.query('UPDATE showtime_seats SET booking_id = NULL WHERE booking_id IS NOT NULL');
+  await db.query('VACUUM (ANALYZE) showtime_seats');
+  await db.query('CHECKPOINT');
+  return { bookings: r.bookings, apiBookings: r.api_bookings };
+}
+
+// ── CPU accounting: where the cores go during a run ──────────────────────────────────────────────
+
+let cpuParts: Record<string, () => number> = {};
+
+/** Starts measuring; the returned function gives the machine shares and CPU seconds of each part since. */
+function cpuMeter(): () => { shares: Record<string, number>; seconds: Record<string, number> } {
+  const before = sampleCpu(cpuParts);
+  return () => {
+    const after = sampleCpu(cpuParts);
+    return { shares: cpuShares(before, after), seconds: cpuSeconds(before, after) };
+  };
+}
+
+/** CPU milliseconds our own processes spent per attempt: robust to other load on a shared machine. */
+function cpuMsPerAttempt(seconds: Record<string, number>, side: Side, attempts: number): number {
+  const parts = side === 'api' ? ['node', 'loadgen', 'postgres'] : ['pgbench', 'postgres'];
+  return (1000 * parts.reduce((sum, p) => sum + (seconds[p] ?? 0), 0)) / attempts;
+}
+
+// ── The API side ─────────────────────────────────────────────────────────────────────────────────
+
+async function runApi(
+  http: Pool, users: { token: string }[], target: Target, clients: number, limitS: number, rep: number,
+): Promise<RunResult> {
+  const starts: number[] = [];
+  const latencies: number[] = [];
+  const succeeded: boolean[] = [];
+  const unexpected: string[] = [];
+  const sold = new Set<string>();
+  let soldOutAt: number | undefined;
+  const meter = cpuMeter();
+  const t0 = performance.now();
+  const deadline = t0 + limitS * 1000;
+
+  async function client(i: number): Promise<void> {
+    const authorization = `Bearer ${users[i % users.length]!.token}`;
+    while (soldOutAt === undefined && performance.now() < deadline) {
+      const showtimeId = randomInt(target.showtimeLo, target.showtimeHi);
+      const seats = pickSeats();
+      const started = performance.now();
+      const res = await http.request({
+        method: 'POST', path: '/api/bookings',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ showtimeId, seats }),
+      });
+      let ok = false;
+      if (res.statusCode === 201) {
+        await res.body.dump();
+        ok = true;
+      } else {
+        const text = await res.body.text();
+        if (res.statusCode !== 409 || !text.includes('SEATS_UNAVAILABLE')) unexpected.push(`${res.statusCode} ${text.slice(0, 200)}`);
+      }
+      const ended = performance.now();
+      starts.push(started);
+      latencies.push(ended - started);
+      succeeded.push(ok);
+      if (ok && target.scenario === 'hot') {
+        for (const s of seats) sold.add(s);
+        if (sold.size === SEATS_PER_SHOWTIME) soldOutAt = ended;
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
+  const { shares: cpu, seconds } = meter();
+  if (unexpected.length) throw new Error(`API: ${unexpected.length} unexpected answers, e.g. ${unexpected.slice(0, 3).join(' | ')}`);
+  const lastEnd = starts.reduce((m, s, i) => Math.max(m, s + latencies[i]!), -Infinity);
+  const windowEnd = soldOutAt ?? lastEnd;
+  const inWindow = starts.map((s) => s <= windowEnd);
+  const windowLatencies = latencies.filter((_, i) => inWindow[i]);
+  const bookings = succeeded.filter((ok, i) => ok && inWindow[i]).length;
+  const db = await verifyAndReset(dbPool!);
+  if (db.apiBookings !== succeeded.filter(Boolean).length) {
+    throw new Error(`API answered 201 ${succeeded.filter(Boolean).length} times but the database holds ${db.apiBookings} bookings`);
+  }
+  return summarise({
+    scenario: target.scenario, clients, side: 'api', rep, bookings, latenciesMs: windowLatencies,
+    windowS: (windowEnd - starts.reduce((m, s) => Math.min(m, s), Infinity)) / 1000, soldOut: target.scenario === 'hot' ? soldOutAt !== undefined : undefined, cpu,
+    cpuMsPerAttempt: cpuMsPerAttempt(seconds, 'api', starts.length),
+  });
+}
+
+// ── The pgbench side ─────────────────────────────────────────────────────────────────────────────
+
+async function runPgbenchSide(url: string, target: Target, clients: number, limitS: number, rep: number): Promise<RunResult> {
+  const meter = cpuMeter();
+  const run = await runPgbench({ url, script: pgbenchScript(target), clients, threads: PGBENCH_THREADS, seconds: limitS });
+  const { shares: cpu, seconds } = meter();
+  const { rows } = await dbPool!.query<{ n: number; last_us: number | null; free: number }>(
+    `SELECT count(*)::int AS n, (extract(epoch FROM max("timestamp")) * 1e6)::float8 AS last_us,
+            (SELECT count(*)::int FROM showtime_seats WHERE showtime_id = $1 AND booking_id IS NULL) AS free
+     FROM bookings WHERE processed_by = 'pgbench'`,
+    [target.showtimeLo],
+  );
+  const r = rows[0]!;
+  const tx = run.transactions;
+  if (!tx.length) throw new Error(`pgbench ran no transaction:\n${run.stdout}`);
+  const firstStart = tx.reduce((m, t) => Math.min(m, t.startUs), Infinity);
+  const lastEnd = tx.reduce((m, t) => Math.max(m, t.startUs + t.latencyUs), -Infinity);
+  const soldOut = target.scenario === 'hot' ? r.free === 0 : undefined;
+  // Hot: the run ends when the last seat was sold (pgbench itself only stops at -T).
+  const windowEnd = soldOut && r.last_us !== null ? r.last_us : lastEnd;
+  const inWindow = tx.filter((t) => t.startUs <= windowEnd);
+  await verifyAndReset(dbPool!);
+  return summarise({
+    scenario: target.scenario, clients, side: 'pgbench', rep, bookings: r.n, latenciesMs: inWindow.map((t) => t.latencyUs / 1000),
+    windowS: (windowEnd - firstStart) / 1e6, soldOut, cpu, cpuMsPerAttempt: cpuMsPerAttempt(seconds, 'pgbench', tx.length),
+  });
+}
+
+function summarise(r: {
+  scenario: Scenario; clients: number; side: Side; rep: number; bookings: number; latenciesMs: number[]; windowS: number;
+  soldOut: boolean | undefined; cpu: RunResult['cpu']; cpuMsPerAttempt: number;
+}): RunResult {
+  const sorted = sortedFloat64(r.latenciesMs);
+  const attempts = sorted.length;
+  return {
+    scenario: r.scenario, clients: r.clients, side: r.side, rep: r.rep,
+    bookings: r.bookings, attempts, windowS: r.windowS,
+    bookingsPerS: r.bookings / r.windowS, attemptsPerS: attempts / r.windowS,
+    p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99),
+    conflictRate: attempts ? 1 - r.bookings / attempts : NaN,
+    soldOut: r.soldOut, cpu: r.cpu, cpuMsPerAttempt: r.cpuMsPerAttempt,
+  };
+}
+
+// ── Report ───────────────────────────────────────────────────────────────────────────────────────
+
+type Row = {
+  scenario: Scenario; clients: number; side: Side; runs: number; bookingsPerS: number; attemptsPerS: number; p50Ms: number; p99Ms: number;
+  conflictPct: number; soldOutRuns: string; cpu: string; ratio: number | undefined;
+  cpuMsPerAttempt: number; cpuRatio: number | undefined;
+};
+
+function aggregate(results: RunResult[]): Row[] {
+  const rows: Row[] = [];
+  for (const scenario of ['large', 'hot'] as const) {
+    for (const clients of CLIENT_COUNTS) {
+      const pgbenchRuns = results.filter((r) => r.scenario === scenario && r.clients === clients && r.side === 'pgbench');
+      const ceiling = median(pgbenchRuns.map((r) => r.bookingsPerS));
+      const ceilingCpu = median(pgbenchRuns.map((r) => r.cpuMsPerAttempt));
+      for (const side of ['api', 'pgbench'] as const) {
+        const rs = results.filter((r) => r.scenario === scenario && r.clients === clients && r.side === side);
+        if (!rs.length) continue;
+        const m = (f: (r: RunResult) => number) => median(rs.map(f));
+        const parts = side === 'api' ? ['node', 'loadgen', 'postgres', 'other', 'idle'] : ['pgbench', 'postgres', 'other', 'idle'];
+        const cpu = parts
+          .filter((p) => rs.some((r) => r.cpu[p] !== undefined))
+          .map((p) => `${p} ${median(rs.map((r) => r.cpu[p] ?? NaN)).toFixed(0)}`)
+          .join(' · ');
+        const bookingsPerS = m((r) => r.bookingsPerS);
+        const cpuMs = m((r) => r.cpuMsPerAttempt);
+        rows.push({
+          scenario, clients, side, runs: rs.length, bookingsPerS, attemptsPerS: m((r) => r.attemptsPerS),
+          p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), conflictPct: 100 * m((r) => r.conflictRate),
+          soldOutRuns: scenario === 'hot' ? `${rs.filter((r) => r.soldOut).length}/${rs.length}` : '–',
+          cpu, ratio: side === 'api' ? bookingsPerS / ceiling : undefined,
+          cpuMsPerAttempt: cpuMs, cpuRatio: side === 'api' ? ceilingCpu / cpuMs : undefined,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '' : `${(100 * x).toFixed(0)}%`);
+
+function markdownTable(rows: Row[]): string {
+  const header = '| Scenario | Clients | Side | Bookings/s | Attempts/s | p50 ms | p99 ms | Conflicts | Sold out | **API / pgbench** '
+    + '| CPU ms / attempt | CPU efficiency API / pgbench | CPU % of the machine (2 cores = 100) |\n'
+    + '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const lines = rows.map((r) => `| ${r.scenario} | ${r.clients} | ${r.side} | ${r.bookingsPerS.toFixed(0)} | ${r.attemptsPerS.toFixed(0)} | `
+    + `${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.conflictPct.toFixed(1)}% | ${r.soldOutRuns} | `
+    + `${r.ratio === undefined ? '' : `**${pct(r.ratio)}**`} | ${r.cpuMsPerAttempt.toFixed(2)} | ${pct(r.cpuRatio)} | ${r.cpu} |`);
+  return [header, ...lines].join('\n');
+}
+
+function rawTable(results: RunResult[]): string {
+  const header = '| Rep | Scenario | Clients | Side | Bookings | Attempts | Window s | Bookings/s | p50 ms | p99 ms | Conflicts | CPU ms / attempt | Other load % |\n'
+    + '|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const lines = results.map((r) => `| ${r.rep} | ${r.scenario} | ${r.clients} | ${r.side} | ${r.bookings} | ${r.attempts} | ${r.windowS.toFixed(2)} | `
+    + `${r.bookingsPerS.toFixed(0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${(100 * r.conflictRate).toFixed(1)}% | `
+    + `${r.cpuMsPerAttempt.toFixed(2)} | ${(r.cpu.other ?? NaN).toFixed(0)} |`);
+  return [header, ...lines].join('\n');
+}
+
+function printTable(rows: Row[]): void {
+  const cols = ['scenario', 'clients', 'side', 'bookings/s', 'attempts/s', 'p50 ms', 'p99 ms', 'conflicts', 'sold out', 'API/pgbench', 'cpu ms/att', 'cpu eff', 'cpu % of machine'];
+  const data = rows.map((r) => [
+    r.scenario, String(r.clients), r.side, r.bookingsPerS.toFixed(0), r.attemptsPerS.toFixed(0), r.p50Ms.toFixed(1), r.p99Ms.toFixed(1),
+    `${r.conflictPct.toFixed(1)}%`, r.soldOutRuns, pct(r.ratio), r.cpuMsPerAttempt.toFixed(2), pct(r.cpuRatio), r.cpu,
+  ]);
+  const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i < 3 || i === cols.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`\n${fmt(cols)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const d of data) console.log(fmt(d));
+  console.log('');
+}
+
+const BEGIN_MARK = '<!-- bench:booking:begin (generated by `npm run bench:booking`; text outside the markers is kept) -->';
+const END_MARK = '<!-- bench:booking:end -->';
+
+function writeDocs(machine: Machine, rows: Row[], results: RunResult[], elapsedS: number, poolSize: string): void {
+  const generated = `${BEGIN_MARK}
+Measured ${machine.date} · ${machine.cpus} cores (${machine.cpuModel}) · ${machine.memory} RAM · ${machine.os} ·
+Node.js ${machine.node} · ${machine.postgres} (${DATABASE_KIND}) · ${machine.pgbench}.
+Everything — load generator, the API node, PostgreSQL and pgbench — shares these ${machine.cpus} cores.
+
+Command: \`npm run bench:booking\` (BENCH_CLIENTS=${CLIENT_COUNTS.join(',')} BENCH_REPS=${REPETITIONS} BENCH_SECONDS=${LARGE_RUN_S}
+BENCH_HOT_SECONDS=${HOT_RUN_LIMIT_S} BENCH_SHOWTIMES=${LARGE_SHOWTIME_COUNT}; node DB_POOL_SIZE=${poolSize}; whole run ${elapsedS.toFixed(0)} s).
+API: one node process (\`bench/api-node.ts\` = \`startNode(…, { withPages: false })\`, NODE_ENV=production), driven by
+C undici keep-alive connections, each a client that sends \`POST /api/bookings {showtimeId, seats}\` (1–2 adjacent
+random seats, Bearer token of one of ${USER_COUNT} users) as soon as its previous answer arrives. The node is a
+one-node cluster: after each commit it also publishes the booking to its replica (replication outbox → protocol
+→ persisted replica), as every node does.
+pgbench: \`pgbench -n -M prepared -f <script> -c C -j ${PGBENCH_THREADS} -T <s> -l\` running the API's booking
+statement (one statement: lock the seats, and only if all are free take them, insert the booking, its seats and
+its outbox row, notify — or write nothing on a taken seat) with the same seat choice. **large**: ${LARGE_SHOWTIME_COUNT} showtimes × ${SEATS_PER_SHOWTIME} seats, ${LARGE_RUN_S} s per run.
+**hot**: one ${SEATS_PER_SHOWTIME}-seat showtime, until sold out (bookings/s = bookings ÷ time to sell out; attempts
+after the last sale are not counted) or ${HOT_RUN_LIMIT_S} s. Every seat is put back on sale (and the database
+vacuumed and checkpointed) between runs; API and pgbench runs alternate. Latency = every attempt, 201 or 409.
+Figures are medians of ${REPETITIONS} runs each. Target: API ≥ ${(100 * TARGET_RATIO).toFixed(0)}% of pgbench.
+CPU ms / attempt counts this run's own processes (API: node + load generator + PostgreSQL; pgbench: pgbench +
+PostgreSQL); in the CPU % column, "other" is everything else running on the machine at the time (noise).
+
+${markdownTable(rows)}
+
+<details><summary>Every run</summary>
+
+${rawTable(results)}
+
+</details>
+${END_MARK}`;
+
+  let existing = fs.existsSync(DOCS_FILE) ? fs.readFileSync(DOCS_FILE, 'utf8') : '';
+  const begin = existing.indexOf('<!-- bench:booking:begin');
+  const end = existing.indexOf(END_MARK);
+  if (begin >= 0 && end > begin) {
+    existing = existing.slice(0, begin) + generated + existing.slice(end + END_MARK.length);
+    fs.writeFileSync(DOCS_FILE, existing);
+  } else {
+    writeDocSection(DOCS_FILE, 'Benchmarks', DOCS_HEADING, generated);
+  }
+  log(`wrote ${DOCS_FILE}`);
+}
+
+// ── Main ─────────────────────────────────────────────────────────────────────────────────────────
+
+let dbPool: Db | undefined;
+let DATABASE_KIND = 'embedded, fresh cluster';
+
+let interrupted = false;
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const cleanup = new Cleanup();
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    log(`${signal}: cleaning up`);
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const database = await openBenchDatabase(cleanup, log);
+    if (!database.embedded) DATABASE_KIND = 'DATABASE_URL, fresh database';
+    log(`database ${database.name}; starting the API node`);
+    const profileDir = path.join(os.tmpdir(), 'moviebook-bench-profiles');
+    if (NODE_PROFILE) log(`the node's CPU profile goes to ${profileDir}`);
+    const node = await startApiNode(cleanup, {
+      databaseUrl: database.url, nodeId: NODE_ID,
+      nodeArgs: NODE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    log(`API node pid ${node.pid} at ${node.url}`);
+    dbPool = createPool(database.url, 2);
+    cleanup.add('close bench pool', () => dbPool!.end());
+    const postmaster = await localPostmasterPid(dbPool);
+    cpuParts = {
+      node: () => processTicks(node.pid),
+      loadgen: () => processTicks('self'),
+      pgbench: reapedChildrenTicks,
+      ...(postmaster ? { postgres: () => postgresTicks(postmaster) } : {}),
+    };
+
+    const users = await createBenchUsers(dbPool, USER_COUNT);
+    const large = await createShowtimes(dbPool, LARGE_SHOWTIME_COUNT, 60);
+    const hot = await createShowtimes(dbPool, 1, 400);
+    await dbPool.query('VACUUM (ANALYZE)');
+    log(`${USER_COUNT} users, ${LARGE_SHOWTIME_COUNT} large-scenario showtimes (${large.lo}–${large.hi}), hot showtime ${hot.lo}`);
+    const largeTarget: Target = { scenario: 'large', showtimeLo: large.lo, showtimeHi: large.hi };
+    const hotTarget: Target = { scenario: 'hot', showtimeLo: hot.lo, showtimeHi: hot.lo };
+
+    const maxClients = Math.max(...CLIENT_COUNTS);
+    const http = new Pool(node.url, { connections: maxClients, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
+    cleanup.add('close HTTP pool', () => http.close());
+
+    // Warm up: every showtime's static info into the node's cache, JIT, prepared statements, buffers.
+    for (const id of [...Array.from({ length: large.hi - large.lo + 1 }, (_, i) => large.lo + i), hot.lo]) {
+      const res = await http.request({ method: 'GET', path: `/api/showtimes/${id}` });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`GET /api/showtimes/${id}: ${res.statusCode}`);
+    }
+    await runApi(http, users, largeTarget, Math.min(...CLIENT_COUNTS), WARMUP_S, 0);
+    await runPgbenchSide(database.url, largeTarget, Math.min(...CLIENT_COUNTS), 1, 0);
+    log('warmed up');
+
+    const results: RunResult[] = [];
+    for (let rep = 1; rep <= REPETITIONS; rep++) {
+      for (const clients of CLIENT_COUNTS) {
+        for (const target of [largeTarget, hotTarget]) {
+          const limitS = target.scenario === 'large' ? LARGE_RUN_S : HOT_RUN_LIMIT_S;
+          const sides: Side[] = rep % 2 === 1 ? ['api', 'pgbench'] : ['pgbench', 'api'];
+          for (const side of sides) {
+            const r = side === 'api'
+              ? await runApi(http, users, target, clients, limitS, rep)
+              : await runPgbenchSide(database.url, target, clients, limitS, rep);
+            results.push(r);
+            log(`rep ${rep} ${target.scenario.padEnd(5)} c=${String(clients).padStart(2)} ${side.padEnd(7)} `
+              + `${r.bookingsPerS.toFixed(0).padStart(5)} bookings/s  ${r.attemptsPerS.toFixed(0).padStart(5)} attempts/s  `
+              + `p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  conflicts ${(100 * r.conflictRate).toFixed(1)}%`
+              + `${r.soldOut === undefined ? '' : r.soldOut ? '  sold out' : '  NOT sold out'}`
+              + `  cpu ${r.cpuMsPerAttempt.toFixed(2)} ms/attempt  other load ${(r.cpu.other ?? NaN).toFixed(0)}%`);
+          }
+        }
+      }
+    }
+
+    const rows = aggregate(results);
+    printTable(rows);
+    for (const r of rows.filter((x) => x.ratio !== undefined)) {
+      const verdict = r.ratio! >= TARGET_RATIO ? 'meets' : 'BELOW';
+      log(`${r.scenario} c=${r.clients}: API at ${(100 * r.ratio!).toFixed(0)}% of pgbench (${verdict} the ${(100 * TARGET_RATIO).toFixed(0)}% target)`);
+    }
+    const machine = await describeMachine(dbPool);
+    if (WRITE_DOCS) writeDocs(machine, rows, results, (performance.now() - began) / 1000, process.env.DB_POOL_SIZE ?? '20');
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (interrupted) return; // the signal handler exits once cleanup is done
+    console.error(err);
+    process.exit(1);
+  },
+);
