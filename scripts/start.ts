@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { ensureAdmin } from '../lib/auth/accounts';
 import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
+import { takeRestartRequest } from '../server/cluster/restart-requests';
 import { clusterSecret } from '../server/cluster/secret';
 import { loadConfig, loadDotEnv } from '../server/config';
 import { buildIfNeeded } from './build-if-needed';
@@ -29,6 +30,7 @@ await db.end();
 const secret = await clusterSecret(config.cluster.secret, config.dataDir);
 
 const nodes = new Map<string, ChildProcess>();
+const pendingRestarts = new Set<NodeJS.Timeout>();
 let stopping = false;
 
 function startNode(index: number): void {
@@ -39,6 +41,7 @@ function startNode(index: number): void {
       ...process.env,
       NODE_ID: id,
       NODE_PORT: String(basePort + index - 1),
+      DATA_DIR: config.dataDir,
       DATABASE_URL: database.url,
       CLUSTER_SECRET: secret,
     },
@@ -46,7 +49,16 @@ function startNode(index: number): void {
   nodes.set(id, child);
   child.on('exit', (code, signal) => {
     nodes.delete(id);
-    if (!stopping) log.warn(`${id} exited (${signal ?? code}); the others carry on`);
+    if (stopping) return;
+    // A crash from the monitor's chaos tab may ask to be restarted (docs/cluster.md, "Chaos from the monitor").
+    const restartAfterMs = takeRestartRequest(config.dataDir, id, code);
+    if (restartAfterMs === undefined) return void log.warn(`${id} exited (${signal ?? code}); the others carry on`);
+    log.warn(`${id} crashed on request; restarting it in ${restartAfterMs} ms`);
+    const timer = setTimeout(() => {
+      pendingRestarts.delete(timer);
+      if (!stopping) startNode(index);
+    }, restartAfterMs);
+    pendingRestarts.add(timer);
   });
 }
 
@@ -72,6 +84,7 @@ console.log(`
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  for (const timer of pendingRestarts) clearTimeout(timer);
   log.info(`${signal}: stopping the gateway and the nodes`);
   await Promise.all([...nodes.values()].map((child) => new Promise((resolve) => {
     child.once('exit', resolve);

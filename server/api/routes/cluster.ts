@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../../lib/errors';
 import type { ClusterNode } from '../../cluster/cluster-node';
+import { clearRestartRequest, CRASH_EXIT_CODE, requestRestart } from '../../cluster/restart-requests';
 import { requireAdmin, type NodeContext } from '../context';
 
 const electionBody = z.object({ algorithm: z.enum(['bully', 'ring']), nodeId: z.string().min(1).max(64).optional() });
@@ -17,6 +18,13 @@ const faultsBody = z.object({
   requestDelayMs: z.number().int().min(0).max(60_000).optional(),
 });
 
+const crashBody = z.object({
+  /** Ask the supervisor (the launcher of `npm start`) to start the node again after this long. */
+  restartAfterMs: z.number().int().min(0).max(600_000).optional(),
+}).default({});
+
+const PEER_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
 function clusterOf(ctx: NodeContext): ClusterNode {
   if (!ctx.cluster) throw new AppError('NOT_FOUND', 'This node does not run in a cluster');
   return ctx.cluster;
@@ -24,7 +32,9 @@ function clusterOf(ctx: NodeContext): ClusterNode {
 
 /** Peer RPC, clock and election status, and fault injection. */
 export function clusterRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post('/api/peer', async (req, reply) => {
+  // Peer messages may be large (a far-behind replica catches up in one exchange): a larger limit,
+  // still bounded, and only for signed peer traffic.
+  app.post('/api/peer', { bodyLimit: PEER_BODY_LIMIT_BYTES }, async (req, reply) => {
     const cluster = clusterOf(ctx);
     const result = await cluster.handleInbound(req.body);
     if (result.drop) {
@@ -77,6 +87,20 @@ export function clusterRoutes(app: FastifyInstance, ctx: NodeContext): void {
     await requireAdmin(ctx, req);
     const cluster = clusterOf(ctx);
     return { nodeId: cluster.nodeId, ...(await cluster.fencedWriteProbe()), refused: cluster.refused };
+  });
+
+  // Chaos: crash this node right after answering — no graceful leave, so peers detect it through
+  // failure detection as after a real crash. Optionally ask the launcher to restart it (see
+  // server/cluster/restart-requests.ts and "Chaos from the monitor" in docs/cluster.md).
+  app.post('/api/cluster/crash', async (req, reply) => {
+    await requireAdmin(ctx, req);
+    const cluster = clusterOf(ctx);
+    const { restartAfterMs } = crashBody.parse(req.body ?? {});
+    if (restartAfterMs === undefined) clearRestartRequest(ctx.config.dataDir, cluster.nodeId);
+    else requestRestart(ctx.config.dataDir, cluster.nodeId, restartAfterMs);
+    ctx.log.warn(`crash requested by an administrator${restartAfterMs === undefined ? '' : ` (restart after ${restartAfterMs} ms)`}`);
+    reply.raw.once('finish', () => setImmediate(() => process.exit(CRASH_EXIT_CODE)));
+    return { nodeId: cluster.nodeId, pid: process.pid, crashing: true, restartAfterMs: restartAfterMs ?? null };
   });
 
   app.post('/api/cluster/sync-now', async (req) => {
