@@ -5,7 +5,7 @@ import type { BerkeleyConfig } from '../../lib/algorithms/berkeley';
 import type { VectorClock } from '../../lib/algorithms/vector-clock';
 import { envelopeSchema, hasValidSignature, ReplayGuard, type Envelope, type RefusalReason } from '../../lib/cluster/envelope';
 import * as fd from '../../lib/cluster/failure-detector';
-import { claimEpoch, currentLeadership, fencedWrite, FencedOut } from '../../lib/cluster/leadership';
+import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../lib/cluster/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../lib/cluster/transport';
 import { expireHolds } from '../../lib/booking/reservations';
 import type { Db } from '../../lib/db/pool';
@@ -120,8 +120,8 @@ export class ClusterNode {
   static async create(config: ClusterConfig, db: Db, log: Logger, load: () => NodeSummary['load']): Promise<ClusterNode> {
     const clock = await membership.persistedClock(db, config.nodeId);
     await membership.register(db, { id: config.nodeId, url: config.url, pid: process.pid, host: config.host, port: config.port });
-    const { epoch } = await currentLeadership(db);
-    const node = new ClusterNode(config, db, log, epoch, load);
+    const { epoch, algorithm } = await currentLeadership(db);
+    const node = new ClusterNode({ ...config, electionAlgorithm: algorithm ?? config.electionAlgorithm }, db, log, epoch, load);
     node.clock.restore(clock.lamport, clock.vector);
     return node;
   }
@@ -431,6 +431,7 @@ export class ClusterNode {
     const before = this.driver.view.epoch;
     const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) === 'alive');
     const statsBefore = await this.clusterElectionStats(alive);
+    await saveElectionAlgorithm(this.db, algorithm);
     await Promise.all(alive.map((p) => this.transport.call(p, 'election.algorithm', { algorithm }).catch(() => undefined)));
     this.driver.switchAlgorithm(algorithm);
     const started = Date.now();
