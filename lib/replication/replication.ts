@@ -38,6 +38,7 @@
  */
 import { sortByPriority } from '../algorithms/node-id';
 import { EMPTY_VECTOR_CLOCK, merge, type VectorClock } from '../algorithms/vector-clock';
+import { createRandom } from '../sim/random';
 import {
   absorbSeen,
   apply,
@@ -835,30 +836,16 @@ export function persistedOf(state: ReplicaState): PersistedReplica {
 }
 
 /**
- * Up to `count` distinct peers drawn uniformly with a small PRNG seeded by `entropy`
- * (mulberry32, the simulator's generator), so a timer's entropy fully decides the choice.
+ * Up to `count` distinct peers drawn uniformly with the simulator's generator seeded by `entropy`,
+ * so a timer's entropy fully decides the choice.
  */
 export function pickPeers(peers: readonly string[], count: number, entropy: number): string[] {
   if (count >= peers.length) return [...peers];
-  let state = entropy >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRandom(entropy);
+  if (count * 2 > peers.length) return rng.shuffle(peers).slice(0, count);
   const chosen = new Set<number>();
-  if (count * 2 <= peers.length) {
-    while (chosen.size < count) chosen.add(Math.floor(next() * peers.length));
-    return [...chosen].map((i) => peers[i] as string);
-  }
-  const out = [...peers];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j] as string, out[i] as string];
-  }
-  return out.slice(0, count);
+  while (chosen.size < count) chosen.add(rng.int(0, peers.length - 1));
+  return [...chosen].map((i) => peers[i] as string);
 }
 
 export function hasMajority(members: readonly string[], count: number): boolean {

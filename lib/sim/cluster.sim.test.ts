@@ -10,38 +10,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkAll, clockSpreadMs, replayCommand, scenarioClockBoundMs, SimCheckError } from './checkers';
 import { runScenario, type AlgorithmName } from './scenario';
+import { assertNoFailures, failingSeeds, seedsFromEnv } from './seed-runs';
 
 const DEFAULT_SEEDS_PER_ALGORITHM = 1000;
-const MAX_FAILURES_LISTED = 5;
 
 const env = process.env;
-const replaySeed = env.SIM_SEED === undefined ? undefined : Number(env.SIM_SEED);
-const seedCount = Number(env.SIM_SEEDS ?? DEFAULT_SEEDS_PER_ALGORITHM);
-const seedBase = Number(env.SIM_SEED_BASE ?? 1);
 const algorithms: AlgorithmName[] = env.SIM_ALGORITHM === 'bully' || env.SIM_ALGORITHM === 'ring' ? [env.SIM_ALGORITHM] : ['bully', 'ring'];
-const seeds = replaySeed !== undefined ? [replaySeed] : Array.from({ length: seedCount }, (_, i) => seedBase + i);
-const trace = replaySeed !== undefined && env.SIM_TRACE === '1' ? (line: string) => console.log(line) : undefined;
+const { seeds, trace } = seedsFromEnv(DEFAULT_SEEDS_PER_ALGORITHM);
 
 for (const algorithm of algorithms) {
   test(`${algorithm}: ${seeds.length} random-fault seeds pass every checker`, (t) => {
-    const failures: string[] = [];
     let worstSpreadMs = 0;
     let bound = 0;
-    for (const seed of seeds) {
-      try {
+    const failures = failingSeeds(
+      seeds,
+      (seed) => {
         const result = runScenario({ seed, algorithm, ...(trace === undefined ? {} : { trace }) });
         bound = scenarioClockBoundMs(result);
         worstSpreadMs = Math.max(worstSpreadMs, clockSpreadMs(result.history));
         checkAll(result);
-      } catch (error) {
-        if (error instanceof SimCheckError) failures.push(error.message);
-        else failures.push(`[sim ${algorithm} seed=${seed}] crashed: ${(error as Error).stack ?? String(error)}\n  replay: ${replayCommand(seed, algorithm)}`);
-      }
-    }
+      },
+      { label: algorithm, isCheckFailure: (error) => error instanceof SimCheckError, replay: (seed) => replayCommand(seed, algorithm) },
+    );
     t.diagnostic(`worst clock spread after sync ${worstSpreadMs.toFixed(2)} ms (bound ${bound.toFixed(2)} ms)`);
-    if (failures.length > 0) {
-      assert.fail(`${failures.length} of ${seeds.length} seeds failed:\n${failures.slice(0, MAX_FAILURES_LISTED).join('\n')}`);
-    }
+    assertNoFailures(failures, seeds.length);
   });
 }
 

@@ -5,8 +5,9 @@
  * Ring), Lamport and vector clocks stamped on every message, and Berkeley synchronization with the
  * elected leader as time daemon. Around them the simulator plays the shell's part: a heartbeat
  * failure detector, timers, the fencing register (a linearizable compare-and-set that every node
- * reaches, like PostgreSQL), and a network with loss, random delay (hence reordering) and
- * partitions. Nodes crash and restart; a restarted node keeps only what the shell persists: the
+ * reaches, like PostgreSQL). Time, the network (loss, random delay, hence reordering, and
+ * partitions), crashes and restarts come from SimCluster (./sim-cluster), shared with the
+ * replication simulator. Nodes crash and restart; a restarted node keeps only what the shell persists: the
  * highest epoch seen and its logical clocks. Physical clocks have per-node skew and drift.
  *
  * All randomness comes from one seeded source and events run in (time, seq) order, so a seed
@@ -18,16 +19,12 @@ import type { ElectionCore, ElectionEvent, ElectionMessage, ElectionState } from
 import * as lamport from '../algorithms/lamport-clock';
 import * as vclock from '../algorithms/vector-clock';
 import type { VectorClock } from '../algorithms/vector-clock';
-import { EventQueue } from './event-queue';
 import { CausalLog, type History, type FinalNodeState } from './history';
-import { createRandom, type Random } from './random';
+import { PERFECT_NETWORK, type NetworkConditions } from './network';
+import { CoreTimers, stepTraceLine } from './scheduler';
+import { SimCluster, type DeliverEvent, type TimerEvent } from './sim-cluster';
 
-export interface NetworkConditions {
-  /** Probability that a message is lost. */
-  readonly lossRate: number;
-  readonly minDelayMs: number;
-  readonly maxDelayMs: number;
-}
+export { PERFECT_NETWORK, type NetworkConditions } from './network';
 
 export interface NodeClock {
   /** Physical clock minus true time at time 0. */
@@ -75,8 +72,6 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   },
 };
 
-export const PERFECT_NETWORK: NetworkConditions = { lossRate: 0, minDelayMs: 1, maxDelayMs: 1 };
-
 export interface ClusterOptions {
   readonly seed: number;
   readonly core: ElectionCore<ElectionState>;
@@ -105,14 +100,13 @@ interface Envelope {
 }
 
 type SimEvent =
-  | { readonly kind: 'deliver'; readonly env: Envelope }
-  | { readonly kind: 'timer'; readonly node: string; readonly inc: number; readonly name: string; readonly gen: number }
+  | DeliverEvent<Envelope>
+  | TimerEvent
   | { readonly kind: 'heartbeat'; readonly node: string; readonly inc: number }
   | { readonly kind: 'syncTick'; readonly node: string; readonly inc: number; readonly daemon: number }
   | { readonly kind: 'roundEnd'; readonly node: string; readonly inc: number; readonly daemon: number; readonly round: number }
   | { readonly kind: 'claimApply'; readonly node: string; readonly inc: number; readonly epoch: number; readonly leader: string }
-  | { readonly kind: 'claimReply'; readonly node: string; readonly inc: number; readonly event: ElectionEvent }
-  | { readonly kind: 'control'; readonly run: () => void };
+  | { readonly kind: 'claimReply'; readonly node: string; readonly inc: number; readonly event: ElectionEvent };
 
 interface Daemon {
   readonly id: number;
@@ -128,7 +122,7 @@ interface NodeRuntime {
   up: boolean;
   incarnation: number;
   election: ElectionState;
-  timers: Map<string, number>;
+  readonly timers: CoreTimers;
   lastHeard: Map<string, number>;
   alive: Set<string>;
   lamport: number;
@@ -141,30 +135,15 @@ interface NodeRuntime {
   lastAdjust: { epoch: number; round: number };
 }
 
-export class Cluster {
-  readonly history: History;
+export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History> {
   readonly config: SimConfig;
   private readonly core: ElectionCore<ElectionState>;
-  private readonly rng: Random;
-  private readonly netRng: Random;
-  private readonly queue = new EventQueue<SimEvent>();
-  private readonly nodes = new Map<string, NodeRuntime>();
-  private readonly component = new Map<string, number>();
-  private network: NetworkConditions;
   private register: { epoch: number; leader: string | null } = { epoch: 0, leader: null };
-  private timerGen = 0;
   private daemonSeq = 0;
-  private clockNow = 0;
   private readonly trace: ((line: string) => void) | undefined;
 
   constructor(options: ClusterOptions) {
-    this.core = options.core;
-    this.trace = options.trace;
-    this.config = options.config ?? DEFAULT_SIM_CONFIG;
-    this.network = options.network ?? PERFECT_NETWORK;
-    this.rng = createRandom(options.seed);
-    this.netRng = this.rng.fork();
-    this.history = {
+    const history: History = {
       seed: options.seed,
       algorithm: options.core.name,
       nodeIds: [...options.nodeIds],
@@ -180,14 +159,17 @@ export class Cluster {
       finalState: [],
       endTime: 0,
     };
+    super(options.seed, history, options.network ?? PERFECT_NETWORK);
+    this.core = options.core;
+    this.trace = options.trace;
+    this.config = options.config ?? DEFAULT_SIM_CONFIG;
     for (const id of options.nodeIds) {
-      this.component.set(id, 0);
       this.nodes.set(id, {
         id,
         up: false,
         incarnation: 0,
         election: this.core.init(id, options.nodeIds),
-        timers: new Map(),
+        timers: new CoreTimers(),
         lastHeard: new Map(),
         alive: new Set(),
         lamport: lamport.LAMPORT_START,
@@ -202,78 +184,37 @@ export class Cluster {
     }
   }
 
-  get now(): number {
-    return this.clockNow;
-  }
-
   // ------------------------------------------------------------------ control (fault injection)
 
-  /** Boot every node (at now + a small random jitter each). */
-  bootAll(maxJitterMs = 0): void {
-    for (const id of this.nodes.keys()) {
-      const at = this.clockNow + (maxJitterMs > 0 ? this.rng.float(0, maxJitterMs) : 0);
-      this.at(at, () => this.restart(id));
-    }
-  }
-
-  /** Run `action` at simulated time `time`. */
-  at(time: number, action: () => void): void {
-    this.queue.push(Math.max(time, this.clockNow), { kind: 'control', run: action });
-  }
-
   crash(id: string): void {
-    const node = this.mustGet(id);
-    if (!node.up) return;
-    node.up = false;
-    node.incarnation += 1;
-    node.timers.clear();
+    const node = this.takeDown(id);
+    if (node === undefined) return;
     node.daemon = null;
-    this.recordTopology('crash');
+    this.topologyChanged('crash');
   }
 
   /** (Re)start a node from fresh state, keeping what the shell persists. */
   restart(id: string): void {
-    const node = this.mustGet(id);
-    if (node.up) return;
-    const first = node.incarnation === 0 && node.lastEvent === -1;
-    node.up = true;
-    node.incarnation += 1;
+    const started = this.bringUp(id);
+    if (started === undefined) return;
+    const node = started.node;
     node.election = this.core.init(id, this.history.nodeIds, { epoch: node.persistedEpoch });
-    node.timers.clear();
     node.lastHeard.clear();
     node.alive.clear();
     node.offset = berkeley.initialOffset(this.config.berkeley.maxSlewRate);
     node.daemon = null;
     node.lastAdjust = { epoch: -1, round: -1 };
-    this.recordTopology(first ? 'boot' : 'restart');
+    this.topologyChanged(started.kind);
     this.localEvent(node);
     this.stepCore(node, { type: 'start' });
-    this.queue.push(this.clockNow, { kind: 'heartbeat', node: id, inc: node.incarnation });
-  }
-
-  /** Split the cluster: nodes in the same group talk; nodes not listed form one more group. */
-  partition(groups: readonly (readonly string[])[]): void {
-    for (const id of this.nodes.keys()) this.component.set(id, groups.length);
-    groups.forEach((group, i) => {
-      for (const id of group) this.component.set(id, i);
-    });
-    this.recordTopology('partition');
-  }
-
-  heal(): void {
-    for (const id of this.nodes.keys()) this.component.set(id, 0);
-    this.recordTopology('heal');
-  }
-
-  setNetwork(conditions: NetworkConditions): void {
-    this.network = conditions;
+    this.scheduler.push(this.now, { kind: 'heartbeat', node: id, inc: node.incarnation });
   }
 
   /** A phantom claim: the register grants `epoch` to `leader` (e.g. a node that claimed, then died). */
   stealEpoch(epoch: number, leader: string): void {
     const ok = epoch > this.register.epoch;
     if (ok) this.register = { epoch, leader };
-    this.history.registerOps.push({ time: this.clockNow, node: leader, epoch, leader, ok, currentEpoch: this.register.epoch, currentLeader: this.register.leader });
+    this.history.registerOps.push({ time: this.now, node: leader, epoch, leader, ok, currentEpoch: this.register.epoch, currentLeader: this.register.leader });
   }
 
   /** Deliver a raw election message as if `from` had sent it (for scripted tests). */
@@ -288,24 +229,7 @@ export class Cluster {
     if (node.up) this.stepCore(node, event);
   }
 
-  runUntil(time: number): void {
-    for (;;) {
-      const next = this.queue.peekTime();
-      if (next === undefined || next > time) break;
-      const scheduled = this.queue.pop();
-      if (scheduled === undefined) break;
-      this.clockNow = scheduled.time;
-      this.handle(scheduled.item);
-    }
-    this.clockNow = Math.max(this.clockNow, time);
-    this.history.endTime = this.clockNow;
-  }
-
   // ------------------------------------------------------------------ views
-
-  isUp(id: string): boolean {
-    return this.mustGet(id).up;
-  }
 
   electionState(id: string): ElectionState {
     return this.mustGet(id).election;
@@ -338,35 +262,19 @@ export class Cluster {
       });
     }
     this.history.finalState = finalState;
-    this.history.endTime = this.clockNow;
+    this.history.endTime = this.now;
     return this.history;
   }
 
   // ------------------------------------------------------------------ internals
 
-  private mustGet(id: string): NodeRuntime {
-    const node = this.nodes.get(id);
-    if (node === undefined) throw new Error(`unknown node ${id}`);
-    return node;
-  }
-
   private localNow(node: NodeRuntime): number {
-    return this.clockNow * (1 + node.clock.driftPpm / 1e6) + node.clock.skewMs;
-  }
-
-  private recordTopology(kind: History['topology'][number]['kind']): void {
-    const up: string[] = [];
-    const component: Record<string, number> = {};
-    for (const node of this.nodes.values()) {
-      if (node.up) up.push(node.id);
-      component[node.id] = this.component.get(node.id) ?? 0;
-    }
-    this.history.topology.push({ time: this.clockNow, kind, up, component });
+    return this.now * (1 + node.clock.driftPpm / 1e6) + node.clock.skewMs;
   }
 
   private recordEvent(node: NodeRuntime, sendOf: number): number {
     if (!this.config.recordCausality) return -1;
-    const id = this.history.causal.add(node.id, this.clockNow, node.lamport, node.vc, node.lastEvent, sendOf);
+    const id = this.history.causal.add(node.id, this.now, node.lamport, node.vc, node.lastEvent, sendOf);
     node.lastEvent = id;
     return id;
   }
@@ -384,21 +292,12 @@ export class Cluster {
     node.vc = vclock.increment(node.vc, node.id);
     const sendEvent = this.recordEvent(node, -1);
     for (const { to, payload } of batch) {
-      const env: Envelope = { from: node.id, to, payload, lamport: node.lamport, vc: node.vc, sendEvent };
-      if (this.network.lossRate > 0 && this.netRng.chance(this.network.lossRate)) {
-        this.history.droppedMessages += 1;
-        continue;
-      }
-      const delay = this.netRng.float(this.network.minDelayMs, this.network.maxDelayMs);
-      this.queue.push(this.clockNow + delay, { kind: 'deliver', env });
+      this.network.send(this.now, { from: node.id, to, payload, lamport: node.lamport, vc: node.vc, sendEvent });
     }
   }
 
-  private handle(event: SimEvent): void {
+  protected handle(event: SimEvent): void {
     switch (event.kind) {
-      case 'control':
-        event.run();
-        return;
       case 'deliver':
         this.deliver(event.env);
         return;
@@ -406,7 +305,7 @@ export class Cluster {
         const ok = event.epoch > this.register.epoch;
         if (ok) this.register = { epoch: event.epoch, leader: event.leader };
         this.history.registerOps.push({
-          time: this.clockNow,
+          time: this.now,
           node: event.node,
           epoch: event.epoch,
           leader: event.leader,
@@ -422,18 +321,17 @@ export class Cluster {
           currentEpoch: this.register.epoch,
           currentLeader: this.register.leader,
         };
-        this.queue.push(this.clockNow + this.registerLatency(), { kind: 'claimReply', node: event.node, inc: event.inc, event: result });
+        this.scheduler.push(this.now + this.registerLatency(), { kind: 'claimReply', node: event.node, inc: event.inc, event: result });
         return;
       }
       default:
         break;
     }
-    const node = this.mustGet(event.node);
-    if (!node.up || node.incarnation !== event.inc) return;
+    const node = this.liveTarget(event);
+    if (node === undefined) return;
     switch (event.kind) {
       case 'timer':
-        if (node.timers.get(event.name) !== event.gen) return;
-        node.timers.delete(event.name);
+        if (!node.timers.fire(event.name, event.gen)) return;
         this.stepCore(node, { type: 'timer', name: event.name });
         return;
       case 'heartbeat':
@@ -456,12 +354,8 @@ export class Cluster {
   }
 
   private deliver(env: Envelope): void {
+    if (!this.network.arrives(env)) return;
     const node = this.mustGet(env.to);
-    if (!node.up || this.component.get(env.from) !== this.component.get(env.to)) {
-      this.history.droppedMessages += 1;
-      return;
-    }
-    this.history.deliveredMessages += 1;
     node.lamport = lamport.receive(node.lamport, env.lamport);
     node.vc = vclock.receive(node.vc, env.vc, node.id);
     this.recordEvent(node, env.sendEvent);
@@ -471,7 +365,7 @@ export class Cluster {
         this.stepCore(node, { type: 'message', from: env.from, msg: p.msg });
         return;
       case 'heartbeat':
-        node.lastHeard.set(env.from, this.clockNow);
+        node.lastHeard.set(env.from, this.now);
         if (!node.alive.has(env.from)) {
           node.alive.add(env.from);
           this.stepCore(node, { type: 'peerAlive', id: env.from });
@@ -499,18 +393,18 @@ export class Cluster {
     this.sendBatch(node, peers.map((to) => ({ to, payload: { kind: 'heartbeat' } as const })));
     for (const peer of [...node.alive]) {
       if (!node.up) break;
-      if (this.clockNow - (node.lastHeard.get(peer) ?? -Infinity) > this.config.failureTimeoutMs) {
+      if (this.now - (node.lastHeard.get(peer) ?? -Infinity) > this.config.failureTimeoutMs) {
         node.alive.delete(peer);
         this.stepCore(node, { type: 'peerDead', id: peer });
       }
     }
     this.history.clockReadings.push({
-      time: this.clockNow,
+      time: this.now,
       node: node.id,
       incarnation: node.incarnation,
       appClockMs: berkeley.appClock(node.offset, this.localNow(node)),
     });
-    this.queue.push(this.clockNow + this.config.heartbeatIntervalMs, { kind: 'heartbeat', node: node.id, inc: node.incarnation });
+    this.scheduler.push(this.now + this.config.heartbeatIntervalMs, { kind: 'heartbeat', node: node.id, inc: node.incarnation });
   }
 
   private stepCore(node: NodeRuntime, event: ElectionEvent): void {
@@ -518,27 +412,15 @@ export class Cluster {
     node.election = result.state;
     if (this.trace !== undefined) {
       const s = result.state;
-      this.trace(
-        `${this.clockNow.toFixed(1)} ${node.id} ${JSON.stringify(event)} => ${s.phase} leader=${s.leader} epoch=${s.epoch}` +
-          (result.effects.length > 0 ? ` effects=${JSON.stringify(result.effects)}` : '') +
-          (result.send.length > 0 ? ` send=${JSON.stringify(result.send)}` : ''),
-      );
+      this.trace(stepTraceLine(this.now, node.id, event, `${s.phase} leader=${s.leader} epoch=${s.epoch}`, result));
     }
     node.persistedEpoch = result.state.epoch; // persist before sending
     for (const effect of result.effects) {
+      if (this.applyTimerEffect(node, effect)) continue;
       switch (effect.type) {
-        case 'setTimer': {
-          const gen = ++this.timerGen;
-          node.timers.set(effect.name, gen);
-          this.queue.push(this.clockNow + effect.afterMs, { kind: 'timer', node: node.id, inc: node.incarnation, name: effect.name, gen });
-          break;
-        }
-        case 'cancelTimer':
-          node.timers.delete(effect.name);
-          break;
         case 'claim':
-          this.history.claimDecisions.push({ time: this.clockNow, node: node.id, incarnation: node.incarnation, epoch: effect.epoch, leader: effect.leader });
-          this.queue.push(this.clockNow + this.registerLatency(), {
+          this.history.claimDecisions.push({ time: this.now, node: node.id, incarnation: node.incarnation, epoch: effect.epoch, leader: effect.leader });
+          this.scheduler.push(this.now + this.registerLatency(), {
             kind: 'claimApply',
             node: node.id,
             inc: node.incarnation,
@@ -547,7 +429,7 @@ export class Cluster {
           });
           break;
         case 'leader':
-          this.history.leaderBeliefs.push({ time: this.clockNow, node: node.id, incarnation: node.incarnation, leader: effect.leader, epoch: effect.epoch });
+          this.history.leaderBeliefs.push({ time: this.now, node: node.id, incarnation: node.incarnation, leader: effect.leader, epoch: effect.epoch });
           break;
       }
     }
@@ -565,20 +447,20 @@ export class Cluster {
       return;
     }
     if (node.daemon !== null && node.daemon.epoch === s.epoch) return;
-    const daemon: Daemon = { id: ++this.daemonSeq, epoch: s.epoch, round: 0, roundStartedAt: this.clockNow, samples: [], polls: new Map() };
+    const daemon: Daemon = { id: ++this.daemonSeq, epoch: s.epoch, round: 0, roundStartedAt: this.now, samples: [], polls: new Map() };
     node.daemon = daemon;
-    this.queue.push(this.clockNow + 1, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: daemon.id });
+    this.scheduler.push(this.now + 1, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: daemon.id });
   }
 
   private startRound(node: NodeRuntime, daemonId: number): void {
     const d = node.daemon;
-    if (d === null || d.id !== daemonId || this.clockNow >= this.config.berkeley.stopAtMs) return;
+    if (d === null || d.id !== daemonId || this.now >= this.config.berkeley.stopAtMs) return;
     d.round += 1;
-    d.roundStartedAt = this.clockNow;
+    d.roundStartedAt = this.now;
     d.samples = [];
     d.polls = new Map();
     for (const peer of this.history.nodeIds) if (peer !== node.id) this.poll(node, d, peer, 0);
-    this.queue.push(this.clockNow + this.config.berkeley.roundTimeoutMs, {
+    this.scheduler.push(this.now + this.config.berkeley.roundTimeoutMs, {
       kind: 'roundEnd',
       node: node.id,
       inc: node.incarnation,
@@ -613,8 +495,8 @@ export class Cluster {
     }
     this.sendBatch(node, adjustments);
     this.applyAdjust(node, d.epoch, round, plan.corrections[node.id] ?? 0);
-    const nextAt = Math.max(this.clockNow + 1, d.roundStartedAt + cfg.syncIntervalMs);
-    this.queue.push(nextAt, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: d.id });
+    const nextAt = Math.max(this.now + 1, d.roundStartedAt + cfg.syncIntervalMs);
+    this.scheduler.push(nextAt, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: d.id });
   }
 
   private applyAdjust(node: NodeRuntime, epoch: number, round: number, deltaMs: number): void {
@@ -627,7 +509,7 @@ export class Cluster {
     node.lastAdjust = { epoch, round };
     const local = this.localNow(node);
     const reading = (): void => {
-      this.history.clockReadings.push({ time: this.clockNow, node: node.id, incarnation: node.incarnation, appClockMs: berkeley.appClock(node.offset, local) });
+      this.history.clockReadings.push({ time: this.now, node: node.id, incarnation: node.incarnation, appClockMs: berkeley.appClock(node.offset, local) });
     };
     reading();
     node.offset = berkeley.applyCorrection(node.offset, deltaMs, local);

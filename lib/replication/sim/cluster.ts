@@ -8,27 +8,24 @@
  * is reachable every few hundred ms, with optional false suspicions) and, for master-slave, the
  * election layer (after a topology change the highest-priority node of a majority component is
  * granted a new epoch; nodes hear of it after a random delay, so a deposed master may act for a
- * while). The network loses, delays (hence reorders) and duplicates messages and is partitioned.
+ * while). Time, crashes, restarts and the network, which loses, delays (hence reorders) and
+ * duplicates messages and is partitioned, come from SimCluster (lib/sim/sim-cluster), shared
+ * with the election simulator.
  * A crashed node keeps only its disk; a restart rebuilds the core from it.
  *
  * All randomness comes from one seed and events run in (time, seq) order, so a seed replays.
  */
 import { highestPriority } from '../../algorithms/node-id';
 import type { VectorClock } from '../../algorithms/vector-clock';
-import { EventQueue } from '../../sim/event-queue';
-import { createRandom, type Random } from '../../sim/random';
+import { PERFECT_NETWORK, type NetworkConditions } from '../../sim/network';
+import type { Random } from '../../sim/random';
+import { CoreTimers, stepTraceLine } from '../../sim/scheduler';
+import { SimCluster, type DeliverEvent, type TimerEvent } from '../../sim/sim-cluster';
 import type { Consistency, PersistedMeta, ReplicationCore, ReplicationEvent, ReplicationMessage, ReplicaState } from '../replication';
 import { contentOf, restoreStore, type Entry, type ReplicaStore } from '../store';
 import type { FinalReplica, ReplicationHistory, Stamp, TopologyChange } from './history';
 
-export interface NetworkConditions {
-  readonly lossRate: number;
-  readonly duplicateRate: number;
-  readonly minDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export const PERFECT_NETWORK: NetworkConditions = { lossRate: 0, duplicateRate: 0, minDelayMs: 1, maxDelayMs: 1 };
+export { PERFECT_NETWORK, type NetworkConditions } from '../../sim/network';
 
 export interface DetectorConfig {
   /** Each node re-checks reachability every [min, max] ms. */
@@ -88,7 +85,7 @@ interface NodeRuntime {
   incarnation: number;
   state: ReplicaState;
   readonly disk: Disk;
-  readonly timers: Map<string, number>;
+  readonly timers: CoreTimers;
   view: readonly string[];
   leaderInfo: string;
   leaderNotifyAt: number;
@@ -102,11 +99,10 @@ interface Envelope {
 }
 
 type SimEvent =
-  | { readonly kind: 'deliver'; readonly env: Envelope }
-  | { readonly kind: 'timer'; readonly node: string; readonly inc: number; readonly name: string; readonly gen: number }
+  | DeliverEvent<Envelope>
+  | TimerEvent
   | { readonly kind: 'detect'; readonly node: string; readonly inc: number }
-  | { readonly kind: 'leader'; readonly node: string; readonly inc: number; readonly leader: string | null; readonly epoch: number }
-  | { readonly kind: 'control'; readonly run: () => void };
+  | { readonly kind: 'leader'; readonly node: string; readonly inc: number; readonly leader: string | null; readonly epoch: number };
 
 interface PendingClient {
   readonly node: string;
@@ -114,39 +110,20 @@ interface PendingClient {
   readonly resolve: (result: WriteOutcome | ReadOutcome) => void;
 }
 
-export class ReplicationCluster {
-  readonly history: ReplicationHistory;
+export class ReplicationCluster extends SimCluster<NodeRuntime, Envelope, SimEvent, ReplicationHistory> {
   private core: ReplicationCore;
-  private readonly rng: Random;
-  private readonly netRng: Random;
   private readonly entropyRng: Random;
-  private readonly queue = new EventQueue<SimEvent>();
-  private readonly nodes = new Map<string, NodeRuntime>();
-  private readonly component = new Map<string, number>();
-  private network: NetworkConditions;
   private detector: DetectorConfig;
   private readonly electionOption: boolean | undefined;
   private readonly electionModel: ElectionModel;
   private register: { epoch: number; leader: string | null; leaderInc: number; active: boolean } = { epoch: 0, leader: null, leaderInc: 0, active: false };
   private readonly clients = new Map<string, PendingClient>();
   private requestSeq = 0;
-  private timerGen = 0;
-  private clockNow = 0;
   private readonly trace: ((line: string) => void) | undefined;
   private readonly onStep: ReplicationClusterOptions['onStep'];
 
   constructor(options: ReplicationClusterOptions) {
-    this.core = options.core;
-    this.rng = createRandom(options.seed);
-    this.netRng = this.rng.fork();
-    this.entropyRng = this.rng.fork();
-    this.network = options.network ?? PERFECT_NETWORK;
-    this.detector = options.detector ?? DEFAULT_DETECTOR;
-    this.electionOption = options.election;
-    this.electionModel = options.electionModel ?? DEFAULT_ELECTION_MODEL;
-    this.trace = options.trace;
-    this.onStep = options.onStep;
-    this.history = {
+    const history: ReplicationHistory = {
       seed: options.seed,
       mode: options.core.mode,
       nodeIds: [...options.nodeIds],
@@ -157,15 +134,22 @@ export class ReplicationCluster {
       finalReplicas: [],
       endTime: 0,
     };
+    super(options.seed, history, options.network ?? PERFECT_NETWORK);
+    this.core = options.core;
+    this.entropyRng = this.rng.fork();
+    this.detector = options.detector ?? DEFAULT_DETECTOR;
+    this.electionOption = options.election;
+    this.electionModel = options.electionModel ?? DEFAULT_ELECTION_MODEL;
+    this.trace = options.trace;
+    this.onStep = options.onStep;
     for (const id of options.nodeIds) {
-      this.component.set(id, 0);
       this.nodes.set(id, {
         id,
         up: false,
         incarnation: 0,
         state: this.core.init(id, options.nodeIds),
         disk: { entries: new Map(), meta: undefined },
-        timers: new Map(),
+        timers: new CoreTimers(),
         view: [],
         leaderInfo: '',
         leaderNotifyAt: 0,
@@ -174,37 +158,18 @@ export class ReplicationCluster {
     }
   }
 
-  get now(): number {
-    return this.clockNow;
-  }
-
   get mode(): string {
     return this.core.mode;
   }
 
   // ------------------------------------------------------------------ control
 
-  bootAll(maxJitterMs = 0): void {
-    for (const id of this.nodes.keys()) {
-      const at = this.clockNow + (maxJitterMs > 0 ? this.rng.float(0, maxJitterMs) : 0);
-      this.at(at, () => this.restart(id));
-    }
-  }
-
-  at(time: number, action: () => void): void {
-    this.queue.push(Math.max(time, this.clockNow), { kind: 'control', run: action });
-  }
-
   crash(id: string): void {
-    const node = this.mustGet(id);
-    if (!node.up) return;
-    node.up = false;
-    node.incarnation += 1;
-    node.timers.clear();
+    if (this.takeDown(id) === undefined) return;
     for (const [requestId, c] of [...this.clients]) {
       if (c.node === id) {
         this.clients.delete(requestId);
-        this.at(this.clockNow, () => c.resolve({ ok: false, error: 'connection-lost' }));
+        this.at(this.now, () => c.resolve({ ok: false, error: 'connection-lost' }));
       }
     }
     this.topologyChanged('crash');
@@ -212,35 +177,15 @@ export class ReplicationCluster {
 
   /** (Re)start a node from its disk. */
   restart(id: string): void {
-    const node = this.mustGet(id);
-    if (node.up) return;
-    const first = node.incarnation === 0;
-    node.up = true;
-    node.incarnation += 1;
-    node.timers.clear();
+    const started = this.bringUp(id);
+    if (started === undefined) return;
+    const node = started.node;
     node.view = [];
     node.leaderInfo = '';
     node.state = this.core.init(id, this.history.nodeIds, this.persisted(node));
-    this.topologyChanged(first ? 'boot' : 'restart');
+    this.topologyChanged(started.kind);
     this.stepCore(node, { type: 'start', now: this.physicalNow(node) });
-    this.queue.push(this.clockNow + this.rng.float(1, this.detector.minCheckMs), { kind: 'detect', node: id, inc: node.incarnation });
-  }
-
-  partition(groups: readonly (readonly string[])[]): void {
-    for (const id of this.nodes.keys()) this.component.set(id, groups.length);
-    groups.forEach((group, i) => {
-      for (const id of group) this.component.set(id, i);
-    });
-    this.topologyChanged('partition');
-  }
-
-  heal(): void {
-    for (const id of this.nodes.keys()) this.component.set(id, 0);
-    this.topologyChanged('heal');
-  }
-
-  setNetwork(conditions: NetworkConditions): void {
-    this.network = conditions;
+    this.scheduler.push(this.now + this.rng.float(1, this.detector.minCheckMs), { kind: 'detect', node: id, inc: node.incarnation });
   }
 
   setDetector(detector: DetectorConfig): void {
@@ -268,24 +213,11 @@ export class ReplicationCluster {
     if (node.up) this.stepCore(node, event);
   }
 
-  runUntil(time: number): void {
-    for (;;) {
-      const next = this.queue.peekTime();
-      if (next === undefined || next > time) break;
-      const scheduled = this.queue.pop();
-      if (scheduled === undefined) break;
-      this.clockNow = scheduled.time;
-      this.handle(scheduled.item);
-    }
-    this.clockNow = Math.max(this.clockNow, time);
-    this.history.endTime = this.clockNow;
-  }
-
   // ------------------------------------------------------------------ clients
 
   /** A client write (`value: null` deletes the key). */
   write(session: string, nodeId: string, key: string, value: string | null, token: VectorClock, done?: (r: WriteOutcome) => void): void {
-    const start = this.clockNow;
+    const start = this.now;
     const deleted = value === null;
     this.request(nodeId, (requestId, now) => ({ type: 'write', now, requestId, key, value, deleted, token }), (result) => {
       const r = result as WriteOutcome;
@@ -296,7 +228,7 @@ export class ReplicationCluster {
         key,
         value,
         start,
-        end: this.clockNow,
+        end: this.now,
         ok: r.ok,
         ...(r.ok ? {} : { error: r.error }),
         stamp: r.ok ? stampOf(r.entry) : null,
@@ -306,7 +238,7 @@ export class ReplicationCluster {
   }
 
   read(session: string, nodeId: string, key: string, consistency: Consistency, token: VectorClock, done?: (r: ReadOutcome) => void): void {
-    const start = this.clockNow;
+    const start = this.now;
     this.request(nodeId, (requestId, now) => ({ type: 'read', now, requestId, key, consistency, token }), (result) => {
       const r = result as ReadOutcome;
       this.history.ops.push({
@@ -316,7 +248,7 @@ export class ReplicationCluster {
         key,
         consistency,
         start,
-        end: this.clockNow,
+        end: this.now,
         ok: r.ok,
         ...(r.ok ? {} : { error: r.error }),
         stamp: r.ok && r.entry !== null ? stampOf(r.entry) : null,
@@ -329,12 +261,12 @@ export class ReplicationCluster {
   private request(nodeId: string, event: (requestId: string, now: number) => ReplicationEvent, resolve: (r: WriteOutcome | ReadOutcome) => void): void {
     const node = this.mustGet(nodeId);
     if (!node.up) {
-      this.at(this.clockNow, () => resolve({ ok: false, error: 'unreachable' }));
+      this.at(this.now, () => resolve({ ok: false, error: 'unreachable' }));
       return;
     }
     const requestId = `${nodeId}/${++this.requestSeq}`;
     this.clients.set(requestId, { node: nodeId, inc: node.incarnation, resolve });
-    this.at(this.clockNow + CLIENT_TIMEOUT_MS, () => {
+    this.at(this.now + CLIENT_TIMEOUT_MS, () => {
       const c = this.clients.get(requestId);
       if (c === undefined) return;
       this.clients.delete(requestId);
@@ -348,10 +280,6 @@ export class ReplicationCluster {
   }
 
   // ------------------------------------------------------------------ views
-
-  isUp(id: string): boolean {
-    return this.mustGet(id).up;
-  }
 
   state(id: string): ReplicaState {
     return this.mustGet(id).state;
@@ -386,17 +314,11 @@ export class ReplicationCluster {
       finalReplicas.push({ id: node.id, up: node.up, digest: store.digest, content: contentOf(store), entries });
     }
     this.history.finalReplicas = finalReplicas;
-    this.history.endTime = this.clockNow;
+    this.history.endTime = this.now;
     return this.history;
   }
 
   // ------------------------------------------------------------------ internals
-
-  private mustGet(id: string): NodeRuntime {
-    const node = this.nodes.get(id);
-    if (node === undefined) throw new Error(`unknown node ${id}`);
-    return node;
-  }
 
   private persisted(node: NodeRuntime): { entries: Iterable<Entry>; meta?: PersistedMeta } | undefined {
     if (node.disk.meta === undefined && node.disk.entries.size === 0) return undefined;
@@ -404,28 +326,19 @@ export class ReplicationCluster {
   }
 
   private physicalNow(node: NodeRuntime): number {
-    return CLOCK_ORIGIN_MS + this.clockNow + node.skewMs;
+    return CLOCK_ORIGIN_MS + this.now + node.skewMs;
   }
 
-  private reachable(a: string, b: string): boolean {
-    return this.mustGet(b).up && this.component.get(a) === this.component.get(b);
-  }
-
-  private topologyChanged(kind: TopologyChange['kind']): void {
-    const up: string[] = [];
-    const component: Record<string, number> = {};
-    for (const node of this.nodes.values()) {
-      if (node.up) up.push(node.id);
-      component[node.id] = this.component.get(node.id) ?? 0;
-    }
-    this.history.topology.push({ time: this.clockNow, kind, up, component });
+  /** Every topology change (re)starts the election layer. */
+  protected override topologyChanged(kind: TopologyChange['kind']): void {
+    super.topologyChanged(kind);
     this.scheduleElection();
   }
 
   private scheduleElection(): void {
     if (!(this.electionOption ?? this.core.mode === 'master-slave')) return;
     const m = this.electionModel;
-    this.at(this.clockNow + this.rng.float(m.minDelayMs, m.maxDelayMs), () => this.settleElection());
+    this.at(this.now + this.rng.float(m.minDelayMs, m.maxDelayMs), () => this.settleElection());
   }
 
   /** The election layer's outcome: the highest-priority node of a majority component leads a new epoch. */
@@ -433,7 +346,7 @@ export class ReplicationCluster {
     const byComponent = new Map<number, string[]>();
     for (const node of this.nodes.values()) {
       if (!node.up) continue;
-      const c = this.component.get(node.id) ?? 0;
+      const c = this.network.componentOf(node.id);
       byComponent.set(c, [...(byComponent.get(c) ?? []), node.id]);
     }
     const majority = [...byComponent.values()].find((g) => g.length * 2 > this.nodes.size) ?? [];
@@ -458,13 +371,13 @@ export class ReplicationCluster {
       const m = this.electionModel;
       const delay = this.rng.float(0, m.maxNotifyMs) + (leader === null ? this.rng.float(0, m.maxDeposedNotifyMs) : 0);
       // A node hears the election layer's verdicts in the order they were reached.
-      node.leaderNotifyAt = Math.max(node.leaderNotifyAt, this.clockNow + delay);
-      this.queue.push(node.leaderNotifyAt, { kind: 'leader', node: node.id, inc: node.incarnation, leader, epoch });
+      node.leaderNotifyAt = Math.max(node.leaderNotifyAt, this.now + delay);
+      this.scheduler.push(node.leaderNotifyAt, { kind: 'leader', node: node.id, inc: node.incarnation, leader, epoch });
     }
   }
 
   private detect(node: NodeRuntime): void {
-    let view = this.history.nodeIds.filter((p) => p !== node.id && this.reachable(node.id, p));
+    let view = this.history.nodeIds.filter((p) => p !== node.id && this.network.reachable(node.id, p));
     if (this.detector.falseSuspicionRate > 0 && view.length > 0 && this.rng.chance(this.detector.falseSuspicionRate)) {
       const victim = this.rng.pick(view);
       view = view.filter((p) => p !== victim);
@@ -473,31 +386,22 @@ export class ReplicationCluster {
       node.view = view;
       this.stepCore(node, { type: 'alive', now: this.physicalNow(node), ids: view });
     }
-    this.queue.push(this.clockNow + this.rng.float(this.detector.minCheckMs, this.detector.maxCheckMs), { kind: 'detect', node: node.id, inc: node.incarnation });
+    this.scheduler.push(this.now + this.rng.float(this.detector.minCheckMs, this.detector.maxCheckMs), { kind: 'detect', node: node.id, inc: node.incarnation });
   }
 
-  private handle(event: SimEvent): void {
-    if (event.kind === 'control') {
-      event.run();
-      return;
-    }
+  protected handle(event: SimEvent): void {
     if (event.kind === 'deliver') {
+      if (!this.network.arrives(event.env)) return;
       const { from, to, msg } = event.env;
       const node = this.mustGet(to);
-      if (!node.up || this.component.get(from) !== this.component.get(to)) {
-        this.history.droppedMessages += 1;
-        return;
-      }
-      this.history.deliveredMessages += 1;
       this.stepCore(node, { type: 'message', now: this.physicalNow(node), from, msg });
       return;
     }
-    const node = this.mustGet(event.node);
-    if (!node.up || node.incarnation !== event.inc) return;
+    const node = this.liveTarget(event);
+    if (node === undefined) return;
     switch (event.kind) {
       case 'timer':
-        if (node.timers.get(event.name) !== event.gen) return;
-        node.timers.delete(event.name);
+        if (!node.timers.fire(event.name, event.gen)) return;
         this.stepCore(node, { type: 'timer', now: this.physicalNow(node), name: event.name, entropy: this.entropyRng.int(0, 0xffffffff) });
         return;
       case 'detect':
@@ -514,11 +418,7 @@ export class ReplicationCluster {
     node.state = result.state;
     if (this.trace !== undefined) {
       const s = result.state;
-      this.trace(
-        `${this.clockNow.toFixed(1)} ${node.id} ${JSON.stringify(event)} => role=${s.role} leader=${s.leader} epoch=${s.epoch} seen=${JSON.stringify(s.store.seen)}` +
-          (result.effects.length > 0 ? ` effects=${JSON.stringify(result.effects)}` : '') +
-          (result.send.length > 0 ? ` send=${JSON.stringify(result.send)}` : ''),
-      );
+      this.trace(stepTraceLine(this.now, node.id, event, `role=${s.role} leader=${s.leader} epoch=${s.epoch} seen=${JSON.stringify(s.store.seen)}`, result));
     }
     // Persist before anything leaves the node.
     for (const effect of result.effects) {
@@ -526,18 +426,10 @@ export class ReplicationCluster {
       for (const e of effect.entries) node.disk.entries.set(e.key, e);
       node.disk.meta = effect.meta;
     }
-    for (const { to, msg } of result.send) this.transmit({ from: node.id, to, msg });
+    for (const { to, msg } of result.send) this.network.send(this.now, { from: node.id, to, msg });
     for (const effect of result.effects) {
+      if (this.applyTimerEffect(node, effect)) continue;
       switch (effect.type) {
-        case 'setTimer': {
-          const gen = ++this.timerGen;
-          node.timers.set(effect.name, gen);
-          this.queue.push(this.clockNow + effect.afterMs, { kind: 'timer', node: node.id, inc: node.incarnation, name: effect.name, gen });
-          break;
-        }
-        case 'cancelTimer':
-          node.timers.delete(effect.name);
-          break;
         case 'writeResult':
         case 'readResult': {
           const c = this.clients.get(effect.requestId);
@@ -548,24 +440,14 @@ export class ReplicationCluster {
               ? { ok: true, entry: effect.entry, token: effect.token, replicas: effect.replicas }
               : { ok: true, entry: effect.entry, token: effect.token, servedBy: effect.servedBy }
             : { ok: false, error: effect.error };
-          this.at(this.clockNow, () => c.resolve(outcome)); // the client hears it after this step
+          this.at(this.now, () => c.resolve(outcome)); // the client hears it after this step
           break;
         }
         case 'persist':
           break;
       }
     }
-    this.onStep?.(node.id, this.clockNow, node.state);
-  }
-
-  private transmit(env: Envelope): void {
-    const n = this.network;
-    if (n.lossRate > 0 && this.netRng.chance(n.lossRate)) {
-      this.history.droppedMessages += 1;
-      return;
-    }
-    const copies = n.duplicateRate > 0 && this.netRng.chance(n.duplicateRate) ? 2 : 1;
-    for (let i = 0; i < copies; i++) this.queue.push(this.clockNow + this.netRng.float(n.minDelayMs, n.maxDelayMs), { kind: 'deliver', env });
+    this.onStep?.(node.id, this.now, node.state);
   }
 }
 

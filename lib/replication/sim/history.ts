@@ -2,6 +2,7 @@
  * What a replication simulation run records: what clients asked and were answered, the true
  * topology, and every replica at the end. Checkers judge from this record alone.
  */
+import type { TopologyChange } from '../../sim/history';
 import type { Consistency, ReplicationMode } from '../replication';
 import type { Digest } from '../store';
 
@@ -43,12 +44,8 @@ export interface ReadOp extends OpBase {
 
 export type Op = WriteOp | ReadOp;
 
-export interface TopologyChange {
-  readonly time: number;
-  readonly kind: 'boot' | 'crash' | 'restart' | 'partition' | 'heal';
-  readonly up: readonly string[];
-  readonly component: Readonly<Record<string, number>>;
-}
+/** The true network state after a change (shared with the election simulator). */
+export type { TopologyChange } from '../../sim/history';
 
 export interface FinalReplica {
   readonly id: string;

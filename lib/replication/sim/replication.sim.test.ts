@@ -11,40 +11,32 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { REPLICATION_MODES, type ReplicationMode } from '../replication';
 import { ReplicationCheckError, replayCommand } from './checkers';
+import { assertNoFailures, failingSeeds, seedsFromEnv } from '../../sim/seed-runs';
 import { runAndCheck, runScenario } from './scenario';
 
 /** 3 × 400 = 1,200 seeds per run. */
 const DEFAULT_SEEDS_PER_MODE = 400;
-const MAX_FAILURES_LISTED = 5;
 
 const env = process.env;
-const replaySeed = env.SIM_SEED === undefined ? undefined : Number(env.SIM_SEED);
-const seedCount = Number(env.SIM_SEEDS ?? DEFAULT_SEEDS_PER_MODE);
-const seedBase = Number(env.SIM_SEED_BASE ?? 1);
 const modes: readonly ReplicationMode[] = REPLICATION_MODES.includes(env.SIM_MODE as ReplicationMode) ? [env.SIM_MODE as ReplicationMode] : REPLICATION_MODES;
-const seeds = replaySeed !== undefined ? [replaySeed] : Array.from({ length: seedCount }, (_, i) => seedBase + i);
-const trace = replaySeed !== undefined && env.SIM_TRACE === '1' ? (line: string) => console.log(line) : undefined;
+const { seeds, trace } = seedsFromEnv(DEFAULT_SEEDS_PER_MODE);
 
 for (const mode of modes) {
   test(`${mode}: ${seeds.length} random-fault seeds pass every checker`, (t) => {
-    const failures: string[] = [];
     const convergence: number[] = [];
     let ops = 0;
-    for (const seed of seeds) {
-      try {
+    const failures = failingSeeds(
+      seeds,
+      (seed) => {
         const result = runAndCheck({ seed, mode, ...(trace === undefined ? {} : { trace }) });
         ops += result.history.ops.length;
         if (result.convergenceMs !== null) convergence.push(result.convergenceMs);
-      } catch (error) {
-        if (error instanceof ReplicationCheckError) failures.push(error.message);
-        else failures.push(`[sim ${mode} seed=${seed}] crashed: ${(error as Error).stack ?? String(error)}\n  replay: ${replayCommand(seed, mode)}`);
-      }
-    }
+      },
+      { label: mode, isCheckFailure: (error) => error instanceof ReplicationCheckError, replay: (seed) => replayCommand(seed, mode) },
+    );
     convergence.sort((a, b) => a - b);
     t.diagnostic(`${ops} client ops; replicas agreed after the last client op: p50 ${convergence[Math.floor(convergence.length / 2)]} ms, max ${convergence.at(-1)} ms (simulated)`);
-    if (failures.length > 0) {
-      assert.fail(`${failures.length} of ${seeds.length} seeds failed:\n${failures.slice(0, MAX_FAILURES_LISTED).join('\n')}`);
-    }
+    assertNoFailures(failures, seeds.length);
   });
 }
 

@@ -7,18 +7,18 @@
  * session token). Then a calm phase: partitions heal, the network is reliable, every node
  * restarts except, in half the runs, a minority that stays down; sessions go on for a while,
  * then the run continues until every live replica has the same digest (or a deadline).
+ * The common faults and the calm phase come from lib/sim/faults, shared with the election simulator.
  */
 import { EMPTY_VECTOR_CLOCK, type VectorClock } from '../../algorithms/vector-clock';
+import * as faults from '../../sim/faults';
 import { createRandom, type Random } from '../../sim/random';
 import { createReplication } from '../index';
 import type { Consistency, ReplicationConfig, ReplicationCore, ReplicationMode } from '../replication';
 import { checkAll, type CheckOptions } from './checkers';
-import { DEFAULT_DETECTOR, ReplicationCluster, type NetworkConditions } from './cluster';
+import { DEFAULT_DETECTOR, ReplicationCluster } from './cluster';
 import type { ReplicationHistory } from './history';
 
-export const MIN_CLUSTER_SIZE = 3;
-export const MAX_CLUSTER_SIZE = 7;
-export const MAX_NODE_NUMBER = 12;
+export { CALM_NETWORK, MAX_CLUSTER_SIZE, MAX_NODE_NUMBER, MIN_CLUSTER_SIZE } from '../../sim/faults';
 export const MAX_SKEW_MS = 300;
 export const FAULT_PHASE_MS = 5000;
 /** Sessions keep going this long into the calm phase. */
@@ -26,9 +26,8 @@ export const CALM_TRAFFIC_MS = 1500;
 /** Convergence is expected no later than this after healing. */
 export const CONVERGENCE_DEADLINE_MS = 30_000;
 const CONVERGENCE_POLL_MS = 50;
-export const CALM_NETWORK: NetworkConditions = { lossRate: 0, duplicateRate: 0, minDelayMs: 1, maxDelayMs: 15 };
-const FAULT_LOSS_RATES = [0, 0.05, 0.2, 0.4] as const;
-const FAULT_MAX_DELAYS_MS = [15, 60, 150, 400] as const;
+const FAULT_PACING: faults.FaultPacing = { firstMs: [300, 1200], shortGapMs: [100, 900], longGapMs: [1200, 2500] };
+const FAULT_DUPLICATE_RATES = [0, 0, 0.05, 0.2] as const;
 const SESSIONS = 3;
 const CONSISTENCIES: readonly Consistency[] = ['strong', 'eventual', 'causal', 'causal'];
 
@@ -75,11 +74,8 @@ export interface ScenarioResult {
 
 export function runScenario(options: ScenarioOptions): ScenarioResult {
   const rng = createRandom(options.seed ^ 0x2e91ca7e);
-  const n = rng.int(MIN_CLUSTER_SIZE, MAX_CLUSTER_SIZE);
-  const nodeIds = rng
-    .shuffle(Array.from({ length: MAX_NODE_NUMBER }, (_, i) => i + 1))
-    .slice(0, n)
-    .map((k) => `node-${k}`);
+  const nodeIds = faults.drawNodeIds(rng);
+  const n = nodeIds.length;
   const skewMs: Record<string, number> = {};
   for (const id of nodeIds) skewMs[id] = Math.round(rng.float(-MAX_SKEW_MS, MAX_SKEW_MS));
 
@@ -108,31 +104,23 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     core,
     nodeIds,
     skewMs,
-    network: CALM_NETWORK,
+    network: faults.CALM_NETWORK,
     detector: DEFAULT_DETECTOR,
     ...(options.trace === undefined ? {} : { trace: options.trace }),
   });
   cluster.bootAll(50);
 
   // Fault phase.
-  let t = rng.float(300, 1200);
-  while (t < FAULT_PHASE_MS) {
-    const roll = rng.next();
-    const pickSeed = rng.next();
+  faults.forEachFault(rng, FAULT_PACING, FAULT_PHASE_MS, (t, roll, pickSeed) => {
     if (roll < 0.2) {
-      cluster.at(t, () => {
-        const up = nodeIds.filter((id) => cluster.isUp(id));
-        const target = up[Math.floor(pickSeed * up.length)];
-        if (target !== undefined) cluster.crash(target);
-      });
+      faults.crashOneUp(cluster, nodeIds, t, pickSeed);
     } else if (roll < 0.35 && options.mode === 'master-slave') {
       // Crash the master, or cut it off with a minority (it learns it was deposed only later).
       const isolate = rng.chance(0.5);
       const shuffled = rng.shuffle(nodeIds);
       const minority = rng.int(0, Math.floor((n - 1) / 2) - 1);
       cluster.at(t, () => {
-        const masters = nodeIds.filter((id) => cluster.isUp(id) && cluster.state(id).role !== 'follower');
-        const target = masters[Math.floor(pickSeed * masters.length)];
+        const target = faults.pickWith(nodeIds.filter((id) => cluster.isUp(id) && cluster.state(id).role !== 'follower'), pickSeed);
         if (target === undefined) return;
         if (!isolate) cluster.crash(target);
         else {
@@ -141,46 +129,23 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
         }
       });
     } else if (roll < 0.5) {
-      cluster.at(t, () => {
-        const down = nodeIds.filter((id) => !cluster.isUp(id));
-        const target = down[Math.floor(pickSeed * down.length)];
-        if (target !== undefined) cluster.restart(target);
-      });
+      faults.restartOneDown(cluster, nodeIds, t, pickSeed);
     } else if (roll < 0.67) {
-      const shuffled = rng.shuffle(nodeIds);
-      const cut = rng.int(1, n - 1);
-      cluster.at(t, () => cluster.partition([shuffled.slice(0, cut), shuffled.slice(cut)]));
+      const groups = faults.drawPartition(rng, nodeIds);
+      cluster.at(t, () => cluster.partition(groups));
     } else if (roll < 0.77) {
       cluster.at(t, () => cluster.heal());
     } else if (roll < 0.87) {
       const falseSuspicionRate = rng.pick([0, 0.1, 0.3]);
       cluster.at(t, () => cluster.setDetector({ ...DEFAULT_DETECTOR, falseSuspicionRate }));
     } else {
-      const network: NetworkConditions = {
-        lossRate: rng.pick(FAULT_LOSS_RATES),
-        duplicateRate: rng.pick([0, 0, 0.05, 0.2]),
-        minDelayMs: 1,
-        maxDelayMs: rng.pick(FAULT_MAX_DELAYS_MS),
-      };
+      const network = faults.drawFaultNetwork(rng, FAULT_DUPLICATE_RATES);
       cluster.at(t, () => cluster.setNetwork(network));
     }
-    t += rng.chance(0.2) ? rng.float(1200, 2500) : rng.float(100, 900);
-  }
-
-  const permanentlyDown = new Set<string>();
-  if (rng.chance(0.5)) {
-    const k = rng.int(1, Math.floor((n - 1) / 2));
-    for (const id of rng.shuffle(nodeIds).slice(0, k)) permanentlyDown.add(id);
-  }
-  cluster.at(FAULT_PHASE_MS, () => {
-    cluster.heal();
-    cluster.setNetwork(CALM_NETWORK);
-    cluster.setDetector(DEFAULT_DETECTOR);
-    for (const id of nodeIds) {
-      if (permanentlyDown.has(id)) cluster.crash(id);
-      else cluster.restart(id);
-    }
   });
+
+  const permanentlyDown = faults.drawPermanentlyDown(rng, nodeIds);
+  faults.startCalmPhase(cluster, FAULT_PHASE_MS, nodeIds, permanentlyDown, () => cluster.setDetector(DEFAULT_DETECTOR));
 
   const keys = Array.from({ length: rng.int(2, 6) }, (_, i) => `seat:${i + 1}`);
   const stopAt = FAULT_PHASE_MS + CALM_TRAFFIC_MS;
