@@ -49,6 +49,8 @@ export class ReplicationNode {
   private aliveKey = '';
   private membersKey = '';
   private drains: Promise<unknown> = Promise.resolve();
+  /** Every write this node published from its outbox: a caller's own fact is covered by it. */
+  private publishedToken: VectorClock = {};
   private stopped = false;
   readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0 };
 
@@ -244,7 +246,10 @@ export class ReplicationNode {
    * whose transaction committed before calling is covered by the session token it gets back.
    */
   publish(): Promise<VectorClock> {
-    const drain = this.drains.then(() => this.drainOutbox());
+    // The token covers everything this node has published, not only what this drain found: the
+    // caller's row may have been taken by an earlier drain (another request's, or the periodic one),
+    // which has finished by the time this one runs.
+    const drain = this.drains.then(() => this.drainOutbox()).then(() => this.publishedToken);
     this.drains = drain.catch(() => {});
     return drain;
   }
@@ -258,6 +263,7 @@ export class ReplicationNode {
         try {
           const result = await this.write(row.key, row.value);
           token = merge(token, result.token);
+          this.publishedToken = merge(this.publishedToken, result.token);
           return row.id;
         } catch {
           return undefined; // stays in the outbox; the next drain tries again
