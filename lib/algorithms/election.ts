@@ -328,6 +328,13 @@ function onClaimResult<S extends ElectionState>(
   s.claim = null;
   cancelTimer(ctx, CLAIM_TIMER);
   observeEpoch(ctx, event.currentEpoch);
+  // Someone else already claimed the newer epoch for the very node we wanted (Ring: several tokens
+  // in flight elect the same winner): that is our result, not a reason to claim again.
+  if (event.currentLeader !== null && event.currentLeader === pending.leader && event.currentEpoch === s.epoch) {
+    adopt(protocol, ctx, event.currentLeader, event.currentEpoch);
+    if (event.currentLeader === s.self) protocol.announce(ctx, event.currentEpoch, event.currentLeader);
+    return;
+  }
   if (event.currentLeader !== null && event.currentLeader !== s.self && protocol.defersTo(ctx, event.currentLeader, pending)) {
     s.phase = 'awaitingCoordinator';
     setTimer(ctx, COORDINATOR_TIMER, ctx.config.coordinatorTimeoutMs);
