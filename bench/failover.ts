@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { createPool, prepareSchema } from '../lib/db/database';
 import { loadConfig } from '../server/config';
 import { startCluster, type TestCluster } from '../test/cluster';
-import { Cleanup, describeMachine, openBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
+import { Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
 
 /**
  * `npm run bench:failover`: how long a real cluster (one OS process per node, test/cluster.ts) is
@@ -749,28 +748,6 @@ ${everyKillTable(results)}
 
 // ── Main ─────────────────────────────────────────────────────────────────────────────────────────
 
-async function cloneDatabase(serverUrl: string, template: string, name: string): Promise<string> {
-  const c = new pg.Client({ connectionString: serverUrl });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)} TEMPLATE ${c.escapeIdentifier(template)}`);
-  } finally {
-    await c.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  const c = new pg.Client({ connectionString: serverUrl });
-  await c.connect();
-  try {
-    await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`);
-  } finally {
-    await c.end();
-  }
-}
 
 async function main(): Promise<number> {
   const options = readOptions();
