@@ -321,6 +321,24 @@ describe('chaos checker', () => {
     assert.equal(covered.counts.readYourWrites, 1);
     assert.deepEqual(covered.violationsOnUncoveredWrites, {});
     assert.deepEqual(covered.uncoveredWrites, []);
+    // A version seen during the run names the dot too (here a write forwarded to node-2): the
+    // answer token advanced node-1's counter, not node-2's, so it did not cover the booking.
+    const forwarded = check(
+      [
+        ...events.slice(0, -1).map((e) => (e.type === 'complete' && e.op === 2 ? { ...e, token: { 'node-1': 4 } } : e)),
+        { type: 'version', t: 4.5, booking: 'b1', status: 'confirmed', origin: 'node-2', seq: 9 },
+        events[events.length - 1]!,
+      ],
+      {
+        bookings: [{ id: 'b1', userId: U1, showtimeId: 1, seats: ['A1'], status: 'confirmed' }],
+        bookingSeats: [{ bookingId: 'b1', showtimeId: 1, seatId: 'A1' }],
+        idempotencyKeys: [{ userId: U1, key: 'k1', bookingId: 'b1' }],
+        elections: [],
+        replicas: [{ nodeId: 'node-1', bookings: [{ id: 'b1', status: 'confirmed' }] }],
+        outbox: 0,
+      },
+    );
+    assert.deepEqual(forwarded.violationsOnUncoveredWrites, { readYourWrites: 1 });
     // Without a violation nothing is attributed.
     assert.deepEqual(check(cleanHistory().events, cleanSnapshot(['node-1', 'node-2', 'node-3'])).violationsOnUncoveredWrites, {});
   });

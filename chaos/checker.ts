@@ -146,7 +146,10 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
   const nemesis: NemesisEvent[] = [];
   const samples: ElectionSample[] = [];
   let convergence: ConvergenceEvent | undefined;
+  /** The first version of each status of each booking document seen in a replica during the run: the dot of the write that made it. */
+  const firstVersion = new Map<string, { origin: string; seq: number }>();
   for (const e of history) {
+    if (e.type === 'version' && !firstVersion.has(`${e.booking}/${e.status}`)) firstVersion.set(`${e.booking}/${e.status}`, { origin: e.origin, seq: e.seq });
     if (e.type === 'invoke') {
       const op: Op = {
         op: e.op, process: e.process, f: e.f, invokeT: e.t, args: e.args ?? {},
@@ -166,20 +169,22 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     }
   }
   const completed = opsInOrder.filter((o): o is Op & { complete: CompleteEvent } => o.complete !== undefined);
-  // Acknowledged writes whose answer's session token does not cover the write. Where a replica
-  // holds the version this write made (a booking never cancelled; a cancellation), its dot says
-  // exactly; otherwise, the token must at least have advanced past the one sent.
-  const versionOf = new Map<string, { status: string; origin?: string; seq?: number }>();
-  for (const r of snapshot.replicas) for (const b of r.bookings) if (!versionOf.has(b.id)) versionOf.set(b.id, b);
+  // Acknowledged writes whose answer's session token does not cover the write. Where the dot of
+  // the version this write made is known — seen during the run, or still held by a replica — it
+  // says exactly; otherwise, the token must at least have advanced past the one sent.
+  for (const r of snapshot.replicas) {
+    for (const b of r.bookings) {
+      if (b.origin !== undefined && b.seq !== undefined && !firstVersion.has(`${b.id}/${b.status}`)) firstVersion.set(`${b.id}/${b.status}`, { origin: b.origin, seq: b.seq });
+    }
+  }
   const advances = (sent: Record<string, number> | undefined, got: Record<string, number> | undefined) =>
     got !== undefined && Object.entries(got).some(([node, n]) => n > (sent?.[node] ?? 0));
   for (const o of completed) {
     if (o.complete.status !== 'ok' || (o.f !== 'book' && o.f !== 'cancel')) continue;
     const id = o.f === 'book' ? str(o.complete.value?.bookingId) : str(o.args.bookingId);
     if (!id) continue;
-    const v = versionOf.get(id);
-    const made = v?.status === (o.f === 'book' ? 'confirmed' : 'cancelled') && v.origin !== undefined && v.seq !== undefined;
-    const covered = made ? (o.complete.token?.[v!.origin!] ?? 0) >= v!.seq! : advances(o.token, o.complete.token);
+    const dot = firstVersion.get(`${id}/${o.f === 'book' ? 'confirmed' : 'cancelled'}`);
+    const covered = dot ? (o.complete.token?.[dot.origin] ?? 0) >= dot.seq : advances(o.token, o.complete.token);
     if (!covered) uncovered.add(id);
   }
   const byProcess = new Map<string, Op[]>();

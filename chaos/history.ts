@@ -104,9 +104,16 @@ export type ConvergenceEvent = {
   detail?: Record<string, unknown>;
 };
 
+/**
+ * A version of a booking document seen in some node's persisted replica during the run (the
+ * runner polls the database): the dot (origin, seq) of the write that made it. The checker uses
+ * the first version of each status to tell whether a session token covered the write.
+ */
+export type VersionEvent = { type: 'version'; t: number; booking: string; status: string; origin: string; seq: number };
+
 export type EndEvent = { type: 'end'; t: number };
 
-export type HistoryEvent = InvokeEvent | CompleteEvent | NemesisEvent | ElectionSample | MetaEvent | HealEvent | ConvergenceEvent | EndEvent;
+export type HistoryEvent = InvokeEvent | CompleteEvent | NemesisEvent | ElectionSample | MetaEvent | HealEvent | ConvergenceEvent | VersionEvent | EndEvent;
 
 /** Appends events to a JSON-lines file as they happen (a crash of the runner still leaves the history so far). */
 export class HistoryWriter {

@@ -40,6 +40,7 @@ const GATEWAY_READY_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 const CONVERGENCE_POLL_MS = 250;
 const WARM_UP_BOUND_MS = 120_000;
+const VERSION_POLL_MS = 300;
 const HOT_SEATS = 10;
 const WARM_SEATS = 40;
 
@@ -136,6 +137,41 @@ export async function takeSnapshot(db: Db): Promise<DbSnapshot> {
     elections: elections.rows.map((r) => ({ epoch: Number(r.epoch), leaderId: r.leader_id })),
     replicas: [...replicas].map(([nodeId, list]) => ({ nodeId, bookings: list })),
     outbox: outbox.rows[0]!.n,
+  };
+}
+
+/** Poll the persisted replicas for new versions of booking documents into the history until stopped. */
+function watchVersions(db: Db, history: HistoryWriter, intervalMs = VERSION_POLL_MS): { stop(): Promise<void> } {
+  let stopped = false;
+  const seen = new Set<string>();
+  let since = new Date(0);
+  const poll = async () => {
+    const { rows } = await db.query<{ id: string; status: string; origin: string; seq: string; updated_at: Date }>(
+      `SELECT value->>'id' AS id, value->>'status' AS status, origin, seq, updated_at FROM data_replicas
+       WHERE key LIKE 'booking:%' AND updated_at >= $1::timestamptz - interval '2 seconds' ORDER BY updated_at`,
+      [since],
+    );
+    for (const r of rows) {
+      if (r.updated_at > since) since = r.updated_at;
+      const k = `${r.id}/${r.origin}/${r.seq}`;
+      if (!r.id || seen.has(k)) continue;
+      seen.add(k);
+      history.record({ type: 'version', booking: r.id, status: r.status, origin: r.origin, seq: Number(r.seq) });
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      const started = performance.now();
+      await poll().catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, intervalMs - (performance.now() - started))));
+    }
+    await poll().catch(() => {});
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
   };
 }
 
@@ -239,6 +275,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     nemesis = new Nemesis({ cluster, gatewayUrl: gateway.url, adminToken, history: h, log });
     const n = nemesis;
     const sampler = sampleElections({ cluster, history: h, skip: () => new Set([...n.down, ...n.paused]) });
+    const versions = watchVersions(db, h);
     log(`running ${options.clients} clients for ${(options.durationMs / 1000).toFixed(0)} s with ${schedule.length} planned faults (seed ${options.seed})`);
     const deadlineT = h.now() + options.durationMs;
     // The clients run until the duration is up and the nemesis is done: every fault happens under load.
@@ -261,6 +298,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     await Promise.all(clients.map((c) => c.finalReads()));
     await sampler.stop();
+    await versions.stop();
     h.record({ type: 'end' });
     h.close();
 
