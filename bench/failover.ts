@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { createPool, prepareSchema } from '../lib/db/database';
 import { loadConfig } from '../server/config';
 import { startCluster, type TestCluster } from '../test/cluster';
-import { Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
+import { Cleanup, stopClusterWithin, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
 
 /**
  * `npm run bench:failover`: how long a real cluster (one OS process per node, test/cluster.ts) is
@@ -201,17 +201,7 @@ function killEverythingNow(): void {
 }
 
 async function stopCluster(cluster: TestCluster): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLUSTER_STOP_TIMEOUT_MS)));
-  const stopped = await Promise.race([cluster.stop().then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (stopped) {
-    log(`cluster did not stop within ${CLUSTER_STOP_TIMEOUT_MS} ms: SIGKILL`);
-    for (const handle of cluster.nodes.values()) {
-      if (handle.proc && handle.proc.exitCode === null && handle.proc.signalCode === null) handle.proc.kill('SIGKILL');
-    }
-    fs.rmSync(cluster.dataDir, { recursive: true, force: true });
-  }
+  await stopClusterWithin(cluster, CLUSTER_STOP_TIMEOUT_MS, log);
   liveClusters.delete(cluster);
 }
 

@@ -1,3 +1,4 @@
+import type { TestCluster } from '../test/cluster';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -436,4 +437,18 @@ export function childProcessesRunning(script: string): { pid: number; dataDir: s
     }
   }
   return found;
+}
+
+/** Stop a test cluster; nodes that have not stopped within `timeoutMs` are killed (and their data removed). */
+export async function stopClusterWithin(cluster: TestCluster, timeoutMs: number, log: (msg: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+  const late = await Promise.race([cluster.stop().then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (!late) return;
+  log(`cluster did not stop within ${timeoutMs} ms: SIGKILL`);
+  for (const handle of cluster.nodes.values()) {
+    if (handle.proc && handle.proc.exitCode === null && handle.proc.signalCode === null) handle.proc.kill('SIGKILL');
+  }
+  fs.rmSync(cluster.dataDir, { recursive: true, force: true });
 }

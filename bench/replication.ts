@@ -13,7 +13,7 @@ import {
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
 import { createUsersDirect } from '../test/helpers';
 import {
-  childProcessesRunning, Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, writeDocSection, type Machine,
+  childProcessesRunning, Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, stopClusterWithin, writeDocSection, type Machine,
 } from './lib';
 
 /**
@@ -194,17 +194,7 @@ function killEverythingNow(): void {
 }
 
 async function stopCluster(cluster: TestCluster): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLUSTER_STOP_TIMEOUT_MS)));
-  const late = await Promise.race([cluster.stop().then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (late) {
-    log(`cluster did not stop within ${CLUSTER_STOP_TIMEOUT_MS} ms: SIGKILL`);
-    for (const handle of cluster.nodes.values()) {
-      if (handle.proc && handle.proc.exitCode === null && handle.proc.signalCode === null) handle.proc.kill('SIGKILL');
-    }
-    fs.rmSync(cluster.dataDir, { recursive: true, force: true });
-  }
+  await stopClusterWithin(cluster, CLUSTER_STOP_TIMEOUT_MS, log);
   liveClusters.delete(cluster);
 }
 
