@@ -4,9 +4,9 @@ import type pg from 'pg';
  * The committed facts every node replicates: one document per booking and per hold (keys
  * prefixed by showtime, so a showtime's seat map is a key range), plus movies and showtimes.
  * Each document is written whole by the transaction that changed it, and its status only moves
- * forward (active → released | booked | expired; confirmed → cancelled), so last-write-wins on a
- * document never loses a seat sale — and seat sales never depend on it anyway: PostgreSQL's
- * constraint decides them.
+ * forward (active → released | booked | expired; confirmed → cancelled); `factRank` carries that
+ * order into the replicas, so they never move a document back. Seat sales never depend on the
+ * replicas anyway: PostgreSQL's constraint decides them.
  */
 export type BookingFact = {
   id: string;
@@ -36,6 +36,19 @@ export type Fact = { key: string; value: BookingFact | HoldFact | Record<string,
 export const bookingKey = (showtimeId: number, id: string) => `booking:${showtimeId}:${id}`;
 export const holdKey = (showtimeId: number, id: string) => `hold:${showtimeId}:${id}`;
 export const showtimePrefixes = (showtimeId: number) => [`booking:${showtimeId}:`, `hold:${showtimeId}:`];
+
+/**
+ * A fact's rank in its document's own order, replicated with it (`Entry.rank`): a replica keeps
+ * the higher-ranked version whatever the vector clocks or timestamps say, so a cancellation is
+ * never undone by a confirmed version published later (an orphaned outbox row, a retry) or
+ * stamped by a node whose clock runs ahead. Movies and showtimes have no order: 0, plain LWW.
+ */
+export function factRank(key: string, value: unknown): number {
+  const status = (value as { status?: unknown } | null)?.status;
+  if (key.startsWith('booking:')) return status === 'cancelled' ? 2 : 1;
+  if (key.startsWith('hold:')) return status === 'active' ? 1 : 2;
+  return 0;
+}
 
 /** Outbox rows written by no node (seeding): any node adopts and publishes them. */
 export const SEED_ORIGIN = 'seed';

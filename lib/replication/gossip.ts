@@ -29,7 +29,7 @@ const protocol: ReplicationProtocol = {
     for (const peer of pickPeers(ctx.s.alive, ctx.s.config.fanout, ctx.entropy)) startSync(ctx, peer, 'gossip');
   },
   onWrite(ctx, w) {
-    answerWrite(ctx, w, localWrite(ctx, w.key, w.value, w.deleted), 1);
+    answerWrite(ctx, w, localWrite(ctx, w), 1);
   },
   onStrongRead(ctx, r) {
     startQuorumRead(ctx, r, ctx.s.members, ctx.s.members.length);

@@ -46,7 +46,7 @@ test('a write at a slave is forwarded to the master and answered with its entry'
     { type: 'write', now: 1000, requestId: 'w1', key: 'seat:1', value: 'x' }, // no master known yet: waits
   ]).state;
   const led = core.step(s, { type: 'leader', now: 1001, leader: 'node-3', epoch: 1 });
-  assert.deepEqual(led.send, [{ to: 'node-3', msg: { type: 'forwardWrite', epoch: 1, requestId: 'w1', key: 'seat:1', value: 'x', deleted: false } }]);
+  assert.deepEqual(led.send, [{ to: 'node-3', msg: { type: 'forwardWrite', epoch: 1, requestId: 'w1', key: 'seat:1', value: 'x', deleted: false, rank: 0 } }]);
   s = led.state;
   const entry = storeWrite(emptyStore(), 'node-3', 'seat:1', 'x', 1002).entry;
   const done = core.step(s, msg('node-3', { type: 'writeReply', requestId: 'w1', ok: true, entry, replicas: 2 }));
@@ -70,7 +70,9 @@ test('synchronous: acknowledged after every live slave applied it (and a majorit
     { type: 'alive', now: 2001, ids: [] },
     { type: 'timer', now: 4000, name: 'write:w1', entropy: 0 },
   ]);
-  assert.deepEqual(results(alone.effects), [{ type: 'writeResult', requestId: 'w1', ok: false, error: 'timeout' }], 'without a majority: never acknowledged');
+  const made = w.state.store.entries.get('seat:1')!;
+  assert.deepEqual(results(alone.effects), [{ type: 'writeResult', requestId: 'w1', ok: false, error: 'timeout', entry: made }],
+    'without a majority: never acknowledged (but the failure names the write the master made, which the session may wait for)');
 });
 
 test('asynchronous: acknowledged as soon as the master has it', () => {
@@ -93,7 +95,7 @@ test('fencing: a slave keeps an old master’s entries but refuses to acknowledg
   const deposed = core.step(pending, msg('node-1', { type: 'refused', epoch: 2 }));
   assert.equal(deposed.state.role, 'follower');
   assert.equal(deposed.state.epoch, 2);
-  assert.deepEqual(results(deposed.effects), [{ type: 'writeResult', requestId: 'w1', ok: false, error: 'no-master' }]);
+  assert.deepEqual(results(deposed.effects), [{ type: 'writeResult', requestId: 'w1', ok: false, error: 'no-master', entry: pending.store.entries.get('seat:1')! }]);
   assert.equal(deposed.effects[0]?.type, 'persist', 'the new epoch is persisted first');
 });
 

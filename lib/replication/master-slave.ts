@@ -54,7 +54,7 @@ export const catchUpId = (epoch: number): string => `catchup:${epoch}`;
 /** The master writes (`w` was registered, with its timer, by whoever received it). */
 function perform(ctx: StepContext, w: PendingWrite): void {
   const s = ctx.s;
-  const entry = localWrite(ctx, w.key, w.value, w.deleted);
+  const entry = localWrite(ctx, w);
   replicateToAll(ctx, entry);
   if (!s.config.synchronous) {
     remember(ctx, w.requestId, entry, 1);
@@ -89,7 +89,7 @@ function route(ctx: StepContext, w: PendingWrite): void {
   if (s.role === 'master') perform(ctx, w);
   else if (s.role === 'follower' && w.client.kind === 'local' && s.leader !== null && s.leader !== s.self) {
     putWrite(ctx, { ...w, forwardedTo: s.leader });
-    sendTo(ctx, s.leader, { type: 'forwardWrite', epoch: s.epoch, requestId: w.requestId, key: w.key, value: w.value, deleted: w.deleted });
+    sendTo(ctx, s.leader, { type: 'forwardWrite', epoch: s.epoch, requestId: w.requestId, key: w.key, value: w.value, deleted: w.deleted, rank: w.rank });
   }
 }
 
@@ -176,6 +176,7 @@ const protocol: ReplicationProtocol = {
             key: msg.key,
             value: msg.value,
             deleted: msg.deleted,
+            rank: msg.rank ?? 0,
             entry: null,
             forwardedTo: null,
             waitFor: [],

@@ -51,7 +51,7 @@ const protocol: ReplicationProtocol = {
   },
   onWrite(ctx, w) {
     const s = ctx.s;
-    const entry = localWrite(ctx, w.key, w.value, w.deleted);
+    const entry = localWrite(ctx, w);
     replicateToAll(ctx, entry);
     const waitFor = preferenceList(w.key, s.members, s.config.n);
     const updated: PendingWrite = { ...w, entry, waitFor, acked: waitFor.includes(s.self) ? [s.self] : [] };

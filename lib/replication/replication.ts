@@ -153,6 +153,7 @@ export type ReplicationMessage =
       readonly key: string;
       readonly value: JsonValue;
       readonly deleted: boolean;
+      readonly rank?: number;
     }
   | { readonly type: 'writeReply'; readonly requestId: string; readonly ok: true; readonly entry: Entry; readonly replicas: number }
   | { readonly type: 'writeReply'; readonly requestId: string; readonly ok: false; readonly error: ReplicationErrorCode }
@@ -180,6 +181,8 @@ export type ReplicationEvent =
       readonly key: string;
       readonly value: JsonValue;
       readonly deleted?: boolean;
+      /** The version's place in its document's own order (see `Entry.rank`). */
+      readonly rank?: number;
       /** The client's session token (returned grown by this write's dot). */
       readonly token?: VectorClock;
     }
@@ -229,7 +232,17 @@ export type ReplicationEffect =
       /** Replicas known to hold the write when it was acknowledged (the master or coordinator included). */
       readonly replicas: number;
     }
-  | { readonly type: 'writeResult'; readonly requestId: string; readonly ok: false; readonly error: ReplicationErrorCode }
+  | {
+      readonly type: 'writeResult';
+      readonly requestId: string;
+      readonly ok: false;
+      readonly error: ReplicationErrorCode;
+      /**
+       * The write, when it was made here but not acknowledged: this replica holds it and spreads it
+       * (hints, anti-entropy), so a session may name it — a causal read elsewhere then waits for it.
+       */
+      readonly entry: Entry | null;
+    }
   | {
       readonly type: 'readResult';
       readonly requestId: string;
@@ -261,6 +274,7 @@ export interface PendingWrite {
   readonly key: string;
   readonly value: JsonValue;
   readonly deleted: boolean;
+  readonly rank: number;
   /** The entry once written here; `null` while a slave forwards it or a new master catches up. */
   readonly entry: Entry | null;
   readonly forwardedTo: string | null;
@@ -397,10 +411,10 @@ export function applyEntries(ctx: StepContext, entries: readonly Entry[]): void 
 }
 
 /** A new write at this node, as origin. */
-export function localWrite(ctx: StepContext, key: string, value: JsonValue, deleted: boolean): Entry {
-  const r = storeWrite(ctx.s.store, ctx.s.self, key, value, ctx.now, deleted);
+export function localWrite(ctx: StepContext, w: Pick<PendingWrite, 'key' | 'value' | 'deleted' | 'rank'>): Entry {
+  const r = storeWrite(ctx.s.store, ctx.s.self, w.key, w.value, ctx.now, w.deleted, w.rank);
   ctx.s.store = r.store;
-  ctx.changed.set(key, r.entry);
+  if (r.kept) ctx.changed.set(w.key, r.entry);
   return r.entry;
 }
 
@@ -435,7 +449,7 @@ export function answerWrite(ctx: StepContext, w: PendingWrite, entry: Entry, rep
 
 export function failWrite(ctx: StepContext, w: PendingWrite, error: ReplicationErrorCode): void {
   dropWrite(ctx, w.requestId);
-  if (w.client.kind === 'local') ctx.effects.push({ type: 'writeResult', requestId: w.requestId, ok: false, error });
+  if (w.client.kind === 'local') ctx.effects.push({ type: 'writeResult', requestId: w.requestId, ok: false, error, entry: w.entry });
   else sendTo(ctx, w.client.node, { type: 'writeReply', requestId: w.requestId, ok: false, error });
 }
 
@@ -746,13 +760,14 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
             key: event.key,
             value: event.deleted === true ? null : event.value,
             deleted: event.deleted === true,
+            rank: event.rank ?? 0,
             entry: null,
             forwardedTo: null,
             waitFor: [],
             acked: [],
           };
           if (s.writes.size + s.reads.size >= s.config.maxPendingRequests) {
-            ctx.effects.push({ type: 'writeResult', requestId: w.requestId, ok: false, error: 'busy' });
+            ctx.effects.push({ type: 'writeResult', requestId: w.requestId, ok: false, error: 'busy', entry: null });
             break;
           }
           putWrite(ctx, w);

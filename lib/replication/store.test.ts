@@ -19,6 +19,7 @@ import {
   isEntry,
   lwwWins,
   MAX_CONFLICT_RECORDS,
+  rankOf,
   missingFor,
   restoreStore,
   storeMeta,
@@ -102,6 +103,27 @@ test('a write that saw the other version supersedes it even with a slower clock'
   assert.equal(r.store.conflicts, 0);
 });
 
+test('rank first: a cancellation outranks a confirmed version that follows it by clock and timestamp', () => {
+  // node-1 books (rank 1), node-2 cancels (rank 2); node-3 later republishes the stale confirmed
+  // version (an orphaned outbox row): its clock dominates the cancel and its ts is larger.
+  const booked = write(emptyStore(), 'node-1', 'booking:1', 'confirmed', 1000, false, 1);
+  const cancelled = write(applyAll(emptyStore(), [booked.entry]).store, 'node-2', 'booking:1', 'cancelled', 1100, false, 2);
+  const atNode3 = applyAll(emptyStore(), [booked.entry, cancelled.entry]).store;
+  const stale = write(atNode3, 'node-3', 'booking:1', 'confirmed', 9000, false, 1);
+  assert.equal(stale.kept, false, 'the node that holds the cancel keeps it');
+  assert.equal(stale.store.entries.get('booking:1')?.value, 'cancelled');
+  assert.ok(hasSeen(stale.store, 'node-3', 1), 'the outranked write is still a write: its dot is seen');
+  for (const order of [[booked.entry, cancelled.entry, stale.entry], [stale.entry, booked.entry, cancelled.entry], [stale.entry, cancelled.entry, booked.entry]]) {
+    const s = applyAll(emptyStore(), order).store;
+    assert.equal(s.entries.get('booking:1')?.value, 'cancelled', order.map((e) => e.origin).join(','));
+    assert.deepEqual(s.digest, stale.store.digest);
+  }
+  // Clock skew: a confirmed version concurrent with the cancel and 5 s ahead still loses.
+  const skewed = write(emptyStore(), 'node-3', 'booking:1', 'confirmed', 6100, false, 1);
+  assert.equal(applyAll(emptyStore(), [cancelled.entry, skewed.entry]).store.entries.get('booking:1')?.value, 'cancelled');
+  assert.equal(applyAll(emptyStore(), [skewed.entry, cancelled.entry]).store.entries.get('booking:1')?.value, 'cancelled');
+});
+
 test('digest: same content gives the same digest whatever the order; diff names the differing bucket', () => {
   const keys = Array.from({ length: 40 }, (_, i) => `seat:${i}`);
   const { entries } = writes('node-1', keys);
@@ -167,20 +189,23 @@ test('entries from disk or peers are validated', () => {
 // ---------------------------------------------------------------------------------------------
 // LWW order independence: every replica keeps the same winner, whatever the delivery order.
 
-type Op = { kind: 'write'; node: number; key: string; now: number; del: boolean } | { kind: 'sync'; from: number; to: number };
+type Op = { kind: 'write'; node: number; key: string; now: number; del: boolean; rank: number } | { kind: 'sync'; from: number; to: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('write' as const), node: fc.nat(2), key: fc.constantFrom('a', 'b', 'c'), now: fc.nat(40), del: fc.boolean() }),
+  fc.record({ kind: fc.constant('write' as const), node: fc.nat(2), key: fc.constantFrom('a', 'b', 'c'), now: fc.nat(40), del: fc.boolean(), rank: fc.nat(2) }),
   fc.record({ kind: fc.constant('sync' as const), from: fc.nat(2), to: fc.nat(2) }),
 );
 
-/** Every entry written by a random history of three nodes that write and sync (clocks skewed, equal ts happen). */
+/**
+ * Every entry written by a random history of three nodes that write and sync (clocks skewed, equal
+ * ts happen; random ranks, so a write may be outranked by what its node holds).
+ */
 function historyEntries(ops: readonly Op[]): Entry[] {
   const stores = [emptyStore(), emptyStore(), emptyStore()];
   const all: Entry[] = [];
   ops.forEach((op, i) => {
     if (op.kind === 'write') {
-      const r = write(stores[op.node] as ReplicaStore, `node-${op.node + 1}`, op.key, `${op.node}:${i}`, op.now, op.del);
+      const r = write(stores[op.node] as ReplicaStore, `node-${op.node + 1}`, op.key, `${op.node}:${i}`, op.now, op.del, op.rank);
       stores[op.node] = r.store;
       all.push(r.entry);
     } else {
@@ -215,9 +240,10 @@ function assertOrderIndependent(applyFn: ApplyFn, runs = 300): void {
       assert.equal(contentOf(a), contentOf(b));
       assert.deepEqual(a.digest, b.digest);
       assert.deepEqual({ ...a.seen }, { ...b.seen });
-      // The winner of each key is the (ts, origin) maximum of its writes.
+      // The winner of each key is the (rank, ts, origin) maximum of its writes.
+      const later = (y: Entry, x: Entry) => rankOf(y) > rankOf(x) || (rankOf(y) === rankOf(x) && lwwWins(y, x));
       for (const [key, kept] of a.entries) {
-        const best = entries.filter((e) => e.key === key).reduce((x, y) => (lwwWins(y, x) ? y : x));
+        const best = entries.filter((e) => e.key === key).reduce((x, y) => (later(y, x) ? y : x));
         assert.deepEqual([kept.origin, kept.seq], [best.origin, best.seq]);
       }
     }),

@@ -9,10 +9,15 @@
  *   dot names exactly one write. `version` is the key's vector clock (`increment` at the origin
  *   over the version it replaced); `ts` is a hybrid timestamp, `max(physical now, largest ts seen
  *   + 1)`, so a write always carries a larger `ts` than every version it has seen.
- * - `apply` keeps one entry per key. When the vector clocks are ordered the later one wins;
- *   concurrent versions are a conflict, counted and resolved by last-write-wins on `(ts, origin)`.
- *   Because a causally later version also has the larger `ts`, both rules agree with one total
- *   order, so every replica keeps the same winner whatever order entries arrive in.
+ * - `apply` keeps one entry per key. A larger `rank` wins first: the rank is the document's own
+ *   order, assigned by the writer from the system of record (a booking moves confirmed →
+ *   cancelled and never back, so a cancelled version outranks every confirmed one — also one
+ *   published later from a stale outbox row, or stamped by a node whose clock runs ahead).
+ *   Within one rank, when the vector clocks are ordered the later one wins; concurrent versions
+ *   are a conflict, counted and resolved by last-write-wins on `(ts, origin)`. Because a causally
+ *   later version also has the larger `ts`, these rules agree with one total order —
+ *   `(rank, ts, origin, seq)` — so every replica keeps the same winner whatever order entries
+ *   arrive in.
  *
  * What a store has seen
  * - `seen[origin] = s` means every write of `origin` with `seq ≤ s` has been applied here or is
@@ -42,6 +47,8 @@ export interface Entry {
   readonly ts: number;
   readonly origin: string;
   readonly seq: number;
+  /** The version's place in its document's own order (absent = 0); compared before the clocks. */
+  readonly rank?: number;
 }
 
 export type ApplyOutcome = 'applied' | 'stale' | 'duplicate' | 'conflict-resolved';
@@ -125,8 +132,13 @@ export function sameDot(a: EntryStamp, b: EntryStamp): boolean {
   return a.origin === b.origin && a.seq === b.seq;
 }
 
-/** Which of two versions of one key a store keeps: the later by vector clock, else by LWW. */
+export function rankOf(e: { readonly rank?: number }): number {
+  return e.rank ?? 0;
+}
+
+/** Which of two versions of one key a store keeps: the higher rank, then the later by vector clock, else by LWW. */
 export function prefer(a: Entry, b: Entry): Entry {
+  if (rankOf(a) !== rankOf(b)) return rankOf(a) > rankOf(b) ? a : b;
   const order = compare(a.version, b.version);
   if (order === 'after') return a;
   if (order === 'before') return b;
@@ -172,7 +184,10 @@ function applyWith(incomingWins: (incoming: Entry, local: Entry) => boolean, sto
   let outcome: ApplyOutcome = 'applied';
   let replace = true;
   let conflict: ConflictRecord | null = null;
-  if (local !== undefined) {
+  if (local !== undefined && rankOf(incoming) !== rankOf(local)) {
+    replace = rankOf(incoming) > rankOf(local);
+    if (!replace) outcome = 'stale';
+  } else if (local !== undefined) {
     const order = compare(incoming.version, local.version);
     if (order === 'before') {
       outcome = 'stale';
@@ -210,7 +225,9 @@ export function applyAll(store: ReplicaStore, entries: readonly Entry[]): { stor
 
 /**
  * A new local write at `origin` (the node itself, or the master). `now` is the node's physical
- * clock in ms; the entry's `ts` is `max(floor(now), clockTs + 1)`.
+ * clock in ms; the entry's `ts` is `max(floor(now), clockTs + 1)`. A write outranked by the
+ * version held (`kept: false`) is still a write — its dot is seen and it replicates — but the
+ * store keeps the higher-ranked version.
  */
 export function write(
   store: ReplicaStore,
@@ -219,7 +236,8 @@ export function write(
   value: JsonValue,
   now: number,
   deleted = false,
-): { store: ReplicaStore; entry: Entry } {
+  rank = 0,
+): { store: ReplicaStore; entry: Entry; kept: boolean } {
   const ownPending = store.pending.get(origin);
   const seq = Math.max(clockEntry(store.seen, origin), ownPending?.at(-1) ?? 0) + 1;
   const local = store.entries.get(key);
@@ -231,10 +249,12 @@ export function write(
     ts: Math.max(Math.floor(now), store.clockTs + 1),
     origin,
     seq,
+    ...(rank !== 0 ? { rank } : {}),
   };
   const r = apply(store, entry);
-  if (r.outcome !== 'applied') throw new Error(`local write ${dotId(entry)} of ${key} was ${r.outcome}`);
-  return { store: r.store, entry };
+  const outranked = r.outcome === 'stale' && local !== undefined && rankOf(local) > rank;
+  if (r.outcome !== 'applied' && !outranked) throw new Error(`local write ${dotId(entry)} of ${key} was ${r.outcome}`);
+  return { store: r.store, entry, kept: !outranked };
 }
 
 /**
@@ -288,7 +308,8 @@ function noteDot(
 }
 
 function entryHash(e: Entry): readonly [number, number] {
-  return hash64(`${e.key}\u0000${e.origin}\u0000${e.seq}\u0000${e.ts}\u0000${e.deleted ? 1 : 0}\u0000${canonicalJson(e.value)}\u0000${canonicalJson(e.version)}`);
+  const rank = rankOf(e) === 0 ? '' : `\u0000${rankOf(e)}`;
+  return hash64(`${e.key}\u0000${e.origin}\u0000${e.seq}\u0000${e.ts}\u0000${e.deleted ? 1 : 0}\u0000${canonicalJson(e.value)}\u0000${canonicalJson(e.version)}${rank}`);
 }
 
 function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): ReplicaStore {
@@ -428,6 +449,7 @@ export function isEntry(value: unknown): value is Entry {
     typeof e.seq === 'number' &&
     Number.isSafeInteger(e.seq) &&
     e.seq >= 1 &&
+    (e.rank === undefined || (typeof e.rank === 'number' && Number.isSafeInteger(e.rank) && e.rank >= 0)) &&
     clockEntry(e.version as VectorClock, e.origin) >= 1
   );
 }

@@ -4,12 +4,13 @@ import type { Entry } from '../../lib/replication/store';
 
 /** A node's replica in PostgreSQL: its own rows of data_replicas plus one replica_meta row. */
 export async function loadReplica(db: Db, nodeId: string): Promise<PersistedReplica> {
-  const { rows } = await db.query<{ key: string; value: Entry['value']; vector_clock: Entry['version']; lamport: number; origin: string; seq: number; deleted: boolean }>(
-    'SELECT key, value, vector_clock, lamport, origin, seq, deleted FROM data_replicas WHERE node_id = $1', [nodeId],
+  const { rows } = await db.query<{ key: string; value: Entry['value']; vector_clock: Entry['version']; lamport: number; origin: string; seq: number; deleted: boolean; rank: number }>(
+    'SELECT key, value, vector_clock, lamport, origin, seq, deleted, rank FROM data_replicas WHERE node_id = $1', [nodeId],
   );
   const meta = await db.query<{ meta: PersistedMeta }>('SELECT meta FROM replica_meta WHERE node_id = $1', [nodeId]);
   const entries: Entry[] = rows.map((r) => ({
     key: r.key, value: r.value, deleted: r.deleted, version: r.vector_clock, ts: r.lamport, origin: r.origin, seq: r.seq,
+    ...(r.rank !== 0 ? { rank: r.rank } : {}),
   }));
   return { entries, ...(meta.rows[0] ? { meta: meta.rows[0].meta } : {}) };
 }
@@ -19,11 +20,12 @@ export async function persistReplica(db: Db, nodeId: string, entries: readonly E
   await db.query({
     name: 'persist_replica',
     text: `WITH saved AS (
-             INSERT INTO data_replicas (node_id, key, value, vector_clock, lamport, origin, seq, deleted, updated_at)
-             SELECT $1, x.key, x.value, x.version, x.ts, x.origin, x.seq, x.deleted, now()
-             FROM jsonb_to_recordset($2::jsonb) AS x(key text, value jsonb, version jsonb, ts bigint, origin text, seq bigint, deleted boolean)
+             INSERT INTO data_replicas (node_id, key, value, vector_clock, lamport, origin, seq, deleted, rank, updated_at)
+             SELECT $1, x.key, x.value, x.version, x.ts, x.origin, x.seq, x.deleted, coalesce(x.rank, 0), now()
+             FROM jsonb_to_recordset($2::jsonb) AS x(key text, value jsonb, version jsonb, ts bigint, origin text, seq bigint, deleted boolean, rank int)
              ON CONFLICT (node_id, key) DO UPDATE SET value = EXCLUDED.value, vector_clock = EXCLUDED.vector_clock,
-               lamport = EXCLUDED.lamport, origin = EXCLUDED.origin, seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, updated_at = now()
+               lamport = EXCLUDED.lamport, origin = EXCLUDED.origin, seq = EXCLUDED.seq, deleted = EXCLUDED.deleted,
+               rank = EXCLUDED.rank, updated_at = now()
            )
            INSERT INTO replica_meta (node_id, meta, updated_at) VALUES ($1, $3, now())
            ON CONFLICT (node_id) DO UPDATE SET meta = EXCLUDED.meta, updated_at = now()`,

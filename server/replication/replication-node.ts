@@ -7,14 +7,16 @@ import {
   persistedOf, type Consistency, type ReplicaState, type ReplicationConfig, type ReplicationCore, type ReplicationEffect,
   type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
 } from '../../lib/replication/replication';
-import { applyAll, coversToken, emptyStore, type Entry, type JsonValue } from '../../lib/replication/store';
+import { applyAll, coversToken, dotClock, emptyStore, type Entry, type JsonValue } from '../../lib/replication/store';
+import { factRank } from '../../lib/booking/facts';
 import type { ClusterNode } from '../cluster/cluster-node';
 import {
   claimOutbox, deleteOutbox, loadReplica, loadSettings, persistReplica, saveSettings, type ReplicationSettings,
 } from './replica-storage';
 
 export class ReplicationUnavailable extends Error {
-  constructor(readonly reason: string) {
+  /** `written`: the write was made in this replica, though not acknowledged (it still spreads). */
+  constructor(readonly reason: string, readonly written: Entry | null = null) {
     super(`replication: ${reason}`);
   }
 }
@@ -228,11 +230,11 @@ export class ReplicationNode {
     });
   }
 
-  async write(key: string, value: JsonValue, token: VectorClock = {}): Promise<{ entry: Entry; token: VectorClock; replicas: number }> {
-    const result = await this.request({ type: 'write', now: this.now(), requestId: randomUUID(), key, value, token });
+  async write(key: string, value: JsonValue, token: VectorClock = {}, rank = 0): Promise<{ entry: Entry; token: VectorClock; replicas: number }> {
+    const result = await this.request({ type: 'write', now: this.now(), requestId: randomUUID(), key, value, token, rank });
     if (result.type !== 'writeResult' || !result.ok) {
       this.stats.writesFailed += 1;
-      throw new ReplicationUnavailable(result.ok ? 'unexpected answer' : result.error);
+      throw result.type === 'writeResult' ? new ReplicationUnavailable(result.error, result.entry) : new ReplicationUnavailable('unexpected answer');
     }
     this.stats.writesAcked += 1;
     return { entry: result.entry, token: result.token, replicas: result.replicas };
@@ -261,12 +263,17 @@ export class ReplicationNode {
       if (!rows.length) return token;
       const written = await Promise.all(rows.map(async (row) => {
         try {
-          const result = await this.write(row.key, row.value);
+          const result = await this.write(row.key, row.value, {}, factRank(row.key, row.value));
           token = merge(token, result.token);
           this.publishedToken = merge(this.publishedToken, result.token);
           return row.id;
-        } catch {
-          return undefined; // stays in the outbox; the next drain tries again
+        } catch (err) {
+          // Not acknowledged: the row stays in the outbox and the next drain publishes it again. If
+          // this replica made the write, sessions name it anyway, so a causal read elsewhere waits
+          // for it (it spreads by hints and anti-entropy) instead of answering without it.
+          const written = err instanceof ReplicationUnavailable ? err.written : null;
+          if (written) this.publishedToken = merge(this.publishedToken, dotClock(written));
+          return undefined;
         }
       }));
       const done = written.filter((id): id is number => id !== undefined);
