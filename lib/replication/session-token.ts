@@ -1,7 +1,9 @@
 /**
  * Session tokens for causal reads: a vector clock of write dots (`origin → seq`), sent to clients
  * as base64url of JSON. Every write and read answers with a token; a client that sends it back is
- * served only by a replica whose `seen` covers it (read-your-writes, monotonic reads).
+ * served only by a replica whose `seen` covers it (read-your-writes, monotonic reads). A token may
+ * also carry claims (`#<document key>` → rank + 1, see `factClaim` in store.ts) for committed facts
+ * the replication has not given a dot yet.
  *
  * Decoding is strict because the token comes from the client: bad input yields `null` (the shell
  * answers 400), never an exception.

@@ -10,6 +10,7 @@ import {
   contentOf,
   coversToken,
   createApply,
+  factClaim,
   diff,
   DIGEST_BUCKETS,
   emptyStore,
@@ -23,6 +24,7 @@ import {
   missingFor,
   restoreStore,
   storeMeta,
+  tokenAfterRead,
   write,
   type ApplyFn,
   type Entry,
@@ -122,6 +124,20 @@ test('rank first: a cancellation outranks a confirmed version that follows it by
   const skewed = write(emptyStore(), 'node-3', 'booking:1', 'confirmed', 6100, false, 1);
   assert.equal(applyAll(emptyStore(), [cancelled.entry, skewed.entry]).store.entries.get('booking:1')?.value, 'cancelled');
   assert.equal(applyAll(emptyStore(), [skewed.entry, cancelled.entry]).store.entries.get('booking:1')?.value, 'cancelled');
+});
+
+test('a claim names a fact by document and rank until a version covers it, then gives way to its dot', () => {
+  const claim = factClaim('booking:1', 2); // the cancellation of booking 1
+  assert.deepEqual(claim, { '#booking:1': 3 });
+  const booked = write(emptyStore(), 'node-1', 'booking:1', 'confirmed', 1000, false, 1);
+  assert.equal(coversToken(emptyStore(), claim), false, 'no version at all');
+  assert.equal(coversToken(booked.store, claim), false, 'a lower rank does not cover it');
+  assert.deepEqual(tokenAfterRead(booked.store, { ...claim, 'node-2': 4 }), { 'node-1': 1, 'node-2': 4, '#booking:1': 3 }, 'an uncovered claim stays');
+  const cancelled = write(booked.store, 'node-2', 'booking:1', 'cancelled', 1100, false, 2);
+  assert.equal(coversToken(cancelled.store, claim), true);
+  assert.equal(coversToken(cancelled.store, { ...claim, 'node-3': 1 }), false, 'dots still count');
+  assert.deepEqual(tokenAfterRead(cancelled.store, claim), { 'node-1': 1, 'node-2': 1 }, 'covered: replaced by the dot that covers it');
+  assert.equal(coversToken(cancelled.store, factClaim('booking:1', 1)), true, 'a higher rank covers a lower claim');
 });
 
 test('digest: same content gives the same digest whatever the order; diff names the differing bucket', () => {

@@ -151,9 +151,43 @@ export function hasSeen(store: ReplicaStore, origin: string, seq: number): boole
   return store.pending.get(origin)?.includes(seq) ?? false;
 }
 
+/**
+ * Session tokens name writes by dot. A committed fact whose write no replica has made yet (its
+ * publication failed before it got a dot) is named by its document instead — a *claim*
+ * `#<key>` → rank + 1 in the same map — which a store covers once it holds that key at that rank
+ * or higher. Node ids never start with `#`.
+ */
+export const CLAIM_PREFIX = '#';
+
+export function factClaim(key: string, rank: number): VectorClock {
+  return { [CLAIM_PREFIX + key]: rank + 1 };
+}
+
+function coversClaim(store: ReplicaStore, name: string, least: number): boolean {
+  const held = store.entries.get(name.slice(CLAIM_PREFIX.length));
+  return held !== undefined && rankOf(held) + 1 >= least;
+}
+
 /** Does the store cover a session token (has it seen every write the token names)? */
 export function coversToken(store: ReplicaStore, token: VectorClock): boolean {
-  return dominates(store.seen, token);
+  for (const [name, n] of Object.entries(token)) {
+    if (name.startsWith(CLAIM_PREFIX) ? !coversClaim(store, name, n) : clockEntry(store.seen, name) < n) return false;
+  }
+  return true;
+}
+
+/**
+ * The token a read from `store` answers with: the session's, grown by what the store has seen;
+ * a claim the store covers gives way to the dot of the version that covers it.
+ */
+export function tokenAfterRead(store: ReplicaStore, token: VectorClock): VectorClock {
+  let out: VectorClock = store.seen;
+  for (const [name, n] of Object.entries(token)) {
+    if (!name.startsWith(CLAIM_PREFIX)) out = merge(out, { [name]: n });
+    else if (coversClaim(store, name, n)) out = merge(out, dotClock(store.entries.get(name.slice(CLAIM_PREFIX.length))!));
+    else out = merge(out, { [name]: n });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

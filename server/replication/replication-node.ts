@@ -4,10 +4,12 @@ import { merge, type VectorClock } from '../../lib/algorithms/vector-clock';
 import type { Db } from '../../lib/db/pool';
 import { createReplication } from '../../lib/replication';
 import {
-  persistedOf, type Consistency, type ReplicaState, type ReplicationConfig, type ReplicationCore, type ReplicationEffect,
-  type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
+  persistedOf, type Consistency, type Outgoing, type ReplicaState, type ReplicationConfig, type ReplicationCore,
+  type ReplicationEffect, type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
 } from '../../lib/replication/replication';
-import { applyAll, coversToken, dotClock, emptyStore, type Entry, type JsonValue } from '../../lib/replication/store';
+import {
+  applyAll, coversToken, dotClock, emptyStore, factClaim, rankOf, tokenAfterRead, type Entry, type JsonValue,
+} from '../../lib/replication/store';
 import { factRank } from '../../lib/booking/facts';
 import type { ClusterNode } from '../cluster/cluster-node';
 import {
@@ -33,6 +35,8 @@ const DRAIN_INTERVAL_MS = 1_000;
 const ALIVE_POLL_MS = 100;
 const SETTINGS_POLL_MS = 2_000;
 const CAUSAL_POLL_MS = 20;
+/** Claims on unpublished facts a token carries at most (keeps tokens small during a long outage). */
+const MAX_CLAIMS_PER_TOKEN = 16;
 
 /**
  * The shell of the replication protocol on one node: drives the pure core (lib/replication) with
@@ -45,14 +49,20 @@ export class ReplicationNode {
   private state!: ReplicaState;
   private settings!: ReplicationSettings;
   private queue: Promise<void> = Promise.resolve();
+  /** Events waiting for the next batch of steps (joined by whoever enqueues before it starts). */
+  private openBatch: { events: ReplicationEvent[]; done: Promise<void> } | null = null;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly loops: NodeJS.Timeout[] = [];
   private aliveKey = '';
   private membersKey = '';
   private drains: Promise<unknown> = Promise.resolve();
+  /** The drain queued behind the running one, not yet started: later callers join it. */
+  private nextDrain: Promise<VectorClock> | null = null;
   /** Every write this node published from its outbox: a caller's own fact is covered by it. */
   private publishedToken: VectorClock = {};
+  /** Facts whose publication failed before any replica made them (key → rank): named by claims. */
+  private readonly unnamedFacts = new Map<string, number>();
   private stopped = false;
   readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0 };
 
@@ -128,21 +138,57 @@ export class ReplicationNode {
 
   // ---- driving the core -----------------------------------------------------------------------
 
-  /** Steps run one at a time: persist, then send, then timers and answers. */
+  /**
+   * Events are stepped in batches, one batch at a time: every event that arrives while a batch runs
+   * joins the next one. A batch steps the core through its events, persists what they changed in
+   * one statement (group commit), then sends, then sets timers and answers — the safe order of each
+   * step, kept for the batch as a whole.
+   */
   private enqueue(event: ReplicationEvent): Promise<void> {
-    const run = this.queue.then(() => this.step(event));
+    if (this.openBatch) {
+      this.openBatch.events.push(event);
+      return this.openBatch.done;
+    }
+    const batch: { events: ReplicationEvent[]; done: Promise<void> } = { events: [event], done: Promise.resolve() };
+    batch.done = this.queue.then(() => {
+      if (this.openBatch === batch) this.openBatch = null;
+      return this.steps(batch.events);
+    });
+    this.openBatch = batch;
+    this.queue = batch.done.catch((err: unknown) => this.log.error({ err }, 'replication step failed'));
+    return batch.done;
+  }
+
+  /** Run `work` after everything enqueued so far, before anything enqueued later. */
+  private exclusive(work: () => void): Promise<void> {
+    this.openBatch = null;
+    const run = this.queue.then(work);
     this.queue = run.catch((err: unknown) => this.log.error({ err }, 'replication step failed'));
     return run;
   }
 
-  private async step(event: ReplicationEvent): Promise<void> {
+  private async steps(events: readonly ReplicationEvent[]): Promise<void> {
     if (this.stopped) return;
-    const { state, send, effects } = this.core.step(this.state, event);
-    this.state = state;
-    for (const effect of effects) {
-      if (effect.type !== 'persist') continue;
-      await persistReplica(this.db, this.nodeId, effect.entries, effect.meta);
-      if (effect.entries.length) this.stats.lastAppliedAt = Date.now();
+    const changed = new Map<string, Entry>();
+    let meta: Extract<ReplicationEffect, { type: 'persist' }>['meta'] | null = null;
+    const send: Outgoing[] = [];
+    const effects: ReplicationEffect[] = [];
+    for (const event of events) {
+      const result = this.core.step(this.state, event);
+      this.state = result.state;
+      send.push(...result.send);
+      for (const effect of result.effects) {
+        if (effect.type !== 'persist') {
+          effects.push(effect);
+          continue;
+        }
+        for (const e of effect.entries) changed.set(e.key, e);
+        meta = effect.meta;
+      }
+    }
+    if (meta !== null) {
+      await persistReplica(this.db, this.nodeId, [...changed.values()], meta);
+      if (changed.size) this.stats.lastAppliedAt = Date.now();
     }
     for (const out of send) {
       this.cluster.request(out.to, 'repl', out.msg).catch(() => {});
@@ -189,13 +235,13 @@ export class ReplicationNode {
   /** Switch strategy (or members) at runtime: stop the core, hand its store to a new one. */
   private async restartCore(settings: ReplicationSettings): Promise<void> {
     await this.enqueue({ type: 'stop', now: this.now() });
-    await (this.queue = this.queue.then(() => {
+    await this.exclusive(() => {
       for (const t of this.timers.values()) clearTimeout(t);
       this.timers.clear();
       const persisted = persistedOf(this.state);
       this.core = createReplication(settings.mode, this.configFor(settings));
       this.state = this.core.init(this.nodeId, this.members(), persisted);
-    }));
+    });
     this.aliveKey = '';
     await this.enqueue({ type: 'start', now: this.now() });
     const { leader, epoch } = this.cluster.leader;
@@ -248,10 +294,18 @@ export class ReplicationNode {
    * whose transaction committed before calling is covered by the session token it gets back.
    */
   publish(): Promise<VectorClock> {
-    // The token covers everything this node has published, not only what this drain found: the
-    // caller's row may have been taken by an earlier drain (another request's, or the periodic one),
-    // which has finished by the time this one runs.
-    const drain = this.drains.then(() => this.drainOutbox()).then(() => this.publishedToken);
+    // A drain that has not started yet will see the caller's committed rows: join it, so many
+    // concurrent requests share one drain (one claim, one persist, one delete) instead of queueing
+    // one drain each. The token covers everything this node has published, not only what this drain
+    // found: the caller's row may have been taken by an earlier drain, finished by now.
+    if (this.nextDrain) return this.nextDrain;
+    const drain: Promise<VectorClock> = this.drains
+      .then(() => {
+        if (this.nextDrain === drain) this.nextDrain = null;
+        return this.drainOutbox();
+      })
+      .then(() => this.sessionTokenOfPublished());
+    this.nextDrain = drain;
     this.drains = drain.catch(() => {});
     return drain;
   }
@@ -262,17 +316,20 @@ export class ReplicationNode {
       const rows = await claimOutbox(this.db, this.nodeId, ORPHAN_AFTER_MS, OUTBOX_BATCH);
       if (!rows.length) return token;
       const written = await Promise.all(rows.map(async (row) => {
+        const rank = factRank(row.key, row.value);
         try {
-          const result = await this.write(row.key, row.value, {}, factRank(row.key, row.value));
+          const result = await this.write(row.key, row.value, {}, rank);
           token = merge(token, result.token);
-          this.publishedToken = merge(this.publishedToken, result.token);
+          this.published(row.key, rank, result.entry);
           return row.id;
         } catch (err) {
-          // Not acknowledged: the row stays in the outbox and the next drain publishes it again. If
-          // this replica made the write, sessions name it anyway, so a causal read elsewhere waits
-          // for it (it spreads by hints and anti-entropy) instead of answering without it.
+          // Not acknowledged: the row stays in the outbox and the next drain publishes it again.
+          // Sessions name the fact anyway — by the write's dot if this replica made it (it spreads by
+          // hints and anti-entropy), else by a claim on its document — so a causal read waits for it
+          // (or answers 503) instead of answering without it.
           const written = err instanceof ReplicationUnavailable ? err.written : null;
-          if (written) this.publishedToken = merge(this.publishedToken, dotClock(written));
+          if (written) this.published(row.key, rank, written);
+          else if ((this.unnamedFacts.get(row.key) ?? -1) < rank) this.unnamedFacts.set(row.key, rank);
           return undefined;
         }
       }));
@@ -281,6 +338,23 @@ export class ReplicationNode {
       this.stats.outboxPublished += done.length;
       if (done.length < rows.length || rows.length < OUTBOX_BATCH) return token;
     }
+  }
+
+  private published(key: string, rank: number, entry: Entry): void {
+    this.publishedToken = merge(this.publishedToken, dotClock(entry));
+    if ((this.unnamedFacts.get(key) ?? Infinity) <= rank) this.unnamedFacts.delete(key);
+  }
+
+  /** The published dots, and claims on the newest facts not yet published (a bounded number). */
+  private sessionTokenOfPublished(): VectorClock {
+    let token = this.publishedToken;
+    for (const [key, rank] of this.unnamedFacts) {
+      // Published since (adopted by another node): this replica has it; name it by its dot now.
+      const held = this.state.store.entries.get(key);
+      if (held && rankOf(held) >= rank) this.published(key, rank, held);
+    }
+    for (const [key, rank] of [...this.unnamedFacts].slice(-MAX_CLAIMS_PER_TOKEN)) token = merge(token, factClaim(key, rank));
+    return token;
   }
 
   // ---- reads at a consistency level -------------------------------------------------------------
@@ -300,7 +374,7 @@ export class ReplicationNode {
     const store = this.state.store;
     return {
       entries: this.matching(store.entries.values(), query),
-      token: merge(query.token ?? {}, store.seen),
+      token: tokenAfterRead(store, query.token ?? {}),
       servedBy: this.nodeId,
       covers: coversToken(store, query.token ?? {}),
     };
@@ -344,7 +418,7 @@ export class ReplicationNode {
     const merged = applyAll(emptyStore(), answers.flatMap((a) => a.entries)).store;
     return {
       entries: [...merged.entries.values()],
-      token: answers.reduce((t, a) => merge(t, a.token), token),
+      token: tokenAfterRead(merged, answers.reduce((t, a) => merge(t, a.token), token)),
       servedBy: answers.map((a) => a.servedBy).join('+'),
     };
   }
