@@ -167,7 +167,7 @@ export async function createBooking(
   const requestHash = hashRequest(request);
   if (options.idempotencyKey) {
     const replay = await findIdempotentReplay(db, user.id, options.idempotencyKey, requestHash);
-    if (replay) return replay;
+    if (replay) return republished(db, options.limits.origin, replay);
   }
 
   let showtimeId: number;
@@ -244,7 +244,7 @@ export async function createBooking(
   } catch (err) {
     if (err instanceof KeyTakenDuringRequest) {
       const replay = await findIdempotentReplay(db, user.id, options.idempotencyKey!, requestHash);
-      if (replay) return replay;
+      if (replay) return republished(db, options.limits.origin, replay);
     }
     rethrowAsRollback(err);
   }
@@ -252,6 +252,22 @@ export async function createBooking(
 }
 
 class KeyTakenDuringRequest extends Error {}
+
+/**
+ * A replayed request's booking is recorded as a fact again, in its current state, by the node that
+ * answers: the first attempt may have committed on a node that crashed before publishing its fact
+ * (a client's retry, or the gateway's, then lands here), and the answer's session token must name
+ * the booking. Publishing a fact twice is harmless (replicas order a document's versions by rank).
+ */
+async function republished(db: Db, origin: string, replay: BookingResult): Promise<BookingResult> {
+  await recordCurrentBookingFact(db, origin, replay.booking.id);
+  return replay;
+}
+
+async function recordCurrentBookingFact(client: pg.ClientBase | Db, origin: string, bookingId: string): Promise<void> {
+  const { rows: [row] } = await client.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [bookingId]);
+  if (row) await recordFacts(client, origin, [bookingFact(toBookingFact(toBooking(row)))]);
+}
 
 function toBookingFact(b: Booking): BookingFact {
   return {
@@ -350,12 +366,13 @@ export async function cancelBooking(db: Db, user: User, id: string, origin: stri
     );
     const row = rows[0];
     if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('BOOKING_NOT_FOUND', 'No such booking');
-    if (row.status === 'cancelled') return;
+    // Already cancelled: record it again (see `republished`) — the cancel that did it may sit
+    // unpublished in the outbox of a node that crashed before answering.
+    if (row.status === 'cancelled') return recordCurrentBookingFact(client, origin, id);
     await client.query('DELETE FROM booking_seats WHERE booking_id = $1', [id]);
     await client.query('UPDATE showtime_seats SET booking_id = NULL WHERE booking_id = $1', [id]);
     await client.query("UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $1", [id]);
-    const { rows: [cancelled] } = await client.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [id]);
-    await recordFacts(client, origin, [bookingFact(toBookingFact(toBooking(cancelled!)))]);
+    await recordCurrentBookingFact(client, origin, id);
     await notifySeatChange(client, row.showtime_id);
   });
   return getBooking(db, user, id);

@@ -66,7 +66,10 @@ function storedSessionToken(): string | null {
   }
 }
 
-/** The token's format (lib/replication/session-token.ts): base64url of JSON `[[nodeId, seq], …]`. */
+/**
+ * The token's format (lib/replication/session-token.ts): base64url of JSON `[[nodeId, seq], …]`
+ * (an entry may also be a claim `#<document>` → rank + 1; merged the same way).
+ */
 function decodeToken(token: string): Map<string, number> | null {
   try {
     const pairs: unknown = JSON.parse(atob(token.replace(/-/g, '+').replace(/_/g, '/')));
