@@ -33,6 +33,7 @@
  *   O(buckets) and `diff` names the buckets whose entries differ.
  */
 import { compare, entry as clockEntry, increment, isVectorClock, merge, dominates, type VectorClock } from '../algorithms/vector-clock';
+import { Map as PersistentMap } from 'immutable';
 import { fnv1a32, hash64, hex32 } from './hash';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -69,7 +70,8 @@ export interface ConflictRecord {
 export type Digest = readonly string[];
 
 export interface ReplicaStore {
-  readonly entries: ReadonlyMap<string, Entry>;
+  /** A persistent map (structural sharing): a write costs O(log n), not a copy of every entry. */
+  readonly entries: PersistentMap<string, Entry>;
   readonly seen: VectorClock;
   /** Per origin, ascending seqs above `seen[origin]` applied out of order. */
   readonly pending: ReadonlyMap<string, readonly number[]>;
@@ -93,7 +95,7 @@ const EMPTY_DIGEST_PART = hex32(0) + hex32(0);
 
 export function emptyStore(): ReplicaStore {
   return {
-    entries: new Map(),
+    entries: PersistentMap<string, Entry>(),
     seen: {},
     pending: new Map(),
     clockTs: 0,
@@ -363,9 +365,7 @@ function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): Replic
   hashes[2 * b] = hi;
   hashes[2 * b + 1] = lo;
   digest[b] = hex32(hi) + hex32(lo);
-  const entries = new Map(store.entries);
-  entries.set(e.key, e);
-  return { ...store, entries, hashes, digest };
+  return { ...store, entries: store.entries.set(e.key, e), hashes, digest };
 }
 
 // ---------------------------------------------------------------------------------------------
