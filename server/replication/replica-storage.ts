@@ -49,20 +49,22 @@ export type OutboxRow = { id: number; key: string; value: Entry['value'] };
 
 /**
  * Take this node's pending facts, and adopt those of nodes that crashed before publishing theirs
- * (older than `orphanAfterMs`). Rows stay until `deleteOutbox` after the write is acknowledged.
+ * (older than `orphanAfterMs`), except `skip` (published, being deleted). Rows stay until
+ * `deleteOutbox` after the write is acknowledged.
  */
-export async function claimOutbox(db: Db, nodeId: string, orphanAfterMs: number, limit: number): Promise<OutboxRow[]> {
-  const { rows } = await db.query<OutboxRow>(
-    `UPDATE replication_outbox o SET node_id = $1
-     FROM (SELECT id FROM replication_outbox
-           WHERE node_id = $1 OR created_at < now() - make_interval(secs => $2)
-           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-     WHERE o.id = c.id RETURNING o.id, o.key, o.value`,
-    [nodeId, orphanAfterMs / 1000, limit],
-  );
+export async function claimOutbox(db: Db, nodeId: string, orphanAfterMs: number, limit: number, skip: number[] = []): Promise<OutboxRow[]> {
+  const { rows } = await db.query<OutboxRow>({
+    name: 'claim_outbox',
+    text: `UPDATE replication_outbox o SET node_id = $1
+           FROM (SELECT id FROM replication_outbox
+                 WHERE (node_id = $1 OR created_at < now() - make_interval(secs => $2)) AND id <> ALL($4::bigint[])
+                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+           WHERE o.id = c.id RETURNING o.id, o.key, o.value`,
+    values: [nodeId, orphanAfterMs / 1000, limit, skip],
+  });
   return rows.sort((a, b) => a.id - b.id);
 }
 
 export async function deleteOutbox(db: Db, ids: number[]): Promise<void> {
-  if (ids.length) await db.query('DELETE FROM replication_outbox WHERE id = ANY($1::bigint[])', [ids]);
+  if (ids.length) await db.query({ name: 'delete_outbox', text: 'DELETE FROM replication_outbox WHERE id = ANY($1::bigint[])', values: [ids] });
 }

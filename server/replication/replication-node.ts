@@ -57,6 +57,8 @@ export class ReplicationNode {
   private aliveKey = '';
   private membersKey = '';
   private drains: Promise<unknown> = Promise.resolve();
+  /** Published outbox rows whose delete is in flight (the next claim skips them). */
+  private readonly deleting = new Set<number>();
   /** The drain queued behind the running one, not yet started: later callers join it. */
   private nextDrain: Promise<VectorClock> | null = null;
   /** Every write this node published from its outbox: a caller's own fact is covered by it. */
@@ -295,9 +297,9 @@ export class ReplicationNode {
    */
   publish(): Promise<VectorClock> {
     // A drain that has not started yet will see the caller's committed rows: join it, so many
-    // concurrent requests share one drain (one claim, one persist, one delete) instead of queueing
-    // one drain each. The token covers everything this node has published, not only what this drain
-    // found: the caller's row may have been taken by an earlier drain, finished by now.
+    // concurrent requests share one drain (one claim, one persist) instead of queueing one drain
+    // each. The token covers everything this node has published, not only what this drain found:
+    // the caller's row may have been taken by an earlier drain, finished by now.
     if (this.nextDrain) return this.nextDrain;
     const drain: Promise<VectorClock> = this.drains
       .then(() => {
@@ -310,16 +312,18 @@ export class ReplicationNode {
     return drain;
   }
 
-  private async drainOutbox(): Promise<VectorClock> {
-    let token: VectorClock = {};
+  /**
+   * Publish the claimable rows, batch by batch. Acknowledged rows are deleted in the background:
+   * callers need only the token, and the next drain skips rows still being deleted.
+   */
+  private async drainOutbox(): Promise<void> {
     for (;;) {
-      const rows = await claimOutbox(this.db, this.nodeId, ORPHAN_AFTER_MS, OUTBOX_BATCH);
-      if (!rows.length) return token;
+      const rows = await claimOutbox(this.db, this.nodeId, ORPHAN_AFTER_MS, OUTBOX_BATCH, [...this.deleting]);
+      if (!rows.length) return;
       const written = await Promise.all(rows.map(async (row) => {
         const rank = factRank(row.key, row.value);
         try {
           const result = await this.write(row.key, row.value, {}, rank);
-          token = merge(token, result.token);
           this.published(row.key, rank, result.entry);
           return row.id;
         } catch (err) {
@@ -334,10 +338,18 @@ export class ReplicationNode {
         }
       }));
       const done = written.filter((id): id is number => id !== undefined);
-      await deleteOutbox(this.db, done);
+      this.deleteInBackground(done);
       this.stats.outboxPublished += done.length;
-      if (done.length < rows.length || rows.length < OUTBOX_BATCH) return token;
+      if (done.length < rows.length || rows.length < OUTBOX_BATCH) return;
     }
+  }
+
+  private deleteInBackground(ids: number[]): void {
+    if (!ids.length) return;
+    for (const id of ids) this.deleting.add(id);
+    deleteOutbox(this.db, ids)
+      .catch((err: unknown) => this.log.warn({ err }, 'outbox delete failed; the rows are published again'))
+      .finally(() => { for (const id of ids) this.deleting.delete(id); });
   }
 
   private published(key: string, rank: number, entry: Entry): void {
