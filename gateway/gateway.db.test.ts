@@ -185,3 +185,20 @@ describe('the gateway in front of 3 real nodes', () => {
     }
   });
 });
+
+describe('a gateway with no node behind it', () => {
+  test('POST /api/lb answers 503 NO_HEALTHY_NODE (no node can say who the caller is), not 401, and changes nothing', async () => {
+    const empty = await createTestDatabase();
+    const lonely = await startGateway(empty.url);
+    try {
+      const res = await client(lonely.url).post<{ error: { code: string } }>('/api/lb', { algorithm: 'weighted' }, { authorization: 'Bearer whoever' });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.error.code, 'NO_HEALTHY_NODE');
+      assert.equal(res.headers.get('retry-after'), '1');
+      assert.equal((await client(lonely.url).get<LbStats>('/api/lb')).body.algorithm, 'round-robin');
+    } finally {
+      await lonely.stop();
+      await empty.drop();
+    }
+  });
+});

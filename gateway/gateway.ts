@@ -367,6 +367,10 @@ export class Gateway {
     const raw = await readBody(req, 16_384);
     if (raw === 'too-large') return send(413, JSON.parse(errorBody('PAYLOAD_TOO_LARGE', 'Body too large')));
     const role = await this.callerRole(req);
+    if (role === 'unknown') {
+      res.setHeader('retry-after', '1');
+      return send(503, JSON.parse(errorBody('NO_HEALTHY_NODE', 'No node could check who you are; try again')));
+    }
     if (role === 'anonymous') return send(401, JSON.parse(errorBody('UNAUTHENTICATED', 'Log in as an administrator')));
     if (role !== 'admin') return send(403, JSON.parse(errorBody('FORBIDDEN', 'Only an administrator may change the balancer')));
     let input: { algorithm?: unknown; weights?: unknown };
@@ -393,20 +397,24 @@ export class Gateway {
     send(200, await this.allStats());
   }
 
-  /** Ask a node who the caller is (the gateway keeps no accounts of its own). */
-  private async callerRole(req: http.IncomingMessage): Promise<'anonymous' | 'user' | 'admin'> {
+  /**
+   * Ask a node who the caller is (the gateway keeps no accounts of its own); `unknown` when no node
+   * could answer — a 503 to retry, not a 401 that would tell an administrator they are logged out.
+   */
+  private async callerRole(req: http.IncomingMessage): Promise<'unknown' | 'anonymous' | 'user' | 'admin'> {
     const backend = this.choose(new Set());
-    if (!backend) return 'anonymous';
+    if (!backend) return 'unknown';
     const headers: Record<string, string> = {};
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
     if (req.headers.cookie) headers.cookie = req.headers.cookie;
     try {
       const res = await backend.side.request({ path: '/api/auth/me', method: 'GET', headers, headersTimeout: this.config.upstreamTimeoutMs });
       const body = (await res.body.json()) as { user?: { role?: string } };
-      if (res.statusCode !== 200) return 'anonymous';
+      if (res.statusCode >= 400 && res.statusCode < 500) return 'anonymous';
+      if (res.statusCode !== 200) return 'unknown';
       return body.user?.role === 'admin' ? 'admin' : 'user';
     } catch {
-      return 'anonymous';
+      return 'unknown';
     }
   }
 }
