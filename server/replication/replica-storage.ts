@@ -49,20 +49,27 @@ export type OutboxRow = { id: number; key: string; value: Entry['value'] };
 
 /**
  * Take this node's pending facts, and adopt those of nodes that crashed before publishing theirs
- * (older than `orphanAfterMs`), except `skip` (published, being deleted). Rows stay until
- * `deleteOutbox` after the write is acknowledged.
+ * (older than `orphanAfterMs`), except `skip` (published, being deleted). Own rows are only read:
+ * this node's drains run one at a time, so nothing else takes them (a node adopts a row only once
+ * it is old, and publishing a fact twice is harmless). Rows stay until `deleteOutbox` after the
+ * write is acknowledged.
  */
 export async function claimOutbox(db: Db, nodeId: string, orphanAfterMs: number, limit: number, skip: number[] = []): Promise<OutboxRow[]> {
   const { rows } = await db.query<OutboxRow>({
     name: 'claim_outbox',
-    text: `UPDATE replication_outbox o SET node_id = $1
-           FROM (SELECT id FROM replication_outbox
-                 WHERE (node_id = $1 OR created_at < now() - make_interval(secs => $2)) AND id <> ALL($4::bigint[])
-                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-           WHERE o.id = c.id RETURNING o.id, o.key, o.value`,
+    text: `WITH adopted AS (
+             UPDATE replication_outbox o SET node_id = $1
+             FROM (SELECT id FROM replication_outbox
+                   WHERE node_id <> $1 AND created_at < now() - make_interval(secs => $2)
+                   ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+             WHERE o.id = c.id RETURNING o.id, o.key, o.value
+           )
+           SELECT id, key, value FROM adopted
+           UNION ALL
+           (SELECT id, key, value FROM replication_outbox WHERE node_id = $1 AND id <> ALL($4::bigint[]) ORDER BY id LIMIT $3)`,
     values: [nodeId, orphanAfterMs / 1000, limit, skip],
   });
-  return rows.sort((a, b) => a.id - b.id);
+  return rows.sort((a, b) => a.id - b.id).slice(0, limit);
 }
 
 export async function deleteOutbox(db: Db, ids: number[]): Promise<void> {
