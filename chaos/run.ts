@@ -120,12 +120,11 @@ async function main(): Promise<number> {
     const summaryFile = path.join(options.out, `summary-${options.seed}.json`);
     const began = performance.now();
     const snapshotFile = path.join(options.out, `snapshot-${options.seed}.json`);
-    const { report, injected, snapshot } = await runChaos({
+    const { report, injected } = await runChaos({
       databaseUrl: url, nodes: options.nodes, durationMs: options.durationS * 1000, seed: options.seed, clients: options.clients,
-      historyFile, healBoundMs: options.healBoundS * 1000, log,
+      historyFile, snapshotFile, healBoundMs: options.healBoundS * 1000, log,
     });
     const elapsedS = (performance.now() - began) / 1000;
-    fs.writeFileSync(snapshotFile, `${JSON.stringify(snapshot)}\n`);
     fs.writeFileSync(summaryFile, `${JSON.stringify({ ...report, injected, elapsedS: Math.round(elapsedS), loadAverage: os.loadavg() }, null, 2)}\n`);
     console.log(`\n${formatReport(report)}\n`);
     console.log(`history: ${path.relative(process.cwd(), historyFile)}\nsummary: ${path.relative(process.cwd(), summaryFile)}\nsnapshot: ${path.relative(process.cwd(), snapshotFile)}`);

@@ -23,6 +23,8 @@ export type ChaosOptions = {
   seed: number;
   clients: number;
   historyFile: string;
+  /** Where to save the database as the checker reads it, before checking (so a run can be rechecked). */
+  snapshotFile?: string;
   /** How long the replicas may take to converge after the heal. */
   healBoundMs?: number;
   requestTimeoutMs?: number;
@@ -303,6 +305,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     h.close();
 
     const snapshot = await takeSnapshot(db);
+    if (options.snapshotFile) fs.writeFileSync(options.snapshotFile, `${JSON.stringify(snapshot)}\n`);
     const report = check(readHistory(options.historyFile), snapshot);
     return { report, historyFile: options.historyFile, snapshot, injected: { ...n.injected } };
   } finally {
