@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPool, prepareSchema } from '../lib/db/database';
 import { loadConfig } from '../server/config';
 import { startCluster, type TestCluster } from '../test/cluster';
-import { Cleanup, stopClusterWithin, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
+import { BenchClusters, Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
 
 /**
  * `npm run bench:failover`: how long a real cluster (one OS process per node, test/cluster.ts) is
@@ -164,46 +163,7 @@ function logEvents(cluster: TestCluster, ids: string[], sinceMs: number): LogEve
 
 // ── Processes ────────────────────────────────────────────────────────────────────────────────────
 
-const liveClusters = new Set<TestCluster>();
-
-/** Node processes (server/main.ts) that are children of this process: a fallback after a failed startCluster. */
-function strayNodePids(): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.includes('server/main.ts')) pids.push(Number(entry));
-    } catch {
-      /* it exited meanwhile */
-    }
-  }
-  return pids;
-}
-
-function killEverythingNow(): void {
-  for (const cluster of liveClusters) {
-    for (const handle of cluster.nodes.values()) {
-      const proc = handle.proc;
-      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    }
-  }
-  for (const pid of strayNodePids()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-async function stopCluster(cluster: TestCluster): Promise<void> {
-  await stopClusterWithin(cluster, CLUSTER_STOP_TIMEOUT_MS, log);
-  liveClusters.delete(cluster);
-}
+const clusters = new BenchClusters(CLUSTER_STOP_TIMEOUT_MS, log);
 
 // ── Measurements ─────────────────────────────────────────────────────────────────────────────────
 
@@ -409,8 +369,7 @@ async function runConfig(result: ConfigResult, kills: number, databaseUrl: strin
   let startEpoch = 0;
   let epoch = 0;
   log(`${algorithm}, ${size} nodes: starting the cluster`);
-  const cluster = await startCluster(size, databaseUrl, { ELECTION_ALGORITHM: algorithm });
-  liveClusters.add(cluster);
+  const cluster = clusters.add(await startCluster(size, databaseUrl, { ELECTION_ALGORITHM: algorithm }));
   try {
     const start = await awaitSettled(cluster, ids, highest, 0, CLUSTER_START_AGREEMENT_MS);
     log(`${algorithm}, ${size} nodes: ${highest} leads epoch ${start.epoch} (agreed ${start.agreedMs.toFixed(0)} ms after the last node answered)`);
@@ -484,7 +443,7 @@ async function runConfig(result: ConfigResult, kills: number, databaseUrl: strin
     result.lowerWinners = failovers.filter((f) => f.newLeader !== null && f.newLeader !== ids[ids.length - 2]).length;
     result.machineBusyPct = busyPct(cpuBefore, sampleCpu({}));
     result.loadAvg1m = { min: Math.min(...loads), max: Math.max(...loads) };
-    await stopCluster(cluster);
+    await clusters.stop(cluster);
   }
 }
 
@@ -744,19 +703,7 @@ async function main(): Promise<number> {
   const began = performance.now();
   const loadStart = os.loadavg();
   const cleanup = new Cleanup();
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: cleaning up`);
-    killEverythingNow();
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // Last resort (an exit without cleanup): no node process of ours outlives us.
-  process.once('exit', killEverythingNow);
-  cleanup.add('stop node processes', async () => {
-    for (const cluster of [...liveClusters]) await stopCluster(cluster);
-    killEverythingNow();
-  });
+  clusters.guard(cleanup);
   try {
     log(`${options.kills} kills × ${options.algorithms.join(', ')} × ${options.sizes.join(', ')} nodes; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
     const database = await openBenchDatabase(cleanup, log);

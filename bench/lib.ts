@@ -1,4 +1,4 @@
-import type { TestCluster } from '../test/cluster';
+import { childProcessesRunning, type TestCluster } from '../test/cluster';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -417,26 +417,61 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
 }
 
 /**
- * Live child processes of this process whose command line names `script` (e.g. 'server/main.ts'),
- * with the DATA_DIR they were given: what a failed `startCluster` leaves behind (it never returns
- * its handle), to be killed by pid and its directory removed.
+ * The node clusters a benchmark started. Stopped one by one as the benchmark goes; on Ctrl-C,
+ * SIGTERM or an exit without cleanup, every node process of ours — also those of a `startCluster`
+ * that failed half-way — is SIGKILLed and its temporary data directory removed.
  */
-export function childProcessesRunning(script: string): { pid: number; dataDir: string | undefined }[] {
-  const found: { pid: number; dataDir: string | undefined }[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      if (!fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(script)) continue;
-      const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      found.push({ pid: Number(entry), dataDir: env.find((v) => v.startsWith('DATA_DIR='))?.slice('DATA_DIR='.length) });
-    } catch {
-      /* it exited meanwhile */
+export class BenchClusters {
+  private readonly live = new Set<TestCluster>();
+
+  constructor(private readonly stopTimeoutMs: number, private readonly log: (msg: string) => void) {}
+
+  add(cluster: TestCluster): TestCluster {
+    this.live.add(cluster);
+    return cluster;
+  }
+
+  async stop(cluster: TestCluster): Promise<void> {
+    await stopClusterWithin(cluster, this.stopTimeoutMs, this.log);
+    this.live.delete(cluster);
+  }
+
+  /** Stop every cluster in `cleanup`, and kill everything at once on a signal or an early exit. */
+  guard(cleanup: Cleanup): void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      this.log(`${signal}: cleaning up`);
+      this.killNow();
+      void cleanup.run().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    // Last resort (an exit without cleanup): no node process of ours outlives us.
+    process.once('exit', () => this.killNow());
+    cleanup.add('stop node processes', async () => {
+      for (const cluster of [...this.live]) await this.stop(cluster);
+      this.killNow();
+    });
+  }
+
+  /** SIGKILL every node process of ours and remove their data directories (synchronous). */
+  killNow(): void {
+    for (const cluster of this.live) {
+      for (const handle of cluster.nodes.values()) {
+        const proc = handle.proc;
+        if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      }
+    }
+    for (const stray of childProcessesRunning('server/main.ts')) {
+      try {
+        process.kill(stray.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      if (stray.dataDir && path.basename(stray.dataDir).startsWith('moviebook-cluster-') && path.dirname(stray.dataDir) === os.tmpdir()) {
+        fs.rmSync(stray.dataDir, { recursive: true, force: true });
+      }
     }
   }
-  return found;
 }
 
 /** Stop a test cluster; nodes that have not stopped within `timeoutMs` are killed (and their data removed). */

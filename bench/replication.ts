@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +12,7 @@ import {
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
 import { createUsersDirect } from '../test/helpers';
 import {
-  childProcessesRunning, Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, stopClusterWithin, writeDocSection, type Machine,
+  BenchClusters, Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, writeDocSection, type Machine,
 } from './lib';
 
 /**
@@ -171,32 +170,7 @@ async function replicas(cluster: TestCluster, id: string): Promise<ReplicasView>
 
 // ── Processes ────────────────────────────────────────────────────────────────────────────────────
 
-const liveClusters = new Set<TestCluster>();
-
-/** SIGKILL every node process of ours (also those of a startCluster that failed half-way) and remove their data dirs. */
-function killEverythingNow(): void {
-  for (const cluster of liveClusters) {
-    for (const handle of cluster.nodes.values()) {
-      const proc = handle.proc;
-      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    }
-  }
-  for (const stray of childProcessesRunning('server/main.ts')) {
-    try {
-      process.kill(stray.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-    if (stray.dataDir && path.basename(stray.dataDir).startsWith('moviebook-cluster-') && path.dirname(stray.dataDir) === os.tmpdir()) {
-      fs.rmSync(stray.dataDir, { recursive: true, force: true });
-    }
-  }
-}
-
-async function stopCluster(cluster: TestCluster): Promise<void> {
-  await stopClusterWithin(cluster, CLUSTER_STOP_TIMEOUT_MS, log);
-  liveClusters.delete(cluster);
-}
+const clusters = new BenchClusters(CLUSTER_STOP_TIMEOUT_MS, log);
 
 // ── Load average, sampled through the run ────────────────────────────────────────────────────────
 
@@ -490,10 +464,10 @@ async function runSize(size: number, databaseUrl: string, options: Options): Pro
     try {
       cluster = await startCluster(size, databaseUrl);
     } catch (err) {
-      killEverythingNow();
+      clusters.killNow();
       throw err;
     }
-    liveClusters.add(cluster);
+    clusters.add(cluster);
     await waitForAgreement(cluster, ids, CLUSTER_AGREEMENT_MS);
     const admin = await cluster.adminToken();
     const settleStarted = performance.now();
@@ -527,7 +501,7 @@ async function runSize(size: number, databaseUrl: string, options: Options): Pro
     }
     return result;
   } finally {
-    if (cluster) await stopCluster(cluster);
+    if (cluster) await clusters.stop(cluster);
     await db.end();
   }
 }
@@ -885,19 +859,7 @@ async function main(): Promise<number> {
   const loadStart = os.loadavg();
   sampleLoad();
   const cleanup = new Cleanup();
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: cleaning up`);
-    killEverythingNow();
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // Last resort (an exit without cleanup): no node process of ours outlives us.
-  process.once('exit', killEverythingNow);
-  cleanup.add('stop node processes', async () => {
-    for (const cluster of [...liveClusters]) await stopCluster(cluster);
-    killEverythingNow();
-  });
+  clusters.guard(cleanup);
   const loadTimer = setInterval(sampleLoad, 5_000);
   loadTimer.unref();
   cleanup.add('stop load sampling', () => clearInterval(loadTimer));

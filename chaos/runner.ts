@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPool, type Db } from '../lib/db/pool';
-import { startCluster, startGateway, waitFor, waitForAgreement, type TestCluster, type TestGateway } from '../test/cluster';
+import { childProcessesRunning, startCluster, startGateway, waitFor, waitForAgreement, type TestCluster, type TestGateway } from '../test/cluster';
 import { check, type DbSnapshot, type Report } from './checker';
 import { HistoryWriter, readHistory } from './history';
 import { Nemesis, planSchedule, sampleElections, type ScheduleOptions } from './nemesis';
@@ -49,27 +49,10 @@ const WARM_SEATS = 40;
 /** Processes of runs in progress, for a last-resort SIGKILL when the runner itself is interrupted. */
 const live = new Set<{ cluster?: TestCluster; gateway?: TestGateway }>();
 
-/** Node and gateway processes that are children of this process (a failed start leaves no handle to them). */
-function strayChildPids(): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.includes('server/main.ts') || argv.includes('gateway/main.ts')) pids.push(Number(entry));
-    } catch {
-      /* it exited meanwhile */
-    }
-  }
-  return pids;
-}
-
 /** SIGCONT then SIGKILL every process of every run in progress (synchronous: safe in an exit handler). */
 export function killEverythingNow(): void {
-  for (const pid of strayChildPids()) {
+  // Also those of a start that failed half-way (it left no handle to them).
+  for (const { pid } of childProcessesRunning('server/main.ts', 'gateway/main.ts')) {
     try {
       process.kill(pid, 'SIGCONT');
       process.kill(pid, 'SIGKILL');

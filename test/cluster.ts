@@ -173,3 +173,28 @@ export async function startGateway(databaseUrl: string, env: Record<string, stri
     },
   };
 }
+
+/**
+ * Live child processes of this process running one of `scripts` (e.g. 'server/main.ts'), with the
+ * DATA_DIR they were given: what a failed `startCluster` leaves behind (it never returns its
+ * handle), to be killed by pid and its directory removed. Reads /proc; synchronous, so it also
+ * works in an exit handler.
+ */
+export function childProcessesRunning(...scripts: string[]): { pid: number; dataDir: string | undefined }[] {
+  const found: { pid: number; dataDir: string | undefined }[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!scripts.some((s) => argv.includes(s))) continue;
+      const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      found.push({ pid: Number(entry), dataDir: env.find((v) => v.startsWith('DATA_DIR='))?.slice('DATA_DIR='.length) });
+    } catch {
+      /* it exited meanwhile */
+    }
+  }
+  return found;
+}
