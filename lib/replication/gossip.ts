@@ -34,13 +34,6 @@ const protocol: ReplicationProtocol = {
   onStrongRead(ctx, r) {
     startQuorumRead(ctx, r, ctx.s.members, ctx.s.members.length);
   },
-  checkWrite: () => {},
-  onMessage: () => false,
-  onSyncReply: () => {},
-  onLeader: () => {},
-  onNewerEpoch: () => {},
-  onAliveChange: () => {},
-  onRetry: () => {},
 };
 
 export function createGossip(config: Partial<ReplicationConfig> = {}): ReplicationCore {

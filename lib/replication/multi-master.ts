@@ -64,12 +64,6 @@ const protocol: ReplicationProtocol = {
     startQuorumRead(ctx, r, targets, Math.min(s.config.r, targets.length));
   },
   checkWrite,
-  onMessage: () => false,
-  onSyncReply: () => {},
-  onLeader: () => {},
-  onNewerEpoch: () => {},
-  onAliveChange: () => {},
-  onRetry: () => {},
 };
 
 export function createMultiMaster(config: Partial<ReplicationConfig> = {}): ReplicationCore {

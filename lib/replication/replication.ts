@@ -357,6 +357,7 @@ export interface StepContext {
 }
 
 /** The strategy-specific part plugged into the engine. */
+/** What a strategy adds to the engine; the optional hooks default to doing nothing. */
 export interface ReplicationProtocol {
   readonly mode: ReplicationMode;
   tickIntervalMs(config: ReplicationConfig): number;
@@ -365,17 +366,17 @@ export interface ReplicationProtocol {
   onWrite(ctx: StepContext, write: PendingWrite): void;
   onStrongRead(ctx: StepContext, read: PendingRead): void;
   /** An acknowledgement arrived for `write`: acknowledge it to its client when enough replicas hold it. */
-  checkWrite(ctx: StepContext, write: PendingWrite): void;
+  checkWrite?(ctx: StepContext, write: PendingWrite): void;
   /** Protocol messages the engine does not handle; false if unknown. */
-  onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): boolean;
+  onMessage?(ctx: StepContext, from: string, msg: ReplicationMessage): boolean;
   /** After the engine applied a `syncReply` (master-slave counts catch-up replies here). */
-  onSyncReply(ctx: StepContext, from: string, msg: Extract<ReplicationMessage, { type: 'syncReply' }>): void;
-  onLeader(ctx: StepContext, leader: string | null, epoch: number): void;
+  onSyncReply?(ctx: StepContext, from: string, msg: Extract<ReplicationMessage, { type: 'syncReply' }>): void;
+  onLeader?(ctx: StepContext, leader: string | null, epoch: number): void;
   /** `state.epoch` just grew because a message named a newer epoch. */
-  onNewerEpoch(ctx: StepContext): void;
-  onAliveChange(ctx: StepContext, added: readonly string[], removed: readonly string[]): void;
+  onNewerEpoch?(ctx: StepContext): void;
+  onAliveChange?(ctx: StepContext, added: readonly string[], removed: readonly string[]): void;
   /** Every `retryIntervalMs`, after hints were resent. */
-  onRetry(ctx: StepContext): void;
+  onRetry?(ctx: StepContext): void;
   /** Does a `replicate` from an older epoch get refused (master-slave fencing)? */
   readonly fenced: boolean;
 }
@@ -526,7 +527,7 @@ function onReplicateAck(ctx: StepContext, from: string, dots: readonly string[])
     if (w.entry === null || !acked.has(dotId(w.entry)) || w.acked.includes(from)) continue;
     const updated = { ...w, acked: [...w.acked, from] };
     putWrite(ctx, updated);
-    ctx.protocol.checkWrite(ctx, updated);
+    ctx.protocol.checkWrite?.(ctx, updated);
   }
 }
 
@@ -616,7 +617,7 @@ function onReadReply(ctx: StepContext, from: string, msg: Extract<ReplicationMes
 export function observeEpoch(ctx: StepContext, epoch: number): void {
   if (epoch <= ctx.s.epoch) return;
   ctx.s.epoch = epoch;
-  ctx.protocol.onNewerEpoch(ctx);
+  ctx.protocol.onNewerEpoch?.(ctx);
 }
 
 function onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): void {
@@ -637,7 +638,7 @@ function onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): voi
     case 'syncReply':
       applyEntries(ctx, msg.entries);
       s.store = absorbSeen(s.store, msg.seen);
-      ctx.protocol.onSyncReply(ctx, from, msg);
+      ctx.protocol.onSyncReply?.(ctx, from, msg);
       sendTo(ctx, from, { type: 'syncEntries', id: msg.id, epoch: s.epoch, seen: s.store.seen, entries: entriesFor(s.store, msg.digest, msg.seen) });
       return;
     case 'syncEntries':
@@ -663,13 +664,13 @@ function onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): voi
             ? { type: 'readReply', requestId: msg.requestId, ok: true, entry: localEntry(s, msg.key) }
             : { type: 'readReply', requestId: msg.requestId, ok: false, error: 'stale-session' },
         );
-      } else ctx.protocol.onMessage(ctx, from, msg);
+      } else ctx.protocol.onMessage?.(ctx, from, msg);
       return;
     case 'readReply':
       onReadReply(ctx, from, msg);
       return;
     default:
-      ctx.protocol.onMessage(ctx, from, msg);
+      ctx.protocol.onMessage?.(ctx, from, msg);
   }
 }
 
@@ -683,7 +684,7 @@ function setAlive(ctx: StepContext, ids: readonly string[]): void {
   if (added.length === 0 && removed.length === 0) return;
   s.alive = next;
   for (const id of added) flushHints(ctx, id);
-  ctx.protocol.onAliveChange(ctx, added, removed);
+  ctx.protocol.onAliveChange?.(ctx, added, removed);
 }
 
 /** Answer causal reads the replica now covers. */
@@ -808,7 +809,7 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
             if (!s.ticking) break;
             setTimer(ctx, RETRY_TIMER, s.config.retryIntervalMs);
             for (const id of s.alive) flushHints(ctx, id);
-            protocol.onRetry(ctx);
+            protocol.onRetry?.(ctx);
           } else if (event.name.startsWith('write:')) {
             const w = s.writes.get(event.name.slice('write:'.length));
             if (w !== undefined) failWrite(ctx, w, 'timeout');
@@ -827,7 +828,7 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
           setAlive(ctx, event.ids);
           break;
         case 'leader':
-          protocol.onLeader(ctx, event.leader, event.epoch);
+          protocol.onLeader?.(ctx, event.leader, event.epoch);
           break;
         case 'configure':
           s.config = validateConfig({ ...s.config, ...event.config });
