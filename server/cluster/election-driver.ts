@@ -3,6 +3,7 @@ import type {
   ElectionAlgorithm, ElectionConfig, ElectionCore, ElectionEffect, ElectionEvent, ElectionMessage, ElectionState, Outgoing,
 } from '../../lib/algorithms/election';
 import { createRingElection } from '../../lib/algorithms/ring-election';
+import { NamedTimers } from './named-timers';
 
 /** One election round as this node saw it: from its first election activity to a known leader. */
 export type ElectionRound = {
@@ -39,7 +40,7 @@ export function createCore(algorithm: ElectionAlgorithm, config: Partial<Electio
 export class ElectionDriver {
   private core: ElectionCore;
   private state: ElectionState;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new NamedTimers();
   private round: ElectionRound | null = null;
   readonly rounds: ElectionRound[] = [];
   messagesSent = 0;
@@ -70,7 +71,6 @@ export class ElectionDriver {
   switchAlgorithm(algorithm: ElectionAlgorithm): void {
     if (algorithm === this.core.name) return;
     const old = this.state;
-    for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.core = createCore(algorithm, this.config);
     const fresh = this.core.init(this.self, old.members.filter((m) => m !== this.self), { epoch: old.epoch });
@@ -107,7 +107,6 @@ export class ElectionDriver {
 
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -139,17 +138,11 @@ export class ElectionDriver {
 
   private perform(effect: ElectionEffect): void {
     switch (effect.type) {
-      case 'setTimer': {
-        clearTimeout(this.timers.get(effect.name));
-        this.timers.set(effect.name, setTimeout(() => {
-          this.timers.delete(effect.name);
-          this.deliver({ type: 'timer', name: effect.name });
-        }, effect.afterMs));
+      case 'setTimer':
+        this.timers.set(effect.name, effect.afterMs, () => this.deliver({ type: 'timer', name: effect.name }));
         break;
-      }
       case 'cancelTimer':
-        clearTimeout(this.timers.get(effect.name));
-        this.timers.delete(effect.name);
+        this.timers.cancel(effect.name);
         break;
       case 'claim':
         this.io.claim(effect.epoch, effect.leader, this.core.name);

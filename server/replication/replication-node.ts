@@ -15,6 +15,7 @@ import type { ClusterNode } from '../cluster/cluster-node';
 import {
   claimOutbox, deleteOutbox, loadReplica, loadSettings, persistReplica, saveSettings, type ReplicationSettings,
 } from './replica-storage';
+import { NamedTimers } from '../cluster/named-timers';
 
 export class ReplicationUnavailable extends Error {
   /** `written`: the write was made in this replica, though not acknowledged (it still spreads). */
@@ -51,7 +52,7 @@ export class ReplicationNode {
   private queue: Promise<void> = Promise.resolve();
   /** Events waiting for the next batch of steps (joined by whoever enqueues before it starts). */
   private openBatch: { events: ReplicationEvent[]; done: Promise<void> } | null = null;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new NamedTimers();
   private readonly waiters = new Map<string, Waiter>();
   private readonly loops: NodeJS.Timeout[] = [];
   private aliveKey = '';
@@ -105,7 +106,7 @@ export class ReplicationNode {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.loops) clearInterval(t);
-    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
     await this.queue;
   }
 
@@ -199,15 +200,12 @@ export class ReplicationNode {
     for (const effect of effects) {
       switch (effect.type) {
         case 'setTimer':
-          clearTimeout(this.timers.get(effect.name));
-          this.timers.set(effect.name, setTimeout(() => {
-            this.timers.delete(effect.name);
+          this.timers.set(effect.name, effect.afterMs, () => {
             void this.enqueue({ type: 'timer', now: this.now(), name: effect.name, entropy: randomInt(0, 2 ** 32 - 1) });
-          }, effect.afterMs));
+          });
           break;
         case 'cancelTimer':
-          clearTimeout(this.timers.get(effect.name));
-          this.timers.delete(effect.name);
+          this.timers.cancel(effect.name);
           break;
         case 'writeResult':
         case 'readResult':
@@ -238,7 +236,6 @@ export class ReplicationNode {
   private async restartCore(settings: ReplicationSettings): Promise<void> {
     await this.enqueue({ type: 'stop', now: this.now() });
     await this.exclusive(() => {
-      for (const t of this.timers.values()) clearTimeout(t);
       this.timers.clear();
       const persisted = persistedOf(this.state);
       this.core = createReplication(settings.mode, this.configFor(settings));
