@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createPool, prepareSchema } from '../lib/db/database';
 import { loadConfig } from '../server/config';
 import { startCluster, type TestCluster } from '../test/cluster';
-import { BenchClusters, Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
+import { BenchClusters, Cleanup, cloneDatabase, dropDatabase, openSeededBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
 
 /**
  * `npm run bench:failover`: how long a real cluster (one OS process per node, test/cluster.ts) is
@@ -706,16 +704,8 @@ async function main(): Promise<number> {
   clusters.guard(cleanup);
   try {
     log(`${options.kills} kills × ${options.algorithms.join(', ')} × ${options.sizes.join(', ')} nodes; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
-    const database = await openBenchDatabase(cleanup, log);
-    const pool = createPool(database.url, 2);
-    let machine: Machine;
-    try {
-      await prepareSchema(pool, { seed: true });
-      machine = await describeMachine(pool);
-    } finally {
-      await pool.end();
-    }
-    const date = execFileSync('date', ['-u'], { encoding: 'utf8' }).trim();
+    const { database, machine } = await openSeededBenchDatabase(cleanup, log);
+    const { date } = machine;
     const results: ConfigResult[] = [];
     for (const algorithm of options.algorithms) {
       for (const size of options.sizes) {

@@ -8,7 +8,7 @@ import readline from 'node:readline';
 import pg from 'pg';
 import { hashPassword } from '../lib/auth/password';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
-import { ensureDatabaseExists } from '../lib/db/database';
+import { createPool, ensureDatabaseExists, prepareSchema } from '../lib/db/database';
 import type { Db } from '../lib/db/pool';
 
 /** Shared helpers for the benchmarks in bench/: database, API node child, pgbench, statistics, docs. */
@@ -355,13 +355,25 @@ function run(cmd: string, args: string[]): string {
   }
 }
 
+/** A fresh database with the schema and sample data (to clone per configuration), and the machine it runs on. */
+export async function openSeededBenchDatabase(cleanup: Cleanup, log: (msg: string) => void): Promise<{ database: BenchDatabase; machine: Machine }> {
+  const database = await openBenchDatabase(cleanup, log);
+  const pool = createPool(database.url, 2);
+  try {
+    await prepareSchema(pool, { seed: true });
+    return { database, machine: await describeMachine(pool) };
+  } finally {
+    await pool.end();
+  }
+}
+
 export type Machine = { date: string; cpus: string; cpuModel: string; memory: string; os: string; node: string; postgres: string; pgbench: string };
 
 export async function describeMachine(db: Db): Promise<Machine> {
   const memLine = run('free', ['-h']).split('\n').find((l) => l.startsWith('Mem:'));
   const server = await db.query<{ v: string }>('SELECT version() AS v');
   return {
-    date: run('date', []),
+    date: run('date', ['-u']),
     cpus: run('nproc', []),
     cpuModel: os.cpus()[0]?.model ?? '?',
     memory: memLine ? `${memLine.split(/\s+/)[1]} total` : '?',

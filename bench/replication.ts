@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dominates, type VectorClock } from '../lib/algorithms/vector-clock';
-import { createPool, prepareSchema } from '../lib/db/database';
+import { createPool } from '../lib/db/database';
 import type { Db } from '../lib/db/pool';
 import { decodeSessionToken } from '../lib/replication/session-token';
 import {
@@ -12,7 +11,7 @@ import {
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
 import { createUsersDirect } from '../test/helpers';
 import {
-  BenchClusters, Cleanup, cloneDatabase, describeMachine, dropDatabase, openBenchDatabase, percentile, writeDocSection, type Machine,
+  BenchClusters, Cleanup, cloneDatabase, dropDatabase, openSeededBenchDatabase, percentile, writeDocSection, type Machine,
 } from './lib';
 
 /**
@@ -865,16 +864,8 @@ async function main(): Promise<number> {
   cleanup.add('stop load sampling', () => clearInterval(loadTimer));
   try {
     log(`${options.writes} writes × ${options.modes.join(', ')} × ${options.sizes.join(', ')} nodes; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
-    const database = await openBenchDatabase(cleanup, log);
-    const pool = createPool(database.url, 2);
-    let machine: Machine;
-    try {
-      await prepareSchema(pool, { seed: true });
-      machine = await describeMachine(pool);
-    } finally {
-      await pool.end();
-    }
-    const date = execFileSync('date', ['-u'], { encoding: 'utf8' }).trim();
+    const { database, machine } = await openSeededBenchDatabase(cleanup, log);
+    const { date } = machine;
 
     const writes: WriteResult[] = [];
     const reads: ReadCell[] = [];
