@@ -50,7 +50,7 @@ export type BenchDatabase = { serverUrl: string; url: string; name: string; embe
  * fresh database of our own on it, dropped (and the embedded server stopped, its files removed)
  * by `cleanup`.
  */
-export async function openBenchDatabase(cleanup: Cleanup, log: (msg: string) => void): Promise<BenchDatabase> {
+export async function openBenchDatabase(cleanup: Cleanup, log: (msg: string) => void, namePrefix = 'moviebook_bench'): Promise<BenchDatabase> {
   let serverUrl = process.env.DATABASE_URL;
   let embedded = false;
   if (!serverUrl) {
@@ -62,7 +62,7 @@ export async function openBenchDatabase(cleanup: Cleanup, log: (msg: string) => 
     serverUrl = server.url;
     embedded = true;
   }
-  const name = `moviebook_bench_${randomBytes(4).toString('hex')}`;
+  const name = `${namePrefix}_${randomBytes(4).toString('hex')}`;
   const url = await ensureDatabaseExists(serverUrl, name);
   // An embedded cluster is deleted whole; on someone else's server, drop what we created.
   if (!embedded) {

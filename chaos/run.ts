@@ -3,9 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { createPool, ensureDatabaseExists, prepareSchema } from '../lib/db/database';
-import { startEmbeddedPostgres } from '../lib/db/embedded';
+import { Cleanup, openBenchDatabase } from '../bench/lib';
+import { createPool, prepareSchema } from '../lib/db/database';
 import { check, formatReport, type DbSnapshot } from './checker';
 import { readHistory } from './history';
 import { figuresMarkdown, writeFigures } from './figures';
@@ -70,44 +69,18 @@ function recheck(options: ReturnType<typeof readOptions>): number {
 async function main(): Promise<number> {
   const options = readOptions();
   if (options.recheck) return recheck(options);
-  const undo: (() => Promise<void> | void)[] = [];
-  const cleanup = async () => {
-    for (const step of undo.reverse()) await Promise.resolve().then(step).catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
-    undo.length = 0;
-  };
+  const cleanup = new Cleanup();
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping everything`);
     killEverythingNow();
-    void cleanup().finally(() => process.exit(130));
+    void cleanup.run().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', killEverythingNow);
   try {
-    // A database of our own.
-    let serverUrl = process.env.DATABASE_URL;
-    if (!serverUrl) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moviebook-chaos-pg-'));
-      undo.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-      log(`starting a fresh embedded PostgreSQL in ${dir}`);
-      const server = await startEmbeddedPostgres(dir);
-      undo.push(() => server.stop());
-      serverUrl = server.url;
-    }
-    const name = `moviebook_chaos_${options.seed}_${randomBytes(3).toString('hex')}`;
-    const url = await ensureDatabaseExists(serverUrl, name);
-    if (process.env.DATABASE_URL) {
-      const admin = serverUrl;
-      undo.push(async () => {
-        const c = new pg.Client({ connectionString: admin });
-        await c.connect();
-        try {
-          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } finally {
-          await c.end();
-        }
-      });
-    }
+    // A database of our own (dropped afterwards; on the embedded server, the whole server goes).
+    const { url } = await openBenchDatabase(cleanup, log, `moviebook_chaos_${options.seed}`);
     const pool = createPool(url, 2);
     try {
       await prepareSchema(pool, { seed: true });
@@ -136,7 +109,7 @@ async function main(): Promise<number> {
     console.log(`whole run ${elapsedS.toFixed(0)} s; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; replay the schedule with --seed ${options.seed}`);
     return report.ok ? 0 : 1;
   } finally {
-    await cleanup();
+    await cleanup.run();
   }
 }
 
