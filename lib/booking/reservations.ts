@@ -120,7 +120,7 @@ export async function releaseHold(db: Db, user: User, holdId: string, origin: st
 const BOOK_SEATS = `
   WITH locked AS (
     SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
-    WHERE showtime_id = $1 AND seat_id = ANY($2::text[]) ORDER BY seat_id FOR UPDATE
+    WHERE showtime_id = $1 AND seat_id = ANY($2::text[]) AND booking_id IS NULL ORDER BY seat_id FOR UPDATE
   ), free AS (
     SELECT seat_id FROM locked
     WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = $4)
@@ -164,7 +164,8 @@ export async function createBooking(
   request: BookingRequest,
   options: { limits: ReservationLimits; idempotencyKey?: string; stamp: () => DistributedInfo },
 ): Promise<BookingResult> {
-  const requestHash = hashRequest(request);
+  // Only a request with a key is compared with an earlier one.
+  const requestHash = options.idempotencyKey ? hashRequest(request) : '';
   if (options.idempotencyKey) {
     const replay = await findIdempotentReplay(db, user.id, options.idempotencyKey, requestHash);
     if (replay) return republished(db, options.limits.origin, replay);
