@@ -42,7 +42,12 @@ export class AppError extends Error {
   readonly details: unknown;
 
   constructor(code: ErrorCode, message: string, details?: unknown) {
+    // An AppError is an answer to the client, not a bug: nobody reads its stack, and capturing
+    // one costs more than the rest of a 409 (a hot showtime answers thousands of them a second).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'AppError';
     this.code = code;
     this.details = details;
