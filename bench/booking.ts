@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool } from 'undici';
 import { createPool, type Db } from '../lib/db/pool';
 import {
   benchUserIdSql, Cleanup, cpuSeconds, cpuShares, createBenchUsers, describeMachine, localPostmasterPid, median, openBenchDatabase,
   percentile, postgresTicks, processTicks, reapedChildrenTicks, runPgbench, sampleCpu, sortedFloat64, startApiNode,
-  writeDocSection, type Machine,
+  writeDocSection, type CpuSample, type Machine,
 } from './lib';
+import { LoadConnection } from './load-connection';
 
 /**
  * `npm run bench:booking`: the booking API (one node, its own process) under C concurrent clients,
@@ -15,21 +15,27 @@ import {
  * the ceiling. Two scenarios:
  *
  *   large  many showtimes (BENCH_SHOWTIMES × 224 seats), random 1–2 adjacent seats: few conflicts.
- *   hot    one 224-seat showtime, random 1–2 adjacent seats, until sold out: many 409s.
+ *   hot    a 224-seat showtime, random 1–2 adjacent seats, until sold out: many 409s. One run sells
+ *          out BENCH_HOT_SELLOUTS showtimes one after the other (a single sell-out lasts about a second,
+ *          too short to measure alone: its last seats are found by chance).
  *
  * Both sides pick seats the same way (uniformly, without looking at the seat map) and run the
- * booking SQL of lib/booking/reservations.ts. API and pgbench runs alternate, repeated
- * BENCH_REPS times; medians are reported and written to docs/benchmarks.md.
+ * booking SQL of lib/booking/reservations.ts, each on showtimes of its own. Their bursts alternate
+ * (runPair), so both meet the same moments of a shared, noisy machine; repeated BENCH_REPS times,
+ * medians are reported and written to docs/benchmarks.md.
  *
- * Knobs (environment): BENCH_CLIENTS (16,64), BENCH_REPS (3), BENCH_SECONDS (6, per large run),
- * BENCH_HOT_SECONDS (4, limit of a hot run), BENCH_SHOWTIMES (600), BENCH_USERS (256),
+ * Knobs (environment): BENCH_SCENARIOS (large,hot), BENCH_CLIENTS (16,64), BENCH_REPS (3),
+ * BENCH_SECONDS (6, per large run), BENCH_HOT_SELLOUTS (5, per hot run), BENCH_HOT_SECONDS (4, limit
+ * of one sell-out), BENCH_SHOWTIMES (600), BENCH_USERS (256),
  * BENCH_WRITE_DOCS (1), BENCH_NODE_PROF (0; 1 = write a CPU profile of the node to $TMPDIR/moviebook-bench-profiles),
  * DB_POOL_SIZE (the node's, default 20), DATABASE_URL (else a fresh embedded PostgreSQL).
  */
 
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'large,hot').split(',') as Scenario[];
 const CLIENT_COUNTS = (process.env.BENCH_CLIENTS ?? '16,64').split(',').map(Number);
 const REPETITIONS = Number(process.env.BENCH_REPS ?? 3);
 const LARGE_RUN_S = Number(process.env.BENCH_SECONDS ?? 6);
+const HOT_SELLOUTS = Number(process.env.BENCH_HOT_SELLOUTS ?? 5);
 const HOT_RUN_LIMIT_S = Number(process.env.BENCH_HOT_SECONDS ?? 4);
 const LARGE_SHOWTIME_COUNT = Number(process.env.BENCH_SHOWTIMES ?? 600);
 const USER_COUNT = Number(process.env.BENCH_USERS ?? 256);
@@ -96,7 +102,7 @@ function pgbenchScript(target: Target): string {
 WITH b AS (SELECT gen_random_uuid() AS id),
 locked AS (
   SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
-  WHERE showtime_id = :st AND seat_id = ANY(${seats}) ORDER BY seat_id FOR UPDATE
+  WHERE showtime_id = :st AND seat_id = ANY(${seats}) AND booking_id IS NULL ORDER BY seat_id FOR UPDATE
 ), free AS (
   SELECT seat_id FROM locked WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = ${user})
 ), ok AS (
@@ -179,17 +185,33 @@ async function verifyAndReset(db: Db): Promise<{ bookings: number; apiBookings: 
   return { bookings: r.bookings, apiBookings: r.api_bookings };
 }
 
-// ── CPU accounting: where the cores go during a run ──────────────────────────────────────────────
+// ── CPU accounting: where the cores go while one side runs ───────────────────────────────────────
 
 let cpuParts: Record<string, () => number> = {};
 
-/** Starts measuring; the returned function gives the machine shares and CPU seconds of each part since. */
-function cpuMeter(): () => { shares: Record<string, number>; seconds: Record<string, number> } {
-  const before = sampleCpu(cpuParts);
-  return () => {
-    const after = sampleCpu(cpuParts);
-    return { shares: cpuShares(before, after), seconds: cpuSeconds(before, after) };
-  };
+/** The CPU time a side used over its bursts (which alternate with the other side's). */
+class CpuTally {
+  private used: CpuSample = { totalTicks: 0, busyTicks: 0, parts: {} };
+  private static readonly NONE: CpuSample = { totalTicks: 0, busyTicks: 0, parts: {} };
+
+  async during<T>(work: () => Promise<T>): Promise<T> {
+    const before = sampleCpu(cpuParts);
+    try {
+      return await work();
+    } finally {
+      const after = sampleCpu(cpuParts);
+      this.used.totalTicks += after.totalTicks - before.totalTicks;
+      this.used.busyTicks += after.busyTicks - before.busyTicks;
+      for (const [part, ticks] of Object.entries(after.parts)) {
+        this.used.parts[part] = (this.used.parts[part] ?? 0) + ticks - (before.parts[part] ?? 0);
+      }
+    }
+  }
+
+  /** Shares of the machine (100 = every core) during the side's bursts, and CPU seconds of each part. */
+  result(): { shares: Record<string, number>; seconds: Record<string, number> } {
+    return { shares: cpuShares(CpuTally.NONE, this.used), seconds: cpuSeconds(CpuTally.NONE, this.used) };
+  }
 }
 
 /** CPU milliseconds our own processes spent per attempt: robust to other load on a shared machine. */
@@ -198,40 +220,87 @@ function cpuMsPerAttempt(seconds: Record<string, number>, side: Side, attempts: 
   return (1000 * parts.reduce((sum, p) => sum + (seconds[p] ?? 0), 0)) / attempts;
 }
 
+// ── A paired run: the API's and pgbench's bursts, alternating ────────────────────────────────────
+
+/** What one burst measured, up to the end of its window (a hot showtime's last sale, else the last answer). */
+type Burst = { bookings: number; latenciesMs: number[]; windowS: number; soldOut: boolean; attempts: number };
+
+/** The bursts of a run: the large scenario's one, or a hot run's one per hot showtime, in turn. */
+function burstTargets(target: Target): Target[] {
+  if (target.scenario === 'large') return [target];
+  const ids = Array.from({ length: target.showtimeHi - target.showtimeLo + 1 }, (_, i) => target.showtimeLo + i);
+  return ids.map((id) => ({ scenario: 'hot', showtimeLo: id, showtimeHi: id }));
+}
+
+/**
+ * One repetition of a scenario for both sides. Each side has showtimes of its own, and their bursts
+ * alternate (API, pgbench, pgbench, API, …) so that both meet the same moments of a shared,
+ * noisy machine. Then the invariants are checked and every seat is put back on sale.
+ */
+async function runPair(
+  connections: LoadConnection[], users: { token: string }[], url: string, targets: Record<Side, Target>,
+  clients: number, limitS: number, rep: number,
+): Promise<Record<Side, RunResult>> {
+  const bursts: Record<Side, Burst[]> = { api: [], pgbench: [] };
+  const cpu: Record<Side, CpuTally> = { api: new CpuTally(), pgbench: new CpuTally() };
+  const apiTargets = burstTargets(targets.api);
+  const pgbenchTargets = burstTargets(targets.pgbench);
+  let apiCreated = 0;
+  for (let k = 0; k < apiTargets.length; k++) {
+    const order: Side[] = (rep + k) % 2 === 1 ? ['api', 'pgbench'] : ['pgbench', 'api'];
+    for (const side of order) {
+      if (side === 'api') {
+        const burst = await cpu.api.during(() => apiBurst(connections, users, apiTargets[k]!, clients, limitS));
+        apiCreated += burst.created;
+        bursts.api.push(burst);
+      } else {
+        bursts.pgbench.push(await cpu.pgbench.during(() => pgbenchBurst(url, pgbenchTargets[k]!, clients, limitS)));
+      }
+    }
+  }
+  const db = await verifyAndReset(dbPool!);
+  if (db.apiBookings !== apiCreated) {
+    throw new Error(`API answered 201 ${apiCreated} times but the database holds ${db.apiBookings} bookings`);
+  }
+  const result = (side: Side): RunResult => {
+    const { shares, seconds } = cpu[side].result();
+    const attempts = bursts[side].reduce((n, b) => n + b.attempts, 0);
+    return summarise({
+      scenario: targets[side].scenario, clients, side, rep,
+      bookings: bursts[side].reduce((n, b) => n + b.bookings, 0),
+      latenciesMs: bursts[side].flatMap((b) => b.latenciesMs),
+      // Bookings per second over all bursts: their bookings over their windows added up.
+      windowS: bursts[side].reduce((s, b) => s + b.windowS, 0),
+      soldOut: targets[side].scenario === 'hot' ? bursts[side].every((b) => b.soldOut) : undefined,
+      cpu: shares, cpuMsPerAttempt: cpuMsPerAttempt(seconds, side, attempts),
+    });
+  };
+  return { api: result('api'), pgbench: result('pgbench') };
+}
+
 // ── The API side ─────────────────────────────────────────────────────────────────────────────────
 
-async function runApi(
-  http: Pool, users: { token: string }[], target: Target, clients: number, limitS: number, rep: number,
-): Promise<RunResult> {
+async function apiBurst(
+  connections: LoadConnection[], users: { token: string }[], target: Target, clients: number, limitS: number,
+): Promise<Burst & { created: number }> {
   const starts: number[] = [];
   const latencies: number[] = [];
   const succeeded: boolean[] = [];
   const unexpected: string[] = [];
   const sold = new Set<string>();
   let soldOutAt: number | undefined;
-  const meter = cpuMeter();
-  const t0 = performance.now();
-  const deadline = t0 + limitS * 1000;
+  const deadline = performance.now() + limitS * 1000;
 
   async function client(i: number): Promise<void> {
-    const authorization = `Bearer ${users[i % users.length]!.token}`;
+    const connection = connections[i]!;
+    const headers = { authorization: `Bearer ${users[i % users.length]!.token}` };
     while (soldOutAt === undefined && performance.now() < deadline) {
       const showtimeId = randomInt(target.showtimeLo, target.showtimeHi);
       const seats = pickSeats();
       const started = performance.now();
-      const res = await http.request({
-        method: 'POST', path: '/api/bookings',
-        headers: { 'content-type': 'application/json', authorization },
-        body: JSON.stringify({ showtimeId, seats }),
-      });
-      let ok = false;
-      if (res.statusCode === 201) {
-        await res.body.dump();
-        ok = true;
-      } else {
-        const text = await res.body.text();
-        if (res.statusCode !== 409 || !text.includes('SEATS_UNAVAILABLE')) unexpected.push(`${res.statusCode} ${text.slice(0, 200)}`);
-      }
+      const res = await connection.request('POST', '/api/bookings', headers, JSON.stringify({ showtimeId, seats }));
+      const ok = res.status === 201;
+      if (!ok && (res.status !== 409 || !res.body.includes('SEATS_UNAVAILABLE'))) unexpected.push(`${res.status} ${res.body.slice(0, 200)}`);
       const ended = performance.now();
       starts.push(started);
       latencies.push(ended - started);
@@ -244,50 +313,43 @@ async function runApi(
   }
 
   await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
-  const { shares: cpu, seconds } = meter();
   if (unexpected.length) throw new Error(`API: ${unexpected.length} unexpected answers, e.g. ${unexpected.slice(0, 3).join(' | ')}`);
   const lastEnd = starts.reduce((m, s, i) => Math.max(m, s + latencies[i]!), -Infinity);
   const windowEnd = soldOutAt ?? lastEnd;
   const inWindow = starts.map((s) => s <= windowEnd);
-  const windowLatencies = latencies.filter((_, i) => inWindow[i]);
-  const bookings = succeeded.filter((ok, i) => ok && inWindow[i]).length;
-  const db = await verifyAndReset(dbPool!);
-  if (db.apiBookings !== succeeded.filter(Boolean).length) {
-    throw new Error(`API answered 201 ${succeeded.filter(Boolean).length} times but the database holds ${db.apiBookings} bookings`);
-  }
-  return summarise({
-    scenario: target.scenario, clients, side: 'api', rep, bookings, latenciesMs: windowLatencies,
-    windowS: (windowEnd - starts.reduce((m, s) => Math.min(m, s), Infinity)) / 1000, soldOut: target.scenario === 'hot' ? soldOutAt !== undefined : undefined, cpu,
-    cpuMsPerAttempt: cpuMsPerAttempt(seconds, 'api', starts.length),
-  });
+  return {
+    bookings: succeeded.filter((ok, i) => ok && inWindow[i]).length,
+    latenciesMs: latencies.filter((_, i) => inWindow[i]),
+    windowS: (windowEnd - starts.reduce((m, s) => Math.min(m, s), Infinity)) / 1000,
+    soldOut: soldOutAt !== undefined,
+    created: succeeded.filter(Boolean).length,
+    attempts: starts.length,
+  };
 }
 
 // ── The pgbench side ─────────────────────────────────────────────────────────────────────────────
 
-async function runPgbenchSide(url: string, target: Target, clients: number, limitS: number, rep: number): Promise<RunResult> {
-  const meter = cpuMeter();
+async function pgbenchBurst(url: string, target: Target, clients: number, limitS: number): Promise<Burst> {
   const run = await runPgbench({ url, script: pgbenchScript(target), clients, threads: PGBENCH_THREADS, seconds: limitS });
-  const { shares: cpu, seconds } = meter();
   const { rows } = await dbPool!.query<{ n: number; last_us: number | null; free: number }>(
     `SELECT count(*)::int AS n, (extract(epoch FROM max("timestamp")) * 1e6)::float8 AS last_us,
             (SELECT count(*)::int FROM showtime_seats WHERE showtime_id = $1 AND booking_id IS NULL) AS free
-     FROM bookings WHERE processed_by = 'pgbench'`,
-    [target.showtimeLo],
+     FROM bookings WHERE processed_by = 'pgbench' AND showtime_id BETWEEN $1 AND $2`,
+    [target.showtimeLo, target.showtimeHi],
   );
   const r = rows[0]!;
   const tx = run.transactions;
   if (!tx.length) throw new Error(`pgbench ran no transaction:\n${run.stdout}`);
   const firstStart = tx.reduce((m, t) => Math.min(m, t.startUs), Infinity);
   const lastEnd = tx.reduce((m, t) => Math.max(m, t.startUs + t.latencyUs), -Infinity);
-  const soldOut = target.scenario === 'hot' ? r.free === 0 : undefined;
-  // Hot: the run ends when the last seat was sold (pgbench itself only stops at -T).
+  const soldOut = target.scenario === 'hot' && r.free === 0;
+  // Hot: the burst ends when the last seat was sold (pgbench itself only stops at -T).
   const windowEnd = soldOut && r.last_us !== null ? r.last_us : lastEnd;
   const inWindow = tx.filter((t) => t.startUs <= windowEnd);
-  await verifyAndReset(dbPool!);
-  return summarise({
-    scenario: target.scenario, clients, side: 'pgbench', rep, bookings: r.n, latenciesMs: inWindow.map((t) => t.latencyUs / 1000),
-    windowS: (windowEnd - firstStart) / 1e6, soldOut, cpu, cpuMsPerAttempt: cpuMsPerAttempt(seconds, 'pgbench', tx.length),
-  });
+  return {
+    bookings: r.n, latenciesMs: inWindow.map((t) => t.latencyUs / 1000), windowS: (windowEnd - firstStart) / 1e6, soldOut,
+    attempts: tx.length,
+  };
 }
 
 function summarise(r: {
@@ -316,7 +378,7 @@ type Row = {
 
 function aggregate(results: RunResult[]): Row[] {
   const rows: Row[] = [];
-  for (const scenario of ['large', 'hot'] as const) {
+  for (const scenario of SCENARIOS) {
     for (const clients of CLIENT_COUNTS) {
       const pgbenchRuns = results.filter((r) => r.scenario === scenario && r.clients === clients && r.side === 'pgbench');
       const ceiling = median(pgbenchRuns.map((r) => r.bookingsPerS));
@@ -388,20 +450,23 @@ Measured ${machine.date} · ${machine.cpus} cores (${machine.cpuModel}) · ${mac
 Node.js ${machine.node} · ${machine.postgres} (${DATABASE_KIND}) · ${machine.pgbench}.
 Everything — load generator, the API node, PostgreSQL and pgbench — shares these ${machine.cpus} cores.
 
-Command: \`npm run bench:booking\` (BENCH_CLIENTS=${CLIENT_COUNTS.join(',')} BENCH_REPS=${REPETITIONS} BENCH_SECONDS=${LARGE_RUN_S}
-BENCH_HOT_SECONDS=${HOT_RUN_LIMIT_S} BENCH_SHOWTIMES=${LARGE_SHOWTIME_COUNT}; node DB_POOL_SIZE=${poolSize}; whole run ${elapsedS.toFixed(0)} s).
+Command: \`npm run bench:booking\` (BENCH_SCENARIOS=${SCENARIOS.join(',')} BENCH_CLIENTS=${CLIENT_COUNTS.join(',')} BENCH_REPS=${REPETITIONS}
+BENCH_SECONDS=${LARGE_RUN_S} BENCH_HOT_SELLOUTS=${HOT_SELLOUTS} BENCH_HOT_SECONDS=${HOT_RUN_LIMIT_S} BENCH_SHOWTIMES=${LARGE_SHOWTIME_COUNT}; node DB_POOL_SIZE=${poolSize}; whole run ${elapsedS.toFixed(0)} s).
 API: one node process (\`bench/api-node.ts\` = \`startNode(…, { withPages: false })\`, NODE_ENV=production), driven by
-C undici keep-alive connections, each a client that sends \`POST /api/bookings {showtimeId, seats}\` (1–2 adjacent
+C keep-alive connections (\`bench/load-connection.ts\`), each a client that sends \`POST /api/bookings {showtimeId, seats}\` (1–2 adjacent
 random seats, Bearer token of one of ${USER_COUNT} users) as soon as its previous answer arrives. The node is a
 one-node cluster: after each commit it also publishes the booking to its replica (replication outbox → protocol
 → persisted replica), as every node does.
 pgbench: \`pgbench -n -M prepared -f <script> -c C -j ${PGBENCH_THREADS} -T <s> -l\` running the API's booking
 statement (one statement: lock the seats, and only if all are free take them, insert the booking, its seats and
-its outbox row, notify — or write nothing on a taken seat) with the same seat choice. **large**: ${LARGE_SHOWTIME_COUNT} showtimes × ${SEATS_PER_SHOWTIME} seats, ${LARGE_RUN_S} s per run.
-**hot**: one ${SEATS_PER_SHOWTIME}-seat showtime, until sold out (bookings/s = bookings ÷ time to sell out; attempts
-after the last sale are not counted) or ${HOT_RUN_LIMIT_S} s. Every seat is put back on sale (and the database
-vacuumed and checkpointed) between runs; API and pgbench runs alternate. Latency = every attempt, 201 or 409.
-Figures are medians of ${REPETITIONS} runs each. Target: API ≥ ${(100 * TARGET_RATIO).toFixed(0)}% of pgbench.
+its outbox row, notify — or write nothing on a taken seat) with the same seat choice. Each side books showtimes of
+its own. **large**: ${LARGE_SHOWTIME_COUNT} showtimes × ${SEATS_PER_SHOWTIME} seats per side, ${LARGE_RUN_S} s per run.
+**hot**: one ${SEATS_PER_SHOWTIME}-seat showtime at a time, until sold out or ${HOT_RUN_LIMIT_S} s; a run sells out ${HOT_SELLOUTS} of them
+in turn (bookings/s = their bookings ÷ their times to sell out added up; attempts after a showtime's last sale
+are not counted). The two sides' bursts alternate (large: API run, pgbench run; hot: one sell-out each in turn,
+the first side changing every time), so both meet the same moments of this shared machine; then the invariants
+are checked and every seat is put back on sale (the database vacuumed and checkpointed). Latency = every
+attempt, 201 or 409. Figures are medians of ${REPETITIONS} runs each. Target: API ≥ ${(100 * TARGET_RATIO).toFixed(0)}% of pgbench.
 CPU ms / attempt counts this run's own processes (API: node + load generator + PostgreSQL; pgbench: pgbench +
 PostgreSQL); in the CPU % column, "other" is everything else running on the machine at the time (noise).
 
@@ -465,39 +530,43 @@ async function main(): Promise<void> {
     };
 
     const users = await createBenchUsers(dbPool, USER_COUNT);
-    const large = await createShowtimes(dbPool, LARGE_SHOWTIME_COUNT, 60);
-    const hot = await createShowtimes(dbPool, 1, 400);
+    // Each side books showtimes of its own: their bursts alternate between two resets.
+    const large = await createShowtimes(dbPool, 2 * LARGE_SHOWTIME_COUNT, 60);
+    const hot = await createShowtimes(dbPool, 2 * HOT_SELLOUTS, 400);
     await dbPool.query('VACUUM (ANALYZE)');
-    log(`${USER_COUNT} users, ${LARGE_SHOWTIME_COUNT} large-scenario showtimes (${large.lo}–${large.hi}), hot showtime ${hot.lo}`);
-    const largeTarget: Target = { scenario: 'large', showtimeLo: large.lo, showtimeHi: large.hi };
-    const hotTarget: Target = { scenario: 'hot', showtimeLo: hot.lo, showtimeHi: hot.lo };
+    const halves = (scenario: Scenario, all: { lo: number; hi: number }): Record<Side, Target> => {
+      const half = (all.hi - all.lo + 1) / 2;
+      return {
+        api: { scenario, showtimeLo: all.lo, showtimeHi: all.lo + half - 1 },
+        pgbench: { scenario, showtimeLo: all.lo + half, showtimeHi: all.hi },
+      };
+    };
+    const largeTargets = halves('large', large);
+    const targets = [largeTargets, halves('hot', hot)].filter((t) => SCENARIOS.includes(t.api.scenario));
+    log(`${USER_COUNT} users, large-scenario showtimes ${large.lo}–${large.hi}, hot showtimes ${hot.lo}–${hot.hi} (half of each for either side)`);
 
     const maxClients = Math.max(...CLIENT_COUNTS);
-    const http = new Pool(node.url, { connections: maxClients, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
-    cleanup.add('close HTTP pool', () => http.close());
+    const connections = Array.from({ length: maxClients }, () => new LoadConnection(node.url));
+    cleanup.add('close HTTP connections', () => connections.forEach((c) => c.close()));
 
     // Warm up: every showtime's static info into the node's cache, JIT, prepared statements, buffers.
-    for (const id of [...Array.from({ length: large.hi - large.lo + 1 }, (_, i) => large.lo + i), hot.lo]) {
-      const res = await http.request({ method: 'GET', path: `/api/showtimes/${id}` });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`GET /api/showtimes/${id}: ${res.statusCode}`);
+    const showtimeIds = (t: { lo: number; hi: number }) => Array.from({ length: t.hi - t.lo + 1 }, (_, i) => t.lo + i);
+    for (const id of [...showtimeIds(large), ...showtimeIds(hot)]) {
+      const res = await connections[0]!.request('GET', `/api/showtimes/${id}`);
+      if (res.status !== 200) throw new Error(`GET /api/showtimes/${id}: ${res.status}`);
     }
-    await runApi(http, users, largeTarget, Math.min(...CLIENT_COUNTS), WARMUP_S, 0);
-    await runPgbenchSide(database.url, largeTarget, Math.min(...CLIENT_COUNTS), 1, 0);
+    await runPair(connections, users, database.url, largeTargets, Math.min(...CLIENT_COUNTS), WARMUP_S, 0);
     log('warmed up');
 
     const results: RunResult[] = [];
     for (let rep = 1; rep <= REPETITIONS; rep++) {
       for (const clients of CLIENT_COUNTS) {
-        for (const target of [largeTarget, hotTarget]) {
-          const limitS = target.scenario === 'large' ? LARGE_RUN_S : HOT_RUN_LIMIT_S;
-          const sides: Side[] = rep % 2 === 1 ? ['api', 'pgbench'] : ['pgbench', 'api'];
-          for (const side of sides) {
-            const r = side === 'api'
-              ? await runApi(http, users, target, clients, limitS, rep)
-              : await runPgbenchSide(database.url, target, clients, limitS, rep);
+        for (const target of targets) {
+          const limitS = target.api.scenario === 'large' ? LARGE_RUN_S : HOT_RUN_LIMIT_S;
+          const pair = await runPair(connections, users, database.url, target, clients, limitS, rep);
+          for (const r of [pair.api, pair.pgbench]) {
             results.push(r);
-            log(`rep ${rep} ${target.scenario.padEnd(5)} c=${String(clients).padStart(2)} ${side.padEnd(7)} `
+            log(`rep ${rep} ${r.scenario.padEnd(5)} c=${String(clients).padStart(2)} ${r.side.padEnd(7)} `
               + `${r.bookingsPerS.toFixed(0).padStart(5)} bookings/s  ${r.attemptsPerS.toFixed(0).padStart(5)} attempts/s  `
               + `p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  conflicts ${(100 * r.conflictRate).toFixed(1)}%`
               + `${r.soldOut === undefined ? '' : r.soldOut ? '  sold out' : '  NOT sold out'}`
