@@ -102,7 +102,7 @@ function pgbenchScript(target: Target): string {
 WITH b AS (SELECT gen_random_uuid() AS id),
 locked AS (
   SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
-  WHERE showtime_id = :st AND seat_id = ANY(${seats}) AND booking_id IS NULL ORDER BY seat_id FOR UPDATE
+  WHERE showtime_id = :st AND seat_id = ANY(${seats}) ORDER BY seat_id FOR UPDATE
 ), free AS (
   SELECT seat_id FROM locked WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = ${user})
 ), ok AS (

@@ -113,17 +113,14 @@ export async function releaseHold(db: Db, user: User, holdId: string, origin: st
   });
 }
 
-// One statement, one round trip: lock the requested seats that are unsold, in one canonical order,
-// and only if every one is free (or held by this same user) take them, record the booking and its
-// seats, mark the hold booked and announce the change. Nothing is written when a seat is taken. A
-// seat sold meanwhile drops out when its lock is granted (PostgreSQL rechecks the row), and a sold
-// seat is not locked at all: on a hot showtime most attempts are 409s on sold seats, and they stay
-// plain reads (no transaction id, no WAL flush). The UNIQUE constraint on booking_seats still has
-// the last word on a double sale.
+// One statement, one round trip: lock the requested seats in one canonical order, and only if
+// every one is free (or held by this same user) take them, record the booking and its seats, mark
+// the hold booked and announce the change. Nothing is written when a seat is taken. The UNIQUE
+// constraint on booking_seats still has the last word on a double sale.
 const BOOK_SEATS = `
   WITH locked AS (
     SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
-    WHERE showtime_id = $1 AND seat_id = ANY($2::text[]) AND booking_id IS NULL ORDER BY seat_id FOR UPDATE
+    WHERE showtime_id = $1 AND seat_id = ANY($2::text[]) ORDER BY seat_id FOR UPDATE
   ), free AS (
     SELECT seat_id FROM locked
     WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = $4)
