@@ -356,7 +356,6 @@ export interface StepContext {
   readonly protocol: ReplicationProtocol;
 }
 
-/** The strategy-specific part plugged into the engine. */
 /** What a strategy adds to the engine; the optional hooks default to doing nothing. */
 export interface ReplicationProtocol {
   readonly mode: ReplicationMode;
