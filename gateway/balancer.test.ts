@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ALGORITHMS, INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from './balancer';
-import { checkFailed, checkPassed, DEFAULT_HEALTH_CONFIG, eligible, NEW_BACKEND, requestFailed, type BackendHealth } from './health';
+import {
+  checkFailed, checkPassed, DEFAULT_HEALTH_CONFIG, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority, requestFailed,
+  type BackendHealth, type ClusterReport,
+} from './health';
 
 function run(algorithm: Algorithm, candidates: Candidate[], count: number, state: BalancerState = INITIAL_BALANCER_STATE) {
   const ids: string[] = [];
@@ -133,3 +136,38 @@ describe('health', () => {
     assert.equal(eligible({ ...h, healthy: true, deadInCluster: true }, 99_999), false);
   });
 });
+
+describe('the cluster\'s view of a node', () => {
+  /** Reports of a partition: every node of a side sees its own side alive and the other dead. */
+  function partitionReports(sides: string[][], reporters: string[]): ClusterReport[] {
+    return reporters.map((reporter) => {
+      const own = sides.find((s) => s.includes(reporter))!;
+      return { reporter, statuses: new Map(sides.flat().map((id) => [id, own.includes(id) ? 'alive' : 'dead'])) };
+    });
+  }
+  const minority = ['node-1', 'node-2'];
+  const majority = ['node-3', 'node-4', 'node-5'];
+
+  test('a partition: the minority is dropped, the majority kept — even when a majority node\'s report is missing', () => {
+    for (const reporters of [[...minority, ...majority], [...minority, 'node-3', 'node-4'], [...minority, 'node-3']]) {
+      const reports = partitionReports([minority, majority], reporters);
+      for (const id of majority) assert.equal(reportedDeadByMajority(id, reports, 5), false, `${id} with reports of ${reporters.join(',')}`);
+    }
+    const all = partitionReports([minority, majority], [...minority, ...majority]);
+    for (const id of minority) assert.equal(reportedDeadByMajority(id, all, 5), true, id);
+  });
+
+  test('a node counts only the others\' reports, and half of them is not most', () => {
+    const selfDead: ClusterReport = { reporter: 'node-1', statuses: new Map([['node-1', 'dead']]) };
+    assert.equal(reportedDeadByMajority('node-1', [selfDead], 2), false);
+    const oneOfTwo = partitionReports([['node-1'], ['node-2'], ['node-3']], ['node-2']);
+    assert.equal(reportedDeadByMajority('node-1', oneOfTwo, 3), false);
+    assert.equal(reportedDeadByMajority('node-1', partitionReports([['node-1'], ['node-2', 'node-3']], ['node-2', 'node-3']), 3), true);
+    assert.equal(reportedDeadByMajority('node-1', [], 1), false);
+  });
+
+  test('a 503 is an answer, not a failing node; other 5xx count against it', () => {
+    assert.deepEqual([200, 409, 499, 500, 502, 503, 504].map(isNodeFailure), [false, false, false, true, true, false, true]);
+  });
+});
+

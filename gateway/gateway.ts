@@ -5,7 +5,10 @@ import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { Pool, request as undiciRequest, type Dispatcher } from 'undici';
 import { INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from './balancer';
-import { checkFailed, checkPassed, eligible, NEW_BACKEND, requestFailed, requestSucceeded, type BackendHealth, type HealthConfig } from './health';
+import {
+  checkFailed, checkPassed, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority, requestFailed, requestSucceeded,
+  type BackendHealth, type ClusterReport, type HealthConfig,
+} from './health';
 import { LatencyWindow, percentilesOf } from './stats';
 
 export type GatewayConfig = {
@@ -199,16 +202,14 @@ export class Gateway {
   }
 
   private async checkAll(): Promise<void> {
-    const reports = await Promise.all([...this.backends.values()].map((b) => this.check(b)));
+    const reports = (await Promise.all([...this.backends.values()].map((b) => this.check(b)))).filter((r) => r !== undefined);
     // A node that most of the cluster reports dead is not chosen, even if it still answers us.
     for (const b of this.backends.values()) {
-      const views = reports.filter((r) => r && r.reporter !== b.id).map((r) => r!.statuses.get(b.id)).filter(Boolean);
-      const dead = views.filter((s) => s === 'dead').length;
-      b.health = { ...b.health, deadInCluster: views.length > 0 && dead * 2 > views.length };
+      b.health = { ...b.health, deadInCluster: reportedDeadByMajority(b.id, reports, this.backends.size) };
     }
   }
 
-  private async check(b: Backend): Promise<{ reporter: string; statuses: Map<string, string> } | undefined> {
+  private async check(b: Backend): Promise<ClusterReport | undefined> {
     if (b.healthCheckInFlight) return undefined;
     b.healthCheckInFlight = true;
     try {
@@ -576,7 +577,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // an informational answer (100 Continue): the real one follows
     const backend = this.backend!;
     this.responded = true;
-    backend.health = statusCode >= 500 ? requestFailed(backend.health, Date.now(), this.config.health) : requestSucceeded(backend.health);
+    backend.health = isNodeFailure(statusCode) ? requestFailed(backend.health, Date.now(), this.config.health) : requestSucceeded(backend.health);
     const out: string[] = [];
     let eventStream = false;
     for (const name in headers) {

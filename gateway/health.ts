@@ -57,3 +57,29 @@ export function requestFailed(h: BackendHealth, nowMs: number, config: HealthCon
 export function eligible(h: BackendHealth, nowMs: number): boolean {
   return h.healthy && !h.deadInCluster && nowMs >= h.ejectedUntilMs;
 }
+
+/** What one node said of the others at the last health check: id → its status (`alive`, `suspect`, `dead`). */
+export type ClusterReport = { reporter: string; statuses: ReadonlyMap<string, string> };
+
+/**
+ * Does most of the cluster report `id` dead? More than half of the other nodes the gateway knows
+ * must say so — counted against all of them, not only those that reported this round: otherwise
+ * the minority side of a partition, while a majority node's check is slow or in flight, outvotes
+ * the majority and the gateway drops the very nodes that can still serve.
+ */
+export function reportedDeadByMajority(id: string, reports: readonly ClusterReport[], knownNodes: number): boolean {
+  const others = knownNodes - 1;
+  const dead = reports.filter((r) => r.reporter !== id && r.statuses.get(id) === 'dead').length;
+  return others > 0 && dead * 2 > others;
+}
+
+/**
+ * Does an answer count against its node (toward passive ejection)? A 5xx does — except 503: that
+ * is a live node answering that it cannot serve this request now (a causal read its replica cannot
+ * cover yet, the database away). Ejecting it would only send the same answer elsewhere, and during
+ * a partition, when such answers come from every node, it emptied the gateway's list.
+ */
+export function isNodeFailure(statusCode: number): boolean {
+  return statusCode >= 500 && statusCode !== 503;
+}
+
