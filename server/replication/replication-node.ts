@@ -356,12 +356,13 @@ export class ReplicationNode {
 
   /** The published dots, and claims on the newest facts not yet published (a bounded number). */
   private sessionTokenOfPublished(): VectorClock {
-    let token = this.publishedToken;
     for (const [key, rank] of this.unnamedFacts) {
       // Published since (adopted by another node): this replica has it; name it by its dot now.
       const held = this.state.store.entries.get(key);
       if (held && rankOf(held) >= rank) this.published(key, rank, held);
     }
+    // Read only now: the loop above may have named facts by their dots.
+    let token = this.publishedToken;
     for (const [key, rank] of [...this.unnamedFacts].slice(-MAX_CLAIMS_PER_TOKEN)) token = merge(token, factClaim(key, rank));
     return token;
   }
