@@ -185,9 +185,8 @@ export function coversToken(store: ReplicaStore, token: VectorClock): boolean {
 export function tokenAfterRead(store: ReplicaStore, token: VectorClock): VectorClock {
   let out: VectorClock = store.seen;
   for (const [name, n] of Object.entries(token)) {
-    if (!name.startsWith(CLAIM_PREFIX)) out = merge(out, { [name]: n });
-    else if (coversClaim(store, name, n)) out = merge(out, dotClock(store.entries.get(name.slice(CLAIM_PREFIX.length))!));
-    else out = merge(out, { [name]: n });
+    const covered = name.startsWith(CLAIM_PREFIX) && coversClaim(store, name, n);
+    out = merge(out, covered ? dotClock(store.entries.get(name.slice(CLAIM_PREFIX.length))!) : { [name]: n });
   }
   return out;
 }
