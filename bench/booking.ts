@@ -225,11 +225,15 @@ function cpuMsPerAttempt(seconds: Record<string, number>, side: Side, attempts: 
 /** What one burst measured, up to the end of its window (a hot showtime's last sale, else the last answer). */
 type Burst = { bookings: number; latenciesMs: number[]; windowS: number; soldOut: boolean; attempts: number };
 
+/** lo, lo + 1, …, hi. */
+function idRange(lo: number, hi: number): number[] {
+  return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+}
+
 /** The bursts of a run: the large scenario's one, or a hot run's one per hot showtime, in turn. */
 function burstTargets(target: Target): Target[] {
   if (target.scenario === 'large') return [target];
-  const ids = Array.from({ length: target.showtimeHi - target.showtimeLo + 1 }, (_, i) => target.showtimeLo + i);
-  return ids.map((id) => ({ scenario: 'hot', showtimeLo: id, showtimeHi: id }));
+  return idRange(target.showtimeLo, target.showtimeHi).map((id) => ({ scenario: 'hot', showtimeLo: id, showtimeHi: id }));
 }
 
 /**
@@ -553,8 +557,7 @@ async function main(): Promise<void> {
     cleanup.add('close HTTP connections', () => connections.forEach((c) => c.close()));
 
     // Warm up: every showtime's static info into the node's cache, JIT, prepared statements, buffers.
-    const showtimeIds = (t: { lo: number; hi: number }) => Array.from({ length: t.hi - t.lo + 1 }, (_, i) => t.lo + i);
-    for (const id of [...showtimeIds(large), ...showtimeIds(hot)]) {
+    for (const id of [...idRange(large.lo, large.hi), ...idRange(hot.lo, hot.hi)]) {
       const res = await connections[0]!.request('GET', `/api/showtimes/${id}`);
       if (res.status !== 200) throw new Error(`GET /api/showtimes/${id}: ${res.status}`);
     }
