@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildIfNeeded } from '../scripts/build-if-needed';
 import { startCluster, type TestCluster } from '../test/cluster';
 import { createTestDatabase, findShowtime, signedUpClient, type TestDatabase } from '../test/helpers';
-import { launchBrowser, openSeatMap, PAGE_TIMEOUT_MS, seat, signUp, snap, VIEWPORTS, waitForSeat, watchConsole } from './browser';
+import { launchBrowser, openSeatMap, PAGE_TIMEOUT_MS, seat, signUp, snap, VIEWPORTS, waitForNotice, waitForSeat, watchConsole } from './browser';
 
 /**
  * The booking site in a real browser against a real cluster: two node processes (pages + API) on
@@ -144,7 +144,7 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await dialog.waitFor();
     assert.match((await dialog.textContent()) ?? '', /seats F7, F8 \(\$23\.00\)/);
     await dialog.getByRole('button', { name: 'Cancel booking' }).click();
-    await page.getByRole('status').filter({ hasText: 'Cancelled your booking' }).waitFor();
+    await waitForNotice(page.getByRole('main'), 'Cancelled your booking');
     await page.locator('#section-cancelled').waitFor();
     assert.equal((await bookingsOf(email))[0]!.status, 'cancelled');
     const { rows } = await database.db.query('SELECT 1 FROM booking_seats WHERE booking_id = $1', [booked[0]!.id]);
@@ -274,7 +274,7 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await movie.getByRole('spinbutton', { name: 'Duration (min)' }).fill('101');
     await movie.getByRole('textbox', { name: 'Description' }).fill('Five replicas, one log, and a leader who will not step down.');
     await movie.getByRole('button', { name: 'Add movie' }).click();
-    await movie.getByRole('status').filter({ hasText: /Added “Consensus at Dawn” \(movie #\d+\), processed by node-2, Lamport clock \d+/ }).waitFor();
+    await waitForNotice(movie, /Added “Consensus at Dawn” \(movie #\d+\), processed by node-2, Lamport clock \d+/);
 
     const showtimeForm = page.getByRole('region', { name: 'Add a showtime' });
     const movieSelect = showtimeForm.getByRole('combobox', { name: 'Movie' });
@@ -282,7 +282,7 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await movieSelect.selectOption({ label: 'Consensus at Dawn' });
     await showtimeForm.getByRole('combobox', { name: 'Screen' }).selectOption({ label: 'Boutique · 40 seats' });
     await showtimeForm.getByRole('button', { name: 'Add showtime' }).click();
-    await showtimeForm.getByRole('status').filter({ hasText: /Consensus at Dawn on Boutique/ }).waitFor();
+    await waitForNotice(showtimeForm, /Consensus at Dawn on Boutique/);
     // The same showtime twice is refused with a readable message.
     await showtimeForm.getByRole('button', { name: 'Add showtime' }).click();
     await showtimeForm.getByRole('alert').filter({ hasText: 'That screen already has a showtime at that time' }).waitFor();

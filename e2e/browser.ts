@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /**
  * Browser tests drive Debian's Chromium (installed by `.ci/run`, never downloaded at test time)
@@ -78,6 +78,21 @@ export function seat(page: Page, seatId: string) {
 /** Wait until the seat shows `status` (available | selected | mine | held | booked). */
 export async function waitForSeat(page: Page, seatId: string, status: string, timeoutMs = PAGE_TIMEOUT_MS): Promise<void> {
   await page.locator(`[data-seat="${seatId}"][data-status="${status}"]`).waitFor({ timeout: timeoutMs });
+}
+
+/**
+ * Wait for a success notice (role=status) with `text` in `scope`. When the page shows an error
+ * (role=alert) instead, or nothing, fail with what the page says and what its fields hold.
+ */
+export async function waitForNotice(scope: Locator, text: string | RegExp, timeoutMs = PAGE_TIMEOUT_MS): Promise<void> {
+  const notice = scope.getByRole('status').filter({ hasText: text });
+  const alert = scope.getByRole('alert');
+  const shown = await notice.or(alert).first().waitFor({ timeout: timeoutMs }).then(() => true, () => false);
+  if (shown && (await notice.count())) return;
+  const said = (await alert.count()) ? `an error: ${await alert.first().innerText()}` : 'no notice';
+  const fields = await scope.evaluate((el) => [...el.querySelectorAll('input, textarea, select')]
+    .map((f) => `${(f as HTMLInputElement).name}=${JSON.stringify((f as HTMLInputElement).value)}`).join(', '));
+  throw new Error(`expected a notice ${String(text)} within ${timeoutMs} ms; the page shows ${said}\n(fields: ${fields})`);
 }
 
 /** Open a showtime's seat map and wait until its live stream is connected. */
