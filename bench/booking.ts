@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createPool, type Db } from '../lib/db/pool';
 import {
-  benchUserIdSql, Cleanup, cpuSeconds, cpuShares, createBenchUsers, describeMachine, localPostmasterPid, median, openBenchDatabase,
-  percentile, postgresTicks, processTicks, reapedChildrenTicks, runPgbench, sampleCpu, sortedFloat64, startApiNode,
+  benchUserIdSql, Cleanup, cleanUpOnSignal, cpuSeconds, cpuShares, createBenchUsers, describeMachine, localPostmasterPid, median, openBenchDatabase,
+  percentile, postgresTicks, processTicks, reapedChildrenTicks, runPgbench, sampleCpu, sortedFloat64, startApiNode, runMain,
   writeDocSection, type CpuSample, type Machine,
 } from './lib';
 import { LoadConnection } from './load-connection';
@@ -503,18 +503,10 @@ ${END_MARK}`;
 let dbPool: Db | undefined;
 let DATABASE_KIND = 'embedded, fresh cluster';
 
-let interrupted = false;
-
 async function main(): Promise<void> {
   const began = performance.now();
   const cleanup = new Cleanup();
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanUpOnSignal(cleanup, log);
   try {
     const database = await openBenchDatabase(cleanup, log);
     if (!database.embedded) DATABASE_KIND = 'DATABASE_URL, fresh database';
@@ -595,11 +587,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    if (interrupted) return; // the signal handler exits once cleanup is done
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../server/config';
 import { startCluster, type TestCluster } from '../test/cluster';
-import { BenchClusters, Cleanup, cloneDatabase, dropDatabase, openSeededBenchDatabase, percentile, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
+import { BenchClusters, Cleanup, cloneDatabase, dropDatabase, openSeededBenchDatabase, percentile, runMain, sampleCpu, writeDocSection, type CpuSample, type Machine } from './lib';
 
 /**
  * `npm run bench:failover`: how long a real cluster (one OS process per node, test/cluster.ts) is
@@ -748,10 +748,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

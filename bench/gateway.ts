@@ -9,8 +9,8 @@ import type { Db } from '../lib/db/pool';
 import { startCluster, waitFor, type TestCluster } from '../test/cluster';
 import { ALGORITHMS, type Algorithm } from '../gateway/balancer';
 import {
-  Cleanup, cpuShares, describeMachine, localPostmasterPid, median, openBenchDatabase, postgresTicks, processTicks,
-  reapedChildrenTicks, sampleCpu, type CpuSample,
+  Cleanup, cleanUpOnSignal, cpuShares, describeMachine, localPostmasterPid, median, openBenchDatabase, postgresTicks, processTicks,
+  reapedChildrenTicks, runMain, sampleCpu, type CpuSample,
 } from './lib';
 
 /**
@@ -507,21 +507,13 @@ function baselineCommit(dir: string): string {
 
 // ── Main ─────────────────────────────────────────────────────────────────────────────────────────
 
-let interrupted = false;
-
 async function main(): Promise<void> {
   const began = performance.now();
   if (CONNECTIONS % THREADS !== 0 || THREADS % NODE_COUNT !== 0) {
     throw new Error(`BENCH_CONNECTIONS (${CONNECTIONS}) must be a multiple of BENCH_THREADS (${THREADS}), itself a multiple of ${NODE_COUNT}`);
   }
   const cleanup = new Cleanup();
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanUpOnSignal(cleanup, log);
   try {
     const database = await openBenchDatabase(cleanup, log);
     // Runs (LIFO) after every orderly stop below and before the database goes away.
@@ -664,11 +656,4 @@ ${rawTable(results)}
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    if (interrupted) return; // the signal handler exits once cleanup is done
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -41,6 +41,37 @@ export class Cleanup {
   }
 }
 
+let interrupted = false;
+
+/** On Ctrl-C or SIGTERM: `first` (say, SIGKILL our children at once), then the cleanup, then exit 130. */
+export function cleanUpOnSignal(cleanup: Cleanup, log: (msg: string) => void, first?: () => void): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    log(`${signal}: cleaning up`);
+    first?.();
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+/**
+ * Run a script's main and exit with the code it returns (0 when none). A failure is printed, then
+ * `onFailure` runs and the script exits `failCode`; after a signal, its handler exits instead,
+ * once the cleanup is done.
+ */
+export function runMain(main: () => Promise<number | void>, { failCode = 1, onFailure }: { failCode?: number; onFailure?: () => void } = {}): void {
+  main().then(
+    (code) => process.exit(code ?? 0),
+    (err: unknown) => {
+      if (interrupted) return;
+      console.error(err);
+      onFailure?.();
+      process.exit(failCode);
+    },
+  );
+}
+
 // ── Database ─────────────────────────────────────────────────────────────────────────────────────
 
 export type BenchDatabase = { serverUrl: string; url: string; name: string; embedded: boolean };
@@ -450,13 +481,7 @@ export class BenchClusters {
 
   /** Stop every cluster in `cleanup`, and kill everything at once on a signal or an early exit. */
   guard(cleanup: Cleanup): void {
-    const onSignal = (signal: NodeJS.Signals) => {
-      this.log(`${signal}: cleaning up`);
-      this.killNow();
-      void cleanup.run().finally(() => process.exit(130));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    cleanUpOnSignal(cleanup, this.log, () => this.killNow());
     // Last resort (an exit without cleanup): no node process of ours outlives us.
     process.once('exit', () => this.killNow());
     cleanup.add('stop node processes', async () => {

@@ -11,7 +11,7 @@ import {
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
 import { createUsersDirect } from '../test/helpers';
 import {
-  BenchClusters, Cleanup, cloneDatabase, dropDatabase, openSeededBenchDatabase, percentile, writeDocSection, type Machine,
+  BenchClusters, Cleanup, cloneDatabase, dropDatabase, openSeededBenchDatabase, percentile, runMain, writeDocSection, type Machine,
 } from './lib';
 
 /**
@@ -913,10 +913,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

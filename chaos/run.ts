@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Cleanup, openBenchDatabase } from '../bench/lib';
+import { Cleanup, cleanUpOnSignal, openBenchDatabase, runMain } from '../bench/lib';
 import { createPool, prepareSchema } from '../lib/db/database';
 import { check, formatReport, type DbSnapshot } from './checker';
 import { readHistory } from './history';
@@ -70,13 +70,7 @@ async function main(): Promise<number> {
   const options = readOptions();
   if (options.recheck) return recheck(options);
   const cleanup = new Cleanup();
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: stopping everything`);
-    killEverythingNow();
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanUpOnSignal(cleanup, log, killEverythingNow);
   process.once('exit', killEverythingNow);
   try {
     // A database of our own (dropped afterwards; on the embedded server, the whole server goes).
@@ -113,11 +107,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    killEverythingNow();
-    process.exit(2);
-  },
-);
+runMain(main, { failCode: 2, onFailure: killEverythingNow });
