@@ -3,7 +3,7 @@
  * served it (`X-Served-By`); `node` pins a request to one node (`X-Node`, see docs/gateway.md) —
  * for chaos actions on a chosen node and for one node's own view.
  */
-import { ApiError, type ClientErrorCode } from '@/lib/client/api';
+import { answerOf, ApiError, send, type RequestOptions } from '@/lib/client/api';
 import type { ElectionRound } from '@/server/cluster/election-driver';
 import type { SyncRound } from '@/server/cluster/berkeley-daemon';
 
@@ -11,39 +11,11 @@ export type { ElectionRound, SyncRound };
 
 export type Served<T> = { data: T; servedBy: string | null; at: number };
 
-type Options = { method?: 'GET' | 'POST'; body?: unknown; node?: string; signal?: AbortSignal };
+type Options = RequestOptions & { node?: string };
 
 export async function monitorFetch<T>(path: string, options: Options = {}): Promise<Served<T>> {
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method: options.method ?? 'GET',
-      credentials: 'same-origin',
-      cache: 'no-store',
-      headers: {
-        accept: 'application/json',
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(options.node ? { 'x-node': options.node } : {}),
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    throw new ApiError('NETWORK', 0, 'The server cannot be reached');
-  }
-  const servedBy = res.headers.get('x-served-by');
-  const text = await res.text().catch(() => '');
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  if (res.ok) return { data: body as T, servedBy, at: Date.now() };
-  const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-  if (error?.code) throw new ApiError(error.code as ClientErrorCode, res.status, error.message ?? error.code, error.details);
-  throw new ApiError('BAD_RESPONSE', res.status, `Unexpected answer from the server (HTTP ${res.status})`);
+  const res = await send(path, options, options.node ? { 'x-node': options.node } : {});
+  return { data: await answerOf<T>(res), servedBy: res.headers.get('x-served-by'), at: Date.now() };
 }
 
 /** A message for an error of a monitor request (codes the booking pages never see included). */

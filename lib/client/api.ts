@@ -48,7 +48,7 @@ export class ApiError extends Error {
   }
 }
 
-type RequestOptions = { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal };
+export type RequestOptions = { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal };
 
 /**
  * Reads may be served by any node's replica. The API answers with a session token (what this
@@ -119,15 +119,23 @@ export async function apiFetch<T>(path: string, options: RequestOptions = {}): P
 }
 
 async function request<T>(path: string, options: RequestOptions, sessionToken: string | null): Promise<T> {
-  let res: Response;
+  const res = await send(path, options, sessionToken ? { [SESSION_TOKEN_HEADER]: sessionToken } : {});
+  const issued = res.headers.get(SESSION_TOKEN_HEADER);
+  if (issued) storeSessionToken(mergeTokens(storedSessionToken(), issued));
+  return answerOf<T>(res);
+}
+
+/** A same-origin JSON request; not reaching the server is an ApiError NETWORK (an abort stays one). */
+export async function send(path: string, options: RequestOptions, headers: Record<string, string> = {}): Promise<Response> {
   try {
-    res = await fetch(path, {
+    return await fetch(path, {
       method: options.method ?? 'GET',
       credentials: 'same-origin',
+      cache: 'no-store',
       headers: {
         accept: 'application/json',
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(sessionToken ? { [SESSION_TOKEN_HEADER]: sessionToken } : {}),
+        ...headers,
         ...options.headers,
       },
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
@@ -137,8 +145,10 @@ async function request<T>(path: string, options: RequestOptions, sessionToken: s
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError('NETWORK', 0, 'The server cannot be reached');
   }
-  const issued = res.headers.get(SESSION_TOKEN_HEADER);
-  if (issued) storeSessionToken(mergeTokens(storedSessionToken(), issued));
+}
+
+/** The JSON body of a successful answer; otherwise the API's error as an ApiError. */
+export async function answerOf<T>(res: Response): Promise<T> {
   const text = await res.text().catch(() => '');
   let body: unknown;
   try {
