@@ -290,14 +290,16 @@ describe('chaos checker', () => {
       { type: 'complete', t: 6, op: 3, process: 'c1', f: 'read-bookings', status: 'ok', http: 200, value: { bookings: [] }, token: { 'node-1': 3 } },
       { type: 'convergence', t: 7, converged: true, waitedMs: 1, boundMs: 1 },
     ];
-    const report = check(events, {
+    // The database after the run: b1 booked, and node-1's replica holding it (with `dot`, if known).
+    const booked = (dot?: { origin: string; seq: number }): DbSnapshot => ({
       bookings: [{ id: 'b1', userId: U1, showtimeId: 1, seats: ['A1'], status: 'confirmed' }],
       bookingSeats: [{ bookingId: 'b1', showtimeId: 1, seatId: 'A1' }],
       idempotencyKeys: [{ userId: U1, key: 'k1', bookingId: 'b1' }],
       elections: [],
-      replicas: [{ nodeId: 'node-1', bookings: [{ id: 'b1', status: 'confirmed' }] }],
+      replicas: [{ nodeId: 'node-1', bookings: [{ id: 'b1', status: 'confirmed', ...dot }] }],
       outbox: 0,
     });
+    const report = check(events, booked());
     assertOnly(report, { readYourWrites: 1 });
     assert.deepEqual(report.uncoveredWrites, ['b1']);
     assert.deepEqual(report.violationsOnUncoveredWrites, { readYourWrites: 1 });
@@ -306,14 +308,7 @@ describe('chaos checker', () => {
     // advanced (node-1: 4) but not to the booking's own dot (node-1: 5) does not cover it…
     const withDot = (ackToken: Record<string, number>) => check(
       events.map((e) => (e.type === 'complete' && e.op === 2 ? { ...e, token: ackToken } : e.type === 'invoke' && e.op === 3 ? { ...e, token: ackToken } : e)),
-      {
-        bookings: [{ id: 'b1', userId: U1, showtimeId: 1, seats: ['A1'], status: 'confirmed' }],
-        bookingSeats: [{ bookingId: 'b1', showtimeId: 1, seatId: 'A1' }],
-        idempotencyKeys: [{ userId: U1, key: 'k1', bookingId: 'b1' }],
-        elections: [],
-        replicas: [{ nodeId: 'node-1', bookings: [{ id: 'b1', status: 'confirmed', origin: 'node-1', seq: 5 }] }],
-        outbox: 0,
-      },
+      booked({ origin: 'node-1', seq: 5 }),
     );
     assert.deepEqual(withDot({ 'node-1': 4 }).violationsOnUncoveredWrites, { readYourWrites: 1 });
     // …while a token that did cover it leaves the stale read unexplained: a replica served a token it had not seen.
@@ -329,14 +324,7 @@ describe('chaos checker', () => {
         { type: 'version', t: 4.5, booking: 'b1', status: 'confirmed', origin: 'node-2', seq: 9 },
         events[events.length - 1]!,
       ],
-      {
-        bookings: [{ id: 'b1', userId: U1, showtimeId: 1, seats: ['A1'], status: 'confirmed' }],
-        bookingSeats: [{ bookingId: 'b1', showtimeId: 1, seatId: 'A1' }],
-        idempotencyKeys: [{ userId: U1, key: 'k1', bookingId: 'b1' }],
-        elections: [],
-        replicas: [{ nodeId: 'node-1', bookings: [{ id: 'b1', status: 'confirmed' }] }],
-        outbox: 0,
-      },
+      booked(),
     );
     assert.deepEqual(forwarded.violationsOnUncoveredWrites, { readYourWrites: 1 });
     // Without a violation nothing is attributed.
