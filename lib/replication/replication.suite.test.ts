@@ -24,22 +24,22 @@ function boot(mode: ReplicationMode, config: Partial<ReplicationConfig> = {}, id
   return cluster;
 }
 
-function write(cluster: ReplicationCluster, node: string, key: string, value: string | null, token: VectorClock = {}): WriteOutcome {
-  let result: WriteOutcome | undefined;
-  cluster.write('test', node, key, value, token, (r) => (result = r));
+/** Run the simulation until `start` gets its answer (at most 5 s of simulated time). */
+function answerOf<T>(cluster: ReplicationCluster, what: string, start: (done: (r: T) => void) => void): T {
+  let result: T | undefined;
+  start((r) => (result = r));
   const deadline = cluster.now + 5000;
   while (result === undefined && cluster.now < deadline) cluster.runUntil(cluster.now + 1);
-  assert.ok(result, `write of ${key} at ${node} got no answer`);
+  assert.ok(result, `${what} got no answer`);
   return result;
 }
 
+function write(cluster: ReplicationCluster, node: string, key: string, value: string | null, token: VectorClock = {}): WriteOutcome {
+  return answerOf(cluster, `write of ${key} at ${node}`, (done: (r: WriteOutcome) => void) => cluster.write('test', node, key, value, token, done));
+}
+
 function read(cluster: ReplicationCluster, node: string, key: string, consistency: Consistency, token: VectorClock = {}): ReadOutcome {
-  let result: ReadOutcome | undefined;
-  cluster.read('test', node, key, consistency, token, (r) => (result = r));
-  const deadline = cluster.now + 5000;
-  while (result === undefined && cluster.now < deadline) cluster.runUntil(cluster.now + 1);
-  assert.ok(result, `read of ${key} at ${node} got no answer`);
-  return result;
+  return answerOf(cluster, `read of ${key} at ${node}`, (done: (r: ReadOutcome) => void) => cluster.read('test', node, key, consistency, token, done));
 }
 
 function acked(r: WriteOutcome): Extract<WriteOutcome, { ok: true }> {
