@@ -60,6 +60,20 @@ test('a sitting leader answers ELECTION and re-announces itself without a new ep
   assert.equal(r.state.epoch, 1);
 });
 
+test('an ELECTION an operator triggered (renew) makes a sitting leader claim a new epoch instead of re-announcing', () => {
+  let state = withPeersAlive('node-3');
+  state = bullyElection.step(state, { type: 'claimResult', epoch: 1, leader: 'node-3', ok: true, currentEpoch: 1, currentLeader: 'node-3' }).state;
+  const r = bullyElection.step(state, { type: 'message', from: 'node-1', msg: { type: 'election', epoch: 1, renew: true } });
+  assert.deepEqual(r.send, [{ to: 'node-1', msg: { type: 'answer', epoch: 1 } }]);
+  assert.deepEqual(r.effects.find((e) => e.type === 'claim'), { type: 'claim', epoch: 2, leader: 'node-3' });
+  // And a trigger on a follower passes `renew` up to every higher node.
+  const low = bullyElection.step(withPeersAlive('node-1'), { type: 'trigger' });
+  assert.deepEqual(low.send.map((o) => [o.to, o.msg]), [
+    ['node-2', { type: 'election', epoch: 0, renew: true }],
+    ['node-3', { type: 'election', epoch: 0, renew: true }],
+  ]);
+});
+
 test('refused because a higher node holds the epoch: wait for its COORDINATOR instead of retrying', () => {
   let state = withPeersAlive('node-2');
   state = bullyElection.step(state, { type: 'timer', name: ANSWER_TIMER }).state;

@@ -8,7 +8,9 @@
  * - An ANSWER: a higher node takes over; wait `coordinatorTimeoutMs` for its COORDINATOR, else
  *   start again.
  * - On ELECTION from a lower node: ANSWER it; a sitting leader re-announces itself to it (no new
- *   epoch), a follower starts its own election.
+ *   epoch), a follower starts its own election. An election an operator triggered says `renew`:
+ *   then every higher node starts its own, as in the classic algorithm, and the highest claims a
+ *   new epoch even if it already leads.
  * - A recovered higher node sees a lower leader and starts an election, which it wins: the
  *   leader is always the highest-priority node that can reach a majority.
  * - Claim refused because a higher node holds the newer epoch: wait for its COORDINATOR.
@@ -33,7 +35,7 @@ export type BullyState = ElectionState;
 
 export const ANSWER_TIMER = 'answer';
 
-function begin(ctx: StepContext<BullyState>): void {
+function begin(ctx: StepContext<BullyState>, renew = false): void {
   const s = ctx.s;
   const higher = s.members.filter((id) => outranks(id, s.self));
   if (higher.length === 0) {
@@ -41,7 +43,7 @@ function begin(ctx: StepContext<BullyState>): void {
     return;
   }
   s.phase = 'electing';
-  for (const id of higher) sendTo(ctx, id, { type: 'election', epoch: s.epoch });
+  for (const id of higher) sendTo(ctx, id, renew ? { type: 'election', epoch: s.epoch, renew } : { type: 'election', epoch: s.epoch });
   cancelTimer(ctx, COORDINATOR_TIMER);
   setTimer(ctx, ANSWER_TIMER, ctx.config.answerTimeoutMs);
 }
@@ -56,7 +58,8 @@ export const bullyProtocol: ElectionProtocol<BullyState> = {
     if (msg.type === 'election') {
       if (!outranks(s.self, from)) return; // only lower nodes ask us
       sendTo(ctx, from, { type: 'answer', epoch: s.epoch });
-      if (s.phase === 'leading') sendTo(ctx, from, { type: 'coordinator', epoch: s.epoch, leader: s.self });
+      if (msg.renew && s.phase !== 'claiming') begin(ctx, true);
+      else if (s.phase === 'leading') sendTo(ctx, from, { type: 'coordinator', epoch: s.epoch, leader: s.self });
       else if (s.phase === 'follower') begin(ctx);
     } else if (msg.type === 'answer') {
       if (s.phase !== 'electing' || !outranks(from, s.self)) return;
@@ -77,6 +80,8 @@ export const bullyProtocol: ElectionProtocol<BullyState> = {
     }
     return false;
   },
+  // The highest node renews by claiming at once; lower ones only pass `renew` on.
+  renewing: () => false,
   settle(ctx) {
     if (ctx.s.phase === 'electing') cancelTimer(ctx, ANSWER_TIMER);
     if (ctx.s.phase === 'awaitingCoordinator') cancelTimer(ctx, COORDINATOR_TIMER);

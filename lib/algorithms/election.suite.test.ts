@@ -157,6 +157,20 @@ for (const [name, make] of algorithms) {
       assert.equal(assertAgreed(cluster, ids, 'node-3'), epoch);
     });
 
+    test('a trigger, on the leader or on a follower, ends in a new epoch with the same rightful leader', () => {
+      const ids = ['node-1', 'node-2', 'node-3'];
+      const cluster = boot(make, ids);
+      cluster.runUntil(3000);
+      const epoch = assertAgreed(cluster, ids, 'node-3');
+      cluster.trigger('node-3', { type: 'trigger' });
+      cluster.runUntil(6000);
+      const renewed = assertAgreed(cluster, ids, 'node-3');
+      assert.ok(renewed > epoch, `the leader's trigger renewed epoch ${epoch} (now ${renewed})`);
+      cluster.trigger('node-1', { type: 'trigger' });
+      cluster.runUntil(9000);
+      assert.ok(assertAgreed(cluster, ids, 'node-3') > renewed, 'a follower\'s trigger renewed the epoch too');
+    });
+
     test('a membership change that removes the leader starts an election', () => {
       const core = make();
       let state = core.init('node-1', ['node-1', 'node-2', 'node-3']);
@@ -173,6 +187,7 @@ for (const [name, make] of algorithms) {
       const core = make();
       const events: ElectionEvent[] = [
         { type: 'start' },
+        { type: 'trigger' },
         { type: 'peerAlive', id: 'node-2' },
         { type: 'peerAlive', id: 'node-3' },
         { type: 'timer', name: 'answer' },

@@ -23,6 +23,12 @@
  *   member (repairs lost announcements, like a leader heartbeat); everyone reconciles: a lost
  *   leader, no leader, or a leader of lower priority than oneself (a recovered node) starts an
  *   election. So after faults stop both algorithms settle on the highest-priority live node.
+ * - `start` (boot, an algorithm switch) begins an election that may just confirm the sitting
+ *   leader in its epoch; `trigger` (an operator asked) runs one that ends in a new epoch even when
+ *   the same node wins again, as the textbook algorithms would.
+ * - A claim the register accepts after its claimant lost its majority is not taken up (the epoch
+ *   is spent), and a node that believes itself leader without a majority steps down at once, in
+ *   the middle of an election too.
  * - `leader` effects report every change of belief; `leader: null` means "no leader known"
  *   (stop leader-only work).
  * - Timer names are unique per purpose; setting a timer that exists replaces it.
@@ -61,7 +67,7 @@ export const DEFAULT_ELECTION_CONFIG: ElectionConfig = {
 
 export type ElectionMessage =
   /** Bully: "I am holding an election", sent to every higher-priority member. */
-  | { readonly type: 'election'; readonly epoch: number }
+  | { readonly type: 'election'; readonly epoch: number; readonly renew?: true }
   /** Bully: "I am alive and higher than you; I take over." */
   | { readonly type: 'answer'; readonly epoch: number }
   /** Both: `leader` holds `epoch` (sent by the leader, or by a Ring claimant to the winner). */
@@ -91,8 +97,16 @@ export type ElectionMessage =
   | { readonly type: 'ack'; readonly epoch: number; readonly ref: string };
 
 export type ElectionEvent =
-  /** Boot, or an explicit trigger. Also arms the periodic `tick`. */
+  /**
+   * Boot (or an algorithm switch). Also arms the periodic `tick`. An election begun this way that
+   * finds the sitting leader still the right one leaves it and its epoch alone.
+   */
   | { readonly type: 'start' }
+  /**
+   * An operator asks for an election: it runs to a new epoch even when the sitting leader wins
+   * again (a fresh claim at the fencing register), as the classic algorithms would. Arms `tick` too.
+   */
+  | { readonly type: 'trigger' }
   | { readonly type: 'message'; readonly from: string; readonly msg: ElectionMessage }
   /** A timer this core asked for has fired. */
   | { readonly type: 'timer'; readonly name: string }
@@ -188,14 +202,16 @@ export interface StepContext<S extends ElectionState> {
 export interface ElectionProtocol<S extends ElectionState> {
   readonly name: ElectionAlgorithm;
   initExtra(base: ElectionState): S;
-  /** Start an election (phase was follower or leading). */
-  begin(ctx: StepContext<S>): void;
+  /** Start an election (phase was not claiming); `renew`: it must end in a new epoch (a trigger). */
+  begin(ctx: StepContext<S>, renew?: boolean): void;
   /** Called for every message before the epoch check (Ring acks hops here). */
   onArrival(ctx: StepContext<S>, from: string, msg: ElectionMessage): void;
   /** Protocol messages that passed the epoch check. */
   onMessage(ctx: StepContext<S>, from: string, msg: ElectionMessage): void;
   /** Protocol timers; return false if the name is unknown. */
   onTimer(ctx: StepContext<S>, name: string): boolean;
+  /** An election an operator triggered is under way: a confirmation of the sitting leader does not end it. */
+  renewing(s: S): boolean;
   /** Called when a leader is adopted or a claim was accepted: cancel election timers. */
   settle(ctx: StepContext<S>): void;
   /** Our claim for `claim.leader` was accepted at `epoch`: tell the cluster. */
@@ -260,6 +276,7 @@ export function adopt<S extends ElectionState>(
     ctx.s.refusedStaleMessages += 1;
     return;
   }
+  if (ctx.s.leader === leader && protocol.renewing(ctx.s)) return; // only a new epoch ends it
   setLeader(ctx, leader);
   if (ctx.s.claim !== null) {
     ctx.s.claim = null;
@@ -296,8 +313,9 @@ function announceSelf<S extends ElectionState>(ctx: StepContext<S>): void {
 export function reconcile<S extends ElectionState>(protocol: ElectionProtocol<S>, ctx: StepContext<S>): void {
   const s = ctx.s;
   const majority = hasMajority(s.members, aliveSupporters(s).length);
-  if (s.phase === 'leading' && !majority) {
-    s.phase = 'follower';
+  if (s.leader === s.self && !majority) {
+    // Also in the middle of an election (say, one it was asked to run): a leader without its majority steps down now.
+    if (s.phase === 'leading') s.phase = 'follower';
     setLeader(ctx, null);
   }
   if (s.phase !== 'follower') return;
@@ -318,8 +336,16 @@ function onClaimResult<S extends ElectionState>(
       s.claim = null;
       cancelTimer(ctx, CLAIM_TIMER);
     }
-    // Accepted even if we gave up waiting: the register now names this leader, so say so.
     if (event.epoch <= s.epoch) return;
+    // Accepted after this node lost its majority (its view changed while the claim was out): the
+    // epoch is spent, but nobody is told of a leader that could not lead.
+    if (!hasMajority(s.members, aliveSupporters(s).length)) {
+      observeEpoch(ctx, event.epoch);
+      protocol.settle(ctx);
+      s.phase = 'follower';
+      return;
+    }
+    // Accepted even if we gave up waiting: the register now names this leader, so say so.
     adopt(protocol, ctx, event.leader, event.epoch);
     protocol.announce(ctx, event.epoch, event.leader);
     return;
@@ -408,11 +434,13 @@ export function createElectionCore<S extends ElectionState>(
       const s = ctx.s;
       switch (event.type) {
         case 'start':
+        case 'trigger':
           if (!s.ticking) {
             s.ticking = true;
             setTimer(ctx, TICK_TIMER, cfg.announceIntervalMs);
           }
-          if (s.phase === 'follower' || s.phase === 'leading') protocol.begin(ctx);
+          if (event.type === 'trigger' && s.phase !== 'claiming') protocol.begin(ctx, true);
+          else if (s.phase === 'follower' || s.phase === 'leading') protocol.begin(ctx);
           break;
         case 'message':
           onMessage(protocol, ctx, event.from, event.msg);

@@ -43,6 +43,24 @@ test('the winner is the highest-priority id in the returned token', () => {
   assert.deepEqual(sent, [['node-2', 'ringCoordinator'], ['node-4', 'coordinator']]);
 });
 
+test('a triggered election claims a new epoch even when its token confirms the sitting leader', () => {
+  const confirming = (state: RingState): ElectionMessage => ({
+    type: 'token', epoch: 1, key: state.electionKey ?? '', initiator: 'node-1', ids: ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'], leading: 'node-5', leadingEpoch: 1,
+  });
+  let follower = alive('node-1', ['node-2', 'node-3', 'node-4', 'node-5']);
+  follower = ringElection.step(follower, { type: 'message', from: 'node-5', msg: { type: 'coordinator', epoch: 1, leader: 'node-5' } }).state;
+  const started = ringElection.step(follower, { type: 'start' }).state;
+  const confirmed = ringElection.step(started, { type: 'message', from: 'node-5', msg: confirming(started) });
+  assert.equal(confirmed.effects.some((e) => e.type === 'claim'), false, 'a plain start keeps the sitting leader and epoch');
+  let triggered = ringElection.step(follower, { type: 'trigger' }).state;
+  // The leader's periodic announcement while the token is out does not end a triggered election…
+  triggered = ringElection.step(triggered, { type: 'message', from: 'node-5', msg: { type: 'coordinator', epoch: 1, leader: 'node-5' } }).state;
+  assert.equal(triggered.phase, 'electing');
+  // …and the returning token claims the next epoch for the same winner.
+  const renewed = ringElection.step(triggered, { type: 'message', from: 'node-5', msg: confirming(triggered) });
+  assert.deepEqual(renewed.effects.find((e) => e.type === 'claim'), { type: 'claim', epoch: 2, leader: 'node-5' });
+});
+
 test('a token that holds no majority elects nobody', () => {
   const state = alive('node-1', ['node-2', 'node-3']);
   const back: ElectionMessage = { type: 'token', epoch: 0, key: state.electionKey ?? '', initiator: 'node-1', ids: ['node-1', 'node-2'], leading: null, leadingEpoch: 0 };

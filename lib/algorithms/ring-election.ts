@@ -7,7 +7,8 @@
  * - The initiator sends an ELECTION token; each node appends its id and passes it on. When the
  *   token is back, the ids in it (less any the initiator now believes dead) are the supporters.
  * - Winner: the highest-priority supporter in the token. If the token confirms that winner is already
- *   leading the current epoch, nothing changes. Otherwise, if the token holds a strict majority of
+ *   leading the current epoch, nothing changes — unless an operator triggered the election, which
+ *   always ends in a new epoch. Otherwise, if the token holds a strict majority of
  *   the membership, the initiator claims the next epoch for the winner at the fencing register,
  *   then circulates COORDINATOR once around the ring (and tells the winner directly).
  * - Several initiators may run at once; the fencing register lets one claim per epoch through and
@@ -49,6 +50,8 @@ export interface RingState extends ElectionState {
   readonly round: number;
   /** Key of this node's own token while it is out. */
   readonly electionKey: string | null;
+  /** That election must end in a new epoch, even for the sitting leader (an operator triggered it). */
+  readonly renew: boolean;
   /** Successors that did not ACK; skipped until they show life or the next tick. */
   readonly suspects: readonly string[];
   /** Hops sent and not yet ACKed, by hop reference. */
@@ -87,9 +90,13 @@ function clearSuspect(ctx: StepContext<RingState>, id: string): void {
   if (ctx.s.suspects.includes(id)) ctx.s.suspects = ctx.s.suspects.filter((x) => x !== id);
 }
 
-function begin(ctx: StepContext<RingState>): void {
+function begin(ctx: StepContext<RingState>, renew = false): void {
   const s = ctx.s;
-  if (s.electionKey !== null) return;
+  if (s.electionKey !== null) {
+    if (renew) s.renew = true; // the token already out decides, and now renews
+    return;
+  }
+  s.renew = renew;
   const leading = s.phase === 'leading' && s.leader === s.self;
   s.round += 1;
   s.electionKey = `${s.self}#${s.epoch}.${s.round}`;
@@ -112,14 +119,16 @@ function begin(ctx: StepContext<RingState>): void {
 function finishToken(ctx: StepContext<RingState>, token: TokenMessage): void {
   const s = ctx.s;
   cancelTimer(ctx, TOKEN_TIMER);
+  const renew = s.renew;
   s.electionKey = null;
+  s.renew = false;
   s.phase = s.leader === s.self ? 'leading' : 'follower';
   // Only ids still believed alive count: the token may have passed a node that died since.
   const supporters = token.ids.filter((id) => id === s.self || s.alive.includes(id));
   if (!hasMajority(s.members, supporters.length)) return;
   const winner = highestPriority(supporters);
   if (winner === null) return;
-  if (token.leading === winner && token.leadingEpoch === s.epoch) {
+  if (!renew && token.leading === winner && token.leadingEpoch === s.epoch) {
     adopt(ringProtocol, ctx, winner, s.epoch);
     return;
   }
@@ -157,7 +166,7 @@ function onRingCoordinator(ctx: StepContext<RingState>, msg: RingCoordinatorMess
 
 export const ringProtocol: ElectionProtocol<RingState> = {
   name: 'ring',
-  initExtra: (base) => ({ ...base, round: 0, electionKey: null, suspects: [], pending: {} }),
+  initExtra: (base) => ({ ...base, round: 0, electionKey: null, renew: false, suspects: [], pending: {} }),
   begin,
   onArrival(ctx, from, msg) {
     clearSuspect(ctx, from);
@@ -191,7 +200,7 @@ export const ringProtocol: ElectionProtocol<RingState> = {
       if (s.electionKey !== null) {
         s.electionKey = null;
         s.phase = s.leader === s.self ? 'leading' : 'follower';
-        begin(ctx);
+        begin(ctx, s.renew);
       }
       return true;
     }
@@ -204,9 +213,11 @@ export const ringProtocol: ElectionProtocol<RingState> = {
     }
     return false;
   },
+  renewing: (s) => s.renew,
   settle(ctx) {
     if (ctx.s.electionKey !== null) {
       ctx.s.electionKey = null;
+      ctx.s.renew = false;
       cancelTimer(ctx, TOKEN_TIMER);
     }
     if (ctx.s.phase === 'awaitingCoordinator') cancelTimer(ctx, COORDINATOR_TIMER);

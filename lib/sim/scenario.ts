@@ -2,7 +2,7 @@
  * Random fault scenarios for the cluster simulator, derived entirely from a seed.
  *
  * A run has a fault phase (crashes, restarts, crashes of whoever leads, partitions, lossy and
- * slow networks, on top of skewed and drifting clocks) followed by a calm phase: partitions heal,
+ * slow networks, elections an operator triggers, on top of skewed and drifting clocks) followed by a calm phase: partitions heal,
  * the network becomes reliable with bounded delay, and every node restarts except a random
  * minority that stays down for good. Checkers then judge the end state and the whole history.
  * The common faults and the calm phase come from ./faults, shared with the replication simulator.
@@ -95,9 +95,14 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
       cluster.at(t, () => cluster.partition(groups));
     } else if (roll < 0.82) {
       cluster.at(t, () => cluster.heal());
-    } else {
+    } else if (roll < 0.92) {
       const network = faults.drawFaultNetwork(rng);
       cluster.at(t, () => cluster.setNetwork(network));
+    } else {
+      cluster.at(t, () => {
+        const target = faults.pickWith(nodeIds.filter((id) => cluster.isUp(id)), pickSeed);
+        if (target !== undefined) cluster.trigger(target, { type: 'trigger' });
+      });
     }
   });
 

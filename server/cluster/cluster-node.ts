@@ -435,7 +435,7 @@ export class ClusterNode {
     await Promise.all(alive.map((p) => this.transport.call(p, 'election.algorithm', { algorithm }).catch(() => undefined)));
     this.driver.switchAlgorithm(algorithm);
     const started = Date.now();
-    this.driver.start('triggered');
+    this.driver.trigger();
     const deadline = started + timeoutMs;
     while (Date.now() < deadline && !(this.driver.view.epoch > before && this.driver.view.leader)) {
       await new Promise((resolve) => setTimeout(resolve, 10));

@@ -163,4 +163,16 @@ describe('5 real nodes (Ring)', () => {
     assert.deepEqual(views, Array(5).fill('bully'));
     await waitForAgreement(cluster, all, 10_000, 'node-5');
   });
+
+  test('a triggered election ends in a new epoch even when the sitting leader wins again (leader and follower, with and without a switch)', async () => {
+    const token = await cluster.adminToken();
+    let { epoch } = await waitForAgreement(cluster, all, 10_000, 'node-5');
+    for (const [algorithm, nodeId] of [['ring', 'node-5'], ['ring', 'node-5'], ['ring', 'node-2'], ['bully', 'node-5'], ['bully', 'node-5'], ['bully', 'node-2']] as const) {
+      const res = await client(cluster.node('node-1').url, token).post('/api/election', { algorithm, nodeId });
+      const election = res.body.election as { ok: boolean; leader: string; epoch: number };
+      assert.deepEqual([res.status, election.ok, election.leader], [200, true, 'node-5'], `${algorithm} from ${nodeId}: ${JSON.stringify(res.body)}`);
+      assert.ok(election.epoch > epoch, `${algorithm} from ${nodeId}: epoch ${epoch} → ${election.epoch}`);
+      ({ epoch } = await waitForAgreement(cluster, all, 10_000, 'node-5'));
+    }
+  });
 });

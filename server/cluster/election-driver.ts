@@ -78,9 +78,14 @@ export class ElectionDriver {
     this.deliver({ type: 'start' }, 'algorithm switch', false);
   }
 
-  /** Start (boot) or trigger an election. */
+  /** Start the election core (boot): it elects, or confirms the sitting leader. */
   start(trigger: string): void {
     this.deliver({ type: 'start' }, trigger, true);
+  }
+
+  /** An election an operator asked for: it ends in a new epoch. */
+  trigger(): void {
+    this.deliver({ type: 'trigger' }, 'triggered', true);
   }
 
   onMessage(from: string, msg: ElectionMessage): void {
