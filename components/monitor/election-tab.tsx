@@ -117,7 +117,7 @@ export function ElectionTab({ election, nodeIds, isAdmin, now, history, pinned }
             </label>
           </div>
           <p className="mt-3 text-xs text-slate-500">
-            From the leader, either algorithm runs a full election into a new epoch. Bully from a lower node while the leader lives: the leader answers and re-announces itself — no new epoch.
+            Either algorithm runs a full election into a new epoch, even when the same node wins again. A node that restarts or switches algorithm only confirms the sitting leader.
           </p>
           {!isAdmin && <p className="mt-3 text-sm text-slate-400">Log in as an administrator to trigger elections.</p>}
           <div className="mt-4" aria-live="polite" data-testid="election-result">
