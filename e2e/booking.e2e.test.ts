@@ -56,6 +56,9 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await database?.drop();
   });
 
+  /** What a failing wait adds to its message: the page's console errors and the nodes' logs. */
+  const diagnosis = (watch: ReturnType<typeof watchConsole>) => () => `${watch.describe()}\n${cluster.logTail()}`;
+
   async function bookingsOf(email: string): Promise<{ id: string; status: string; seat_ids: string[] }[]> {
     const { rows } = await database.db.query(
       'SELECT b.id, b.status, b.seat_ids FROM bookings b JOIN users u ON u.id = b.user_id WHERE u.email = $1 ORDER BY b.created_at', [email],
@@ -144,7 +147,7 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await dialog.waitFor();
     assert.match((await dialog.textContent()) ?? '', /seats F7, F8 \(\$23\.00\)/);
     await dialog.getByRole('button', { name: 'Cancel booking' }).click();
-    await waitForNotice(page.getByRole('main'), 'Cancelled your booking');
+    await waitForNotice(page.getByRole('main'), 'Cancelled your booking', diagnosis(consoleWatch));
     await page.locator('#section-cancelled').waitFor();
     assert.equal((await bookingsOf(email))[0]!.status, 'cancelled');
     const { rows } = await database.db.query('SELECT 1 FROM booking_seats WHERE booking_id = $1', [booked[0]!.id]);
@@ -274,7 +277,7 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await movie.getByRole('spinbutton', { name: 'Duration (min)' }).fill('101');
     await movie.getByRole('textbox', { name: 'Description' }).fill('Five replicas, one log, and a leader who will not step down.');
     await movie.getByRole('button', { name: 'Add movie' }).click();
-    await waitForNotice(movie, /Added “Consensus at Dawn” \(movie #\d+\), processed by node-2, Lamport clock \d+/);
+    await waitForNotice(movie, /Added “Consensus at Dawn” \(movie #\d+\), processed by node-2, Lamport clock \d+/, diagnosis(consoleWatch));
 
     const showtimeForm = page.getByRole('region', { name: 'Add a showtime' });
     const movieSelect = showtimeForm.getByRole('combobox', { name: 'Movie' });
@@ -282,7 +285,7 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await movieSelect.selectOption({ label: 'Consensus at Dawn' });
     await showtimeForm.getByRole('combobox', { name: 'Screen' }).selectOption({ label: 'Boutique · 40 seats' });
     await showtimeForm.getByRole('button', { name: 'Add showtime' }).click();
-    await waitForNotice(showtimeForm, /Consensus at Dawn on Boutique/);
+    await waitForNotice(showtimeForm, /Consensus at Dawn on Boutique/, diagnosis(consoleWatch));
     // The same showtime twice is refused with a readable message.
     await showtimeForm.getByRole('button', { name: 'Add showtime' }).click();
     await showtimeForm.getByRole('alert').filter({ hasText: 'That screen already has a showtime at that time' }).waitFor();

@@ -33,7 +33,7 @@ export type ConsoleProblem = { text: string; url: string };
  * Every console error and uncaught page error of a page. Expected failed API answers (a 409 for
  * the loser of a race, say) appear as "Failed to load resource: … status of 409" and can be allowed.
  */
-export function watchConsole(page: Page): { problems: ConsoleProblem[]; assertClean(allowed?: RegExp): void } {
+export function watchConsole(page: Page): { problems: ConsoleProblem[]; describe(): string; assertClean(allowed?: RegExp): void } {
   const problems: ConsoleProblem[] = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push({ text: msg.text(), url: msg.location().url });
@@ -41,6 +41,7 @@ export function watchConsole(page: Page): { problems: ConsoleProblem[]; assertCl
   page.on('pageerror', (err) => problems.push({ text: `uncaught: ${err.message}`, url: page.url() }));
   return {
     problems,
+    describe: () => (problems.length ? `console: ${problems.map((p) => `${p.text} (${p.url})`).join('; ')}` : 'console: clean'),
     assertClean(allowed) {
       const unexpected = problems.filter((p) => !allowed || !allowed.test(`${p.text} ${p.url}`));
       if (unexpected.length) throw new Error(`console errors:\n${unexpected.map((p) => `  ${p.text} (${p.url})`).join('\n')}`);
@@ -82,17 +83,18 @@ export async function waitForSeat(page: Page, seatId: string, status: string, ti
 
 /**
  * Wait for a success notice (role=status) with `text` in `scope`. When the page shows an error
- * (role=alert) instead, or nothing, fail with what the page says and what its fields hold.
+ * (role=alert) instead, or nothing, fail with what the page says, what its fields hold, and
+ * `context` (say, the console's errors and the nodes' logs).
  */
-export async function waitForNotice(scope: Locator, text: string | RegExp, timeoutMs = PAGE_TIMEOUT_MS): Promise<void> {
+export async function waitForNotice(scope: Locator, text: string | RegExp, context: () => string = () => ''): Promise<void> {
   const notice = scope.getByRole('status').filter({ hasText: text });
   const alert = scope.getByRole('alert');
-  const shown = await notice.or(alert).first().waitFor({ timeout: timeoutMs }).then(() => true, () => false);
+  const shown = await notice.or(alert).first().waitFor({ timeout: PAGE_TIMEOUT_MS }).then(() => true, () => false);
   if (shown && (await notice.count())) return;
   const said = (await alert.count()) ? `an error: ${await alert.first().innerText()}` : 'no notice';
   const fields = await scope.evaluate((el) => [...el.querySelectorAll('input, textarea, select')]
     .map((f) => `${(f as HTMLInputElement).name}=${JSON.stringify((f as HTMLInputElement).value)}`).join(', '));
-  throw new Error(`expected a notice ${String(text)} within ${timeoutMs} ms; the page shows ${said}\n(fields: ${fields})`);
+  throw new Error(`expected a notice ${String(text)} within ${PAGE_TIMEOUT_MS} ms; the page shows ${said}\n(fields: ${fields})\n${context()}`);
 }
 
 /** Open a showtime's seat map and wait until its live stream is connected. */

@@ -72,7 +72,6 @@ describe('system monitor in a browser', { timeout: 15 * 60_000 }, () => {
   }
 
   /** The end of every node's log, to explain a failure. */
-  const nodeLogs = () => [...cluster.nodes.values()].map((n) => `--- ${n.id}\n${n.log.join('').slice(-1500)}`).join('\n');
 
   const text = async (testId: string) => ((await page.getByTestId(testId).textContent()) ?? '').trim();
 
@@ -142,7 +141,7 @@ describe('system monitor in a browser', { timeout: 15 * 60_000 }, () => {
       await result.waitFor();
       const shown = (await result.textContent()) ?? '';
       // A triggered election always ends in a new epoch, whichever node runs it.
-      assert.match(shown, /elected/, `the ${algorithm} election's result: ${shown}\n${nodeLogs()}`);
+      assert.match(shown, /elected/, `the ${algorithm} election's result: ${shown}\n${cluster.logTail()}`);
       // Every poll may come from another node: wait until the displayed state shows the new election.
       await page.waitForFunction(([min, algo]) => {
         const epoch = Number(document.querySelector('[data-testid="election-epoch"]')?.textContent);

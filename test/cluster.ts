@@ -18,6 +18,8 @@ export type TestCluster = {
   start(id: string): Promise<void>;
   kill(id: string, signal?: NodeJS.Signals): Promise<void>;
   adminToken(): Promise<string>;
+  /** The end of every node's output, for a failing test's message. */
+  logTail(charsPerNode?: number): string;
   stop(): Promise<void>;
 };
 
@@ -96,6 +98,9 @@ export async function startCluster(
       const res = await client(nodes.get(ids[0]!)!.url).post('/api/auth/login', { email: 'admin@moviebook.local', password });
       token = res.body.token as string;
       return token;
+    },
+    logTail(charsPerNode = 1500) {
+      return [...nodes.values()].map((n) => `--- ${n.id}\n${n.log.join('').slice(-charsPerNode)}`).join('\n');
     },
     async stop() {
       await Promise.all(ids.map((id) => kill(id, 'SIGTERM')));
