@@ -92,8 +92,10 @@ export async function waitForNotice(scope: Locator, text: string | RegExp, conte
   const shown = await notice.or(alert).first().waitFor({ timeout: PAGE_TIMEOUT_MS }).then(() => true, () => false);
   if (shown && (await notice.count())) return;
   const said = (await alert.count()) ? `an error: ${await alert.first().innerText()}` : 'no notice';
-  const fields = await scope.evaluate((el) => [...el.querySelectorAll('input, textarea, select')]
-    .map((f) => `${(f as HTMLInputElement).name}=${JSON.stringify((f as HTMLInputElement).value)}`).join(', '));
+  const fields = (await scope.count())
+    ? await scope.evaluate((el) => [...el.querySelectorAll('input, textarea, select')]
+      .map((f) => `${(f as HTMLInputElement).name}=${JSON.stringify((f as HTMLInputElement).value)}`).join(', '))
+    : `none: the element is gone from ${scope.page().url()}`;
   throw new Error(`expected a notice ${String(text)} within ${PAGE_TIMEOUT_MS} ms; the page shows ${said}\n(fields: ${fields})\n${context()}`);
 }
 
