@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createPool, type Db } from '../lib/db/pool';
 import {
   benchUserIdSql, Cleanup, cleanUpOnSignal, cpuSeconds, cpuShares, createBenchUsers, describeMachine, localPostmasterPid, median, openBenchDatabase,
-  percentile, postgresTicks, processTicks, reapedChildrenTicks, runPgbench, sampleCpu, sortedFloat64, startApiNode, runMain,
+  percentile, postgresTicks, processTicks, reapedChildrenTicks, runMain, runPgbench, sampleCpu, sortedFloat64, startApiNode,
   writeDocSection, type CpuSample, type Machine,
 } from './lib';
 import { LoadConnection } from './load-connection';

@@ -79,8 +79,8 @@ export class ElectionDriver {
   }
 
   /** Start the election core (boot): it elects, or confirms the sitting leader. */
-  start(trigger: string): void {
-    this.deliver({ type: 'start' }, trigger, true);
+  start(reason: string): void {
+    this.deliver({ type: 'start' }, reason, true);
   }
 
   /** An election an operator asked for: it ends in a new epoch. */
