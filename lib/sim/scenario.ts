@@ -5,7 +5,8 @@
  * slow networks, elections an operator triggers, on top of skewed and drifting clocks) followed
  * by a calm phase: partitions heal, the network becomes reliable with bounded delay, and every
  * node restarts except a random minority that stays down for good. Checkers then judge the end
- * state and the whole history. The common faults and the calm phase come from ./faults, shared with the replication simulator.
+ * state and the whole history. The common faults and the calm phase come from ./faults, shared
+ * with the replication simulator.
  */
 import { createBullyElection } from '../algorithms/bully-election';
 import { highestPriority } from '../algorithms/node-id';
