@@ -9,7 +9,7 @@ import type { Db } from '../lib/db/pool';
 import { startCluster, waitFor, type TestCluster } from '../test/cluster';
 import { ALGORITHMS, type Algorithm } from '../gateway/balancer';
 import {
-  Cleanup, cleanUpOnSignal, cpuShares, describeMachine, localPostmasterPid, median, openBenchDatabase, postgresTicks, processTicks,
+  Cleanup, cleanUpOnSignal, cpuShares, describeMachine, localPostmasterPid, measuredOn, median, openBenchDatabase, postgresTicks, processTicks,
   reapedChildrenTicks, runMain, sampleCpu, type CpuSample,
 } from './lib';
 
@@ -618,8 +618,7 @@ async function main(): Promise<void> {
       const machine = await describeMachine(db);
       const gatewayEnv = (process.env.BENCH_GATEWAY_ENV ? ` BENCH_GATEWAY_ENV=${process.env.BENCH_GATEWAY_ENV}` : '')
         + (BASELINE_DIR ? ` BENCH_BASELINE_DIR=<checkout of ${baselineCommit(BASELINE_DIR)}>` : '');
-      writeDocs(`Measured ${machine.date} · ${machine.cpus} cores (${machine.cpuModel}) · ${machine.memory} RAM · ${machine.os} ·
-Node.js ${machine.node} · ${machine.postgres} (${database.embedded ? 'embedded, fresh cluster' : 'DATABASE_URL, fresh database'}) · ${nginxVersion} · wrk.
+      writeDocs(`${measuredOn(machine, database)} · ${nginxVersion} · wrk.
 **Everything shares these ${machine.cpus} cores**: the load generator, the 3 nodes, PostgreSQL and the proxy under test
 (a proxy's CPU is taken from the nodes and PostgreSQL), plus whatever else runs on the machine ("other").
 

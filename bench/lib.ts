@@ -398,6 +398,12 @@ export async function openSeededBenchDatabase(cleanup: Cleanup, log: (msg: strin
   }
 }
 
+/** The first line of a benchmark's report: when, on what machine, against which database. */
+export function measuredOn(machine: Machine, database: { embedded: boolean }): string {
+  return `Measured ${machine.date} · ${machine.cpus} cores (${machine.cpuModel}) · ${machine.memory} RAM · ${machine.os} ·
+Node.js ${machine.node} · ${machine.postgres} (${database.embedded ? 'embedded, fresh cluster' : 'DATABASE_URL, fresh database'})`;
+}
+
 export type Machine = { date: string; cpus: string; cpuModel: string; memory: string; os: string; node: string; postgres: string; pgbench: string };
 
 export async function describeMachine(db: Db): Promise<Machine> {
