@@ -170,4 +170,3 @@ describe('the cluster\'s view of a node', () => {
     assert.deepEqual([200, 409, 499, 500, 502, 503, 504].map(isNodeFailure), [false, false, false, true, true, false, true]);
   });
 });
-

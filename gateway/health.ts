@@ -82,4 +82,3 @@ export function reportedDeadByMajority(id: string, reports: readonly ClusterRepo
 export function isNodeFailure(statusCode: number): boolean {
   return statusCode >= 500 && statusCode !== 503;
 }
-
