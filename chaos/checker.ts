@@ -609,4 +609,3 @@ export function formatReport(report: Report): string {
   lines.push(`Convergence after heal: ${report.convergence.checked ? (report.convergence.converged ? `converged in ${report.convergence.waitedMs} ms` : `NOT converged within ${report.convergence.boundMs} ms`) : 'not measured'}`);
   return lines.join('\n');
 }
-

@@ -866,4 +866,3 @@ export function pickPeers(peers: readonly string[], count: number, entropy: numb
 export function hasMajority(members: readonly string[], count: number): boolean {
   return count * 2 > members.length;
 }
-

@@ -122,4 +122,3 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     maxFaultDelayMs: faults.MAX_FAULT_DELAY_MS,
   };
 }
-
