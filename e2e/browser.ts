@@ -39,12 +39,13 @@ export function watchConsole(page: Page): { problems: ConsoleProblem[]; describe
     if (msg.type() === 'error') problems.push({ text: msg.text(), url: msg.location().url });
   });
   page.on('pageerror', (err) => problems.push({ text: `uncaught: ${err.message}`, url: page.url() }));
+  const said = (p: ConsoleProblem) => `${p.text} (${p.url})`;
   return {
     problems,
-    describe: () => (problems.length ? `console: ${problems.map((p) => `${p.text} (${p.url})`).join('; ')}` : 'console: clean'),
+    describe: () => (problems.length ? `console: ${problems.map(said).join('; ')}` : 'console: clean'),
     assertClean(allowed) {
       const unexpected = problems.filter((p) => !allowed || !allowed.test(`${p.text} ${p.url}`));
-      if (unexpected.length) throw new Error(`console errors:\n${unexpected.map((p) => `  ${p.text} (${p.url})`).join('\n')}`);
+      if (unexpected.length) throw new Error(`console errors:\n${unexpected.map((p) => `  ${said(p)}`).join('\n')}`);
     },
   };
 }
