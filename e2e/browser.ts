@@ -33,7 +33,7 @@ export type ConsoleProblem = { text: string; url: string };
  * Every console error and uncaught page error of a page. Expected failed API answers (a 409 for
  * the loser of a race, say) appear as "Failed to load resource: … status of 409" and can be allowed.
  */
-export function watchConsole(page: Page): { problems: ConsoleProblem[]; describe(): string; assertClean(allowed?: RegExp): void } {
+export function watchConsole(page: Page): { describe(): string; assertClean(allowed?: RegExp): void } {
   const problems: ConsoleProblem[] = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push({ text: msg.text(), url: msg.location().url });
@@ -41,7 +41,6 @@ export function watchConsole(page: Page): { problems: ConsoleProblem[]; describe
   page.on('pageerror', (err) => problems.push({ text: `uncaught: ${err.message}`, url: page.url() }));
   const said = (p: ConsoleProblem) => `${p.text} (${p.url})`;
   return {
-    problems,
     describe: () => (problems.length ? `console: ${problems.map(said).join('; ')}` : 'console: clean'),
     assertClean(allowed) {
       const unexpected = problems.filter((p) => !allowed || !allowed.test(`${p.text} ${p.url}`));
