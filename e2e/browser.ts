@@ -4,7 +4,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /**
- * Browser tests drive Debian's Chromium (installed by `.ci/run`, never downloaded at test time)
+ * Browser tests drive Debian's Chromium (provisioned by `npm test`, see scripts/ensure-browser.ts)
  * through playwright-core. The network is closed on these machines: without these flags Chromium
  * hangs trying to reach Google's services.
  */
@@ -21,7 +21,7 @@ export const PAGE_TIMEOUT_MS = 20_000;
 
 export async function launchBrowser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM_PATH)) {
-    throw new Error(`No Chromium at ${CHROMIUM_PATH}: install Debian's (apt-get install chromium, as .ci/run does) or set CHROMIUM_PATH`);
+    throw new Error(`No Chromium at ${CHROMIUM_PATH}: run the browser tests through \`npm test\` (it installs Debian's), or set CHROMIUM_PATH`);
   }
   // launch() gives every browser a fresh temporary profile (user-data-dir), removed on close.
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });

@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from '../lib/db/embedded';
 import { createPool, ensureDatabaseExists, prepareSchema } from '../lib/db/database';
 import { TEMPLATE_DATABASE } from '../test/helpers';
 import { buildIfNeeded } from './build-if-needed';
+import { ensureBrowser } from './ensure-browser';
 
 /**
  * `npm test` (after lint and typecheck): every `*.test.ts` with node's test runner.
@@ -44,7 +45,11 @@ async function main(): Promise<number> {
   const files = chosenFiles.length ? chosenFiles : findTests('.');
   if (!files.length) throw new Error('no test files found');
   // Browser tests run the pages as in production: build them once here, not in parallel per file.
-  if (files.some((f) => f.endsWith('.e2e.test.ts'))) buildIfNeeded();
+  // and make sure they have a browser (installed from Debian's packages when missing).
+  if (files.some((f) => f.endsWith('.e2e.test.ts'))) {
+    process.env.CHROMIUM_PATH = ensureBrowser();
+    buildIfNeeded();
+  }
   let serverUrl = process.env.DATABASE_URL;
   let stopServer = async () => {};
   let tempDir: string | undefined;
