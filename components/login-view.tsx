@@ -3,13 +3,9 @@
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { errorMessage } from '@/lib/client/error-messages';
+import { safeNextPath } from '@/lib/client/safe-next';
 import { useAuth } from './auth-provider';
 import { Button, ButtonLink, Notice } from './ui';
-
-/** Only paths of this site: a `next` pointing elsewhere is ignored. */
-function safeNext(value: string | null): string {
-  return value && value.startsWith('/') && !value.startsWith('//') ? value : '/';
-}
 
 const INPUT = 'mt-1 w-full rounded-xl border border-slate-700 bg-slate-950 px-3 py-2.5 text-sm placeholder:text-slate-600 focus:border-amber-400 focus:outline-none focus:ring-2 focus:ring-amber-400/30';
 
@@ -18,7 +14,8 @@ export function LoginView() {
   const auth = useAuth();
   const router = useRouter();
   const params = useSearchParams();
-  const next = safeNext(params.get('next'));
+  // Only paths of this site: a `next` pointing elsewhere is ignored.
+  const next = safeNextPath(params.get('next'));
   const [mode, setMode] = useState<'login' | 'signup'>(params.get('mode') === 'signup' ? 'signup' : 'login');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
