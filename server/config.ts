@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseSiteOrigins, type CookieSecureMode } from './api/browser-edge';
 
 /** Everything a node reads from its environment, parsed once at start. */
 const envSchema = z.object({
@@ -16,6 +17,10 @@ const envSchema = z.object({
   MAX_SEATS_PER_BOOKING: z.coerce.number().int().min(1).max(100).default(10),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   SESSION_TTL_S: z.coerce.number().int().min(60).default(30 * 86_400),
+  /** The site's own origin(s) for the cross-site check (comma-separated); unset: the request's Host. */
+  SITE_ORIGIN: z.string().optional(),
+  /** `Secure` on the session cookie: auto = when X-Forwarded-Proto says https. */
+  COOKIE_SECURE: z.enum(['auto', 'on', 'off']).default('auto'),
   /** off: API only (benchmarks, cluster tests); the pages need a `next build` in production. */
   /** Relative capacity this node declares; the gateway's load-based weights start from it. */
   NODE_CAPACITY: z.coerce.number().int().min(1).max(1_000).default(10),
@@ -58,6 +63,9 @@ export type Config = {
   maxSeatsPerBooking: number;
   bodyLimitBytes: number;
   sessionTtlS: number;
+  /** Normalised origins (empty: compare Origin with the request's Host). */
+  siteOrigins: string[];
+  cookieSecure: CookieSecureMode;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   servePages: boolean;
   nodeCapacity: number;
@@ -111,6 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxSeatsPerBooking: e.MAX_SEATS_PER_BOOKING,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     sessionTtlS: e.SESSION_TTL_S,
+    siteOrigins: parseSiteOrigins(e.SITE_ORIGIN),
+    cookieSecure: e.COOKIE_SECURE,
     logLevel: e.LOG_LEVEL,
     servePages: e.SERVE_PAGES === 'on',
     nodeCapacity: e.NODE_CAPACITY,

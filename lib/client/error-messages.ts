@@ -28,6 +28,7 @@ const MESSAGES: Record<ClientErrorCode, (err: ApiError) => string> = {
   UNAUTHENTICATED: () => 'Please log in to continue.',
   INVALID_CREDENTIALS: () => 'That email and password do not match an account.',
   FORBIDDEN: () => 'Your account is not allowed to do this.',
+  CROSS_ORIGIN_REQUEST: () => 'This request did not come from MovieBook itself, so it was refused. Please use the site directly.',
   NOT_FOUND: () => 'That page or action does not exist.',
   MOVIE_NOT_FOUND: () => 'This movie does not exist (any more).',
   SHOWTIME_NOT_FOUND: () => 'This showtime does not exist (any more).',

@@ -6,6 +6,7 @@ import { AppError, type ErrorCode } from '../../lib/errors';
 import { sqlState } from '../../lib/db/pool';
 import { ReplicationUnavailable } from '../replication/replication-node';
 import { replicationRoutes } from './routes/replication';
+import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, pageContentSecurityPolicy, SECURITY_HEADERS } from './browser-edge';
 import type { NodeContext } from './context';
 import { authRoutes } from './routes/auth';
 import { catalogRoutes } from './routes/catalog';
@@ -98,15 +99,22 @@ function clientErrorHandler(err: ConnectionError, socket: Socket): void {
 const UNDELAYED = /^\/api\/(health|faults|peer)(\?|$)/;
 
 export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Promise<FastifyInstance> {
+  const pageCsp = pageContentSecurityPolicy(ctx.config.dev);
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.bodyLimitBytes,
     frameworkErrors: (err, _req, reply) => void sendError(reply, err),
     clientErrorHandler,
     // Only /api/* reaches Fastify; everything else goes straight to the fallback (Next.js).
+    // Every answer, page or API, carries the security headers (set here once: the cheapest place).
     serverFactory: (handler) =>
       http.createServer((req, res) => {
-        if (!fallback || req.url === '/api' || req.url?.startsWith('/api/')) return handler(req, res);
+        for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+        if (!fallback || req.url === '/api' || req.url?.startsWith('/api/')) {
+          res.setHeader('Content-Security-Policy', API_CONTENT_SECURITY_POLICY);
+          return handler(req, res);
+        }
+        res.setHeader('Content-Security-Policy', pageCsp);
         void fallback(req, res);
       }),
   });
@@ -129,6 +137,14 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
     const delay = ctx.cluster?.requestDelayMs ?? 0;
     if (delay > 0 && !UNDELAYED.test(req.url)) await new Promise((resolve) => setTimeout(resolve, delay));
   });
+  // Cross-site request forgery: refused before the body is read (after the stats hook, whose
+  // onResponse counterpart runs for this refusal too).
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!isCrossSiteRequest(req.method, req.headers, ctx.config.siteOrigins)) return done();
+    const refused = new AppError('CROSS_ORIGIN_REQUEST', 'Cross-site request refused: send it from the site itself, or authenticate with Authorization: Bearer');
+    void reply.code(refused.status).send(refused.toJSON());
+  });
+  app.decorate('cookieSecure', ctx.config.cookieSecure);
   app.addHook('onResponse', async (req) => {
     if (req.url === '/api/peer') return;
     ctx.stats.inFlight -= 1;

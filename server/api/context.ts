@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Db } from '../../lib/db/pool';
 import { userForToken, type User } from '../../lib/auth/accounts';
 import { AppError } from '../../lib/errors';
+import { wantsSecureCookie, type CookieSecureMode } from './browser-edge';
 import type { ClusterClock } from '../cluster/cluster-clock';
 import type { ClusterNode } from '../cluster/cluster-node';
 import type { ReplicationNode } from '../replication/replication-node';
@@ -67,11 +68,23 @@ export async function requireAdmin(ctx: NodeContext, req: FastifyRequest): Promi
   return user;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** COOKIE_SECURE, decorated by buildApi. */
+    cookieSecure: CookieSecureMode;
+  }
+}
+
+/** `; Secure` when COOKIE_SECURE says so for this request (auto: it came over TLS). */
+function secureAttribute(reply: FastifyReply): string {
+  return wantsSecureCookie(reply.server.cookieSecure ?? 'auto', reply.request.headers) ? '; Secure' : '';
+}
+
 export function setSessionCookie(reply: FastifyReply, token: string, expiresAt: Date): void {
   const maxAgeS = Math.max(0, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
-  reply.header('set-cookie', `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}`);
+  reply.header('set-cookie', `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${secureAttribute(reply)}`);
 }
 
 export function clearSessionCookie(reply: FastifyReply): void {
-  reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`);
+  reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secureAttribute(reply)}`);
 }
