@@ -17,6 +17,16 @@ const envSchema = z.object({
   MAX_SEATS_PER_BOOKING: z.coerce.number().int().min(1).max(100).default(10),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   SESSION_TTL_S: z.coerce.number().int().min(60).default(30 * 86_400),
+  /** A session unused this long stops working (its deadline moves forward with use). */
+  SESSION_IDLE_TIMEOUT_S: z.coerce.number().int().min(60).default(7 * 86_400),
+  /** Failed logins per account (email) per LOGIN_FAILURE_WINDOW_S, counted cluster-wide; then 429. */
+  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  LOGIN_FAILURE_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(900),
+  /** Hold and booking requests per account per minute, counted cluster-wide; then 429. */
+  HOLDS_PER_ACCOUNT_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  BOOKINGS_PER_ACCOUNT_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  /** Seats one account may hold at once, over all showtimes (unset: MAX_SEATS_PER_BOOKING). */
+  MAX_HELD_SEATS_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).optional(),
   /** The site's own origin(s) for the cross-site check (comma-separated); unset: the request's Host. */
   SITE_ORIGIN: z.string().optional(),
   /** `Secure` on the session cookie: auto = when X-Forwarded-Proto says https. */
@@ -63,6 +73,15 @@ export type Config = {
   maxSeatsPerBooking: number;
   bodyLimitBytes: number;
   sessionTtlS: number;
+  sessionIdleTimeoutS: number;
+  /** Per-account limits, enforced through PostgreSQL (so cluster-wide). */
+  accountLimits: {
+    loginFailures: number;
+    loginFailureWindowS: number;
+    holdsPerMin: number;
+    bookingsPerMin: number;
+    maxHeldSeats: number;
+  };
   /** Normalised origins (empty: compare Origin with the request's Host). */
   siteOrigins: string[];
   cookieSecure: CookieSecureMode;
@@ -119,6 +138,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxSeatsPerBooking: e.MAX_SEATS_PER_BOOKING,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     sessionTtlS: e.SESSION_TTL_S,
+    sessionIdleTimeoutS: e.SESSION_IDLE_TIMEOUT_S,
+    accountLimits: {
+      loginFailures: e.LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailureWindowS: e.LOGIN_FAILURE_WINDOW_S,
+      holdsPerMin: e.HOLDS_PER_ACCOUNT_PER_MIN,
+      bookingsPerMin: e.BOOKINGS_PER_ACCOUNT_PER_MIN,
+      maxHeldSeats: e.MAX_HELD_SEATS_PER_ACCOUNT ?? e.MAX_SEATS_PER_BOOKING,
+    },
     siteOrigins: parseSiteOrigins(e.SITE_ORIGIN),
     cookieSecure: e.COOKIE_SECURE,
     logLevel: e.LOG_LEVEL,

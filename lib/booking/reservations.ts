@@ -33,8 +33,11 @@ export type Booking = {
   distributedInfo: DistributedInfo;
 };
 
-/** Per-node settings of the reservation services; `origin` is the node recorded with replicated facts. */
-export type ReservationLimits = { holdTtlS: number; maxSeatsPerBooking: number; origin: string };
+/**
+ * Per-node settings of the reservation services; `origin` is the node recorded with replicated
+ * facts; `maxHeldSeats` caps the seats one account holds at once, over all showtimes.
+ */
+export type ReservationLimits = { holdTtlS: number; maxSeatsPerBooking: number; maxHeldSeats: number; origin: string };
 
 function assertNotStarted(info: ShowtimeInfo, now = new Date()): void {
   if (info.startsAt <= now) throw new AppError('SHOWTIME_STARTED', 'This showtime has already started');
@@ -69,6 +72,7 @@ export async function createHold(
   const seatIds = seats.map((s) => s.id);
   const holdId = randomUUID();
   return inRetryingTransaction(db, async (client) => {
+    await assertUnderHoldCap(client, user.id, info.id, seatIds, limits.maxHeldSeats);
     const taken = await client.query<{ seat_id: string; held_until: Date }>({
       name: 'take_seats_for_hold', text: TAKE_SEATS_FOR_HOLD, values: [info.id, seatIds, holdId, user.id, limits.holdTtlS],
     });
@@ -89,6 +93,25 @@ export async function createHold(
       totalCents: seats.reduce((sum, s) => sum + s.priceCents, 0),
     };
   }).catch(rethrowAsRollback);
+}
+
+// The account's row lock serialises its holds across every node, so two concurrent holds cannot
+// both see room under the cap. The count is a statement of its own: under READ COMMITTED it then
+// reads with a snapshot taken after the lock was granted, so it sees the hold that held the lock.
+// Seats of the request this account already holds (a new hold taking over its own seats) count once.
+const HELD_ELSEWHERE = `
+  SELECT count(*)::int AS held FROM showtime_seats
+  WHERE held_by = $1 AND held_until > now() AND booking_id IS NULL AND NOT (showtime_id = $2 AND seat_id = ANY($3::text[]))`;
+
+async function assertUnderHoldCap(client: pg.PoolClient, userId: string, showtimeId: number, seatIds: string[], cap: number): Promise<void> {
+  await client.query({ name: 'lock_account', text: 'SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', values: [userId] });
+  const { rows } = await client.query<{ held: number }>({ name: 'held_elsewhere', text: HELD_ELSEWHERE, values: [userId, showtimeId, seatIds] });
+  const heldNow = rows[0]!.held;
+  if (heldNow + seatIds.length > cap) {
+    throw new AppError('HOLD_LIMIT_REACHED', `One account may hold at most ${cap} seats at once; you hold ${heldNow} other seats. Book or release them first`, {
+      heldNow, requested: seatIds.length, cap,
+    });
+  }
 }
 
 /** Release a hold: its seats become available at once. Releasing twice is harmless. */

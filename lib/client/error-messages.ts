@@ -50,7 +50,11 @@ const MESSAGES: Record<ClientErrorCode, (err: ApiError) => string> = {
   TOO_MANY_SEATS: (e) => `You can book at most ${(e.details as { max?: number } | undefined)?.max ?? 10} seats at once.`,
   UNKNOWN_SEATS: (e) => `${seatPhrase(seatsInError(e), 'Some seats')} do not exist in this screen.`,
   IDEMPOTENCY_KEY_REUSED: () => 'This checkout was already used for different seats. Please start again.',
-  RATE_LIMITED: () => 'The server is busy right now. Please try again in a few seconds.',
+  RATE_LIMITED: (e) => {
+    const retryAfterS = (e.details as { retryAfterS?: number } | undefined)?.retryAfterS;
+    return retryAfterS ? `Too many attempts. Please try again in ${retryAfterS > 90 ? `${Math.ceil(retryAfterS / 60)} minutes` : `${retryAfterS} seconds`}.` : 'The server is busy right now. Please try again in a few seconds.';
+  },
+  HOLD_LIMIT_REACHED: (e) => `You can hold at most ${(e.details as { cap?: number } | undefined)?.cap ?? 10} seats at once. Book or release the seats you hold first.`,
   INTERNAL: () => 'Something went wrong on our side. Please try again.',
   NODE_UNREACHABLE: () => 'A server node could not be reached. Please try again.',
   DATABASE_UNAVAILABLE: () => 'The booking database is briefly unavailable. Please try again in a few seconds.',

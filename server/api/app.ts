@@ -67,6 +67,13 @@ export function toAppError(err: unknown): AppError | undefined {
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const appError = toAppError(err) ?? new AppError('INTERNAL', 'Something went wrong on our side');
+  return sendAppError(reply, appError);
+}
+
+/** An error answer; a RATE_LIMITED one with its Retry-After (seconds) as a header too. */
+function sendAppError(reply: FastifyReply, appError: AppError): FastifyReply {
+  const retryAfterS = (appError.details as { retryAfterS?: unknown } | undefined)?.retryAfterS;
+  if (typeof retryAfterS === 'number') void reply.header('retry-after', String(retryAfterS));
   return reply.code(appError.status).send(appError.toJSON());
 }
 
@@ -121,7 +128,7 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
 
   app.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err);
-    if (appError) return reply.code(appError.status).send(appError.toJSON());
+    if (appError) return sendAppError(reply, appError);
     ctx.log.error({ err, method: req.method, url: req.url }, 'unhandled error');
     return reply.code(500).send(new AppError('INTERNAL', 'Something went wrong on our side').toJSON());
   });

@@ -53,7 +53,7 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,100}$/;
 export async function currentUser(ctx: NodeContext, req: FastifyRequest): Promise<User | undefined> {
   const token = sessionToken(req);
   if (!token || !TOKEN_PATTERN.test(token)) return undefined;
-  return userForToken(ctx.db, token);
+  return userForToken(ctx.db, token, ctx.config.sessionIdleTimeoutS);
 }
 
 export async function requireUser(ctx: NodeContext, req: FastifyRequest): Promise<User> {

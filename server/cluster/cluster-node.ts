@@ -349,6 +349,7 @@ export class ClusterNode {
       this.leaderLoops.push(t);
     };
     repeat(this.config.holdSweepIntervalMs, () => this.leaderWrite('expire holds', (c) => expireHolds(c, this.config.nodeId)).then(() => {}));
+    repeat(this.config.holdSweepIntervalMs, () => import('../../lib/auth/purge').then(({ purgeExpired }) => this.leaderWrite('purge expired', (c) => purgeExpired(c))).then(() => {}));
     repeat(this.config.syncIntervalMs, () => this.syncClocks().then(() => {}));
     // A first round soon after winning, so a skewed cluster is corrected without waiting.
     this.leaderLoops.push(setTimeout(() => void this.syncClocks().catch(() => {}), Math.min(500, this.config.syncIntervalMs)));

@@ -4,17 +4,19 @@ import { clearSessionCookie, requireUser, sessionToken, setSessionCookie, type N
 import { loginBody, signupBody } from '../schemas';
 
 export function authRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  const ttlS = ctx.config.sessionTtlS;
+  const sessions = { ttlS: ctx.config.sessionTtlS, idleTimeoutS: ctx.config.sessionIdleTimeoutS };
+  const limits = ctx.config.accountLimits;
+  const failures = { limit: limits.loginFailures, windowMs: limits.loginFailureWindowS * 1000 };
 
   app.post('/api/auth/signup', async (req, reply) => {
-    const session = await signup(ctx.db, signupBody.parse(req.body), ttlS);
+    const session = await signup(ctx.db, signupBody.parse(req.body), sessions);
     setSessionCookie(reply, session.token, session.expiresAt);
     return reply.code(201).send({ user: session.user, token: session.token, expiresAt: session.expiresAt });
   });
 
   app.post('/api/auth/login', async (req, reply) => {
     const { email, password } = loginBody.parse(req.body);
-    const session = await login(ctx.db, email, password, ttlS);
+    const session = await login(ctx.db, email, password, { ...sessions, failures });
     setSessionCookie(reply, session.token, session.expiresAt);
     return { user: session.user, token: session.token, expiresAt: session.expiresAt };
   });

@@ -5,9 +5,12 @@ import {
   bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, releaseHold, type BookingRequest,
 } from '../../../lib/booking/reservations';
 import { AppError } from '../../../lib/errors';
+import { enforce } from '../../../lib/limits/store';
 import { requireUser, type NodeContext } from '../context';
 import { publishCommittedFacts, readConsistency, sendSessionToken, sessionTokenOf } from '../replica-reads';
 import { bookingBody, bookingsQuery, holdBody, idempotencyKey, uuidParam } from '../schemas';
+
+const ONE_MINUTE_MS = 60_000;
 
 function readIdempotencyKey(req: FastifyRequest): string | undefined {
   const raw = req.headers['idempotency-key'];
@@ -18,12 +21,17 @@ function readIdempotencyKey(req: FastifyRequest): string | undefined {
 }
 
 export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  const limits = { holdTtlS: ctx.config.holdTtlS, maxSeatsPerBooking: ctx.config.maxSeatsPerBooking, origin: ctx.config.nodeId };
+  const { holdsPerMin, bookingsPerMin, maxHeldSeats } = ctx.config.accountLimits;
+  const limits = { holdTtlS: ctx.config.holdTtlS, maxSeatsPerBooking: ctx.config.maxSeatsPerBooking, maxHeldSeats, origin: ctx.config.nodeId };
+  const holdRate = { limit: holdsPerMin, windowMs: ONE_MINUTE_MS };
+  const bookingRate = { limit: bookingsPerMin, windowMs: ONE_MINUTE_MS };
 
   app.post('/api/holds', async (req, reply) => {
     const user = await requireUser(ctx, req);
     sessionTokenOf(req);
-    const hold = await createHold(ctx.db, user, holdBody.parse(req.body), limits);
+    const body = holdBody.parse(req.body);
+    await enforce(ctx.db, `hold:${user.id}`, holdRate, 'hold requests from this account');
+    const hold = await createHold(ctx.db, user, body, limits);
     await publishCommittedFacts(ctx, req, reply);
     return reply.code(201).send({ hold, distributedInfo: ctx.clock.stampEvent() });
   });
@@ -45,6 +53,7 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     const request: BookingRequest = body.holdId !== undefined
       ? { holdId: body.holdId }
       : { showtimeId: body.showtimeId!, seats: body.seats! };
+    await enforce(ctx.db, `booking:${user.id}`, bookingRate, 'booking requests from this account');
     const result = await createBooking(ctx.db, user, request, {
       limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.stampEvent(),
     });
