@@ -7,7 +7,7 @@ import { loadConfig, loadDotEnv } from '../server/config';
 loadDotEnv();
 const config = loadConfig();
 const log = pino({ level: 'info' });
-const database = await resolveDatabase(config, (msg) => log.info(msg));
+const database = await resolveDatabase(config, (msg) => log.info(msg), (msg) => log.warn(msg));
 const db = createPool(database.url, 2);
 try {
   await prepareSchema(db, { seed: true });

@@ -22,7 +22,7 @@ if (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 20) throw
 const log = pino({ level: config.logLevel, base: { node: 'launcher' } });
 
 buildIfNeeded();
-const database = await resolveDatabase(config, (msg) => log.info(msg));
+const database = await resolveDatabase(config, (msg) => log.info(msg), (msg) => log.warn(msg));
 const db = createPool(database.url, 2);
 await prepareSchema(db, { seed: true });
 const admin = await ensureAdmin(db, config.dataDir);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { connectedAsSuperuser, provisionAppDatabase } from './app-role';
 import { startEmbeddedPostgres } from './embedded';
 import { migrate } from './migrate';
 import { createPool, sqlState, type Db } from './pool';
@@ -14,17 +15,37 @@ export type DatabaseHandle = {
 };
 
 /**
- * The system of record: DATABASE_URL when given, else the embedded PostgreSQL under DATA_DIR
- * (started, or attached to if another process of this DATA_DIR already runs it).
+ * The system of record: DATABASE_URL when given (with a warning when it connects as a superuser),
+ * else the embedded PostgreSQL under DATA_DIR (started, or attached to if another process of this
+ * DATA_DIR already runs it), reached as the app role that owns its database and nothing else.
  */
 export async function resolveDatabase(
   options: { databaseUrl?: string | undefined; dataDir: string },
   log: (msg: string) => void,
+  warn: (msg: string) => void = log,
 ): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return { url: options.databaseUrl, stop: async () => {} };
+  if (options.databaseUrl) {
+    await warnIfSuperuser(options.databaseUrl, warn);
+    return { url: options.databaseUrl, stop: async () => {} };
+  }
   const embedded = await startEmbeddedPostgres(`${options.dataDir}`, log);
-  const url = await ensureDatabaseExists(embedded.url, EMBEDDED_DATABASE_NAME);
-  return { url, stop: () => embedded.stop() };
+  try {
+    const url = await provisionAppDatabase(embedded.url, EMBEDDED_DATABASE_NAME, options.dataDir, log);
+    return { url, stop: () => embedded.stop() };
+  } catch (err) {
+    await embedded.stop();
+    throw err;
+  }
+}
+
+async function warnIfSuperuser(databaseUrl: string, warn: (msg: string) => void): Promise<void> {
+  // Only a warning: if the server cannot be reached, the migrations say so next.
+  const found = await connectedAsSuperuser(databaseUrl).catch(() => undefined);
+  if (!found) return;
+  const { role, superuser } = found;
+  if (superuser) {
+    warn(`DATABASE_URL connects as ${role}, a superuser: give the application a role that only owns its database (README, "Configuration")`);
+  }
 }
 
 /** Create `name` on the server of `serverUrl` if missing; returns its connection string. */
