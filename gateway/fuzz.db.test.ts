@@ -57,7 +57,10 @@ const ids = ['node-1', 'node-2', 'node-3'];
 type NodeStats = { id: string; eligible: boolean; healthy: boolean; errors: number; ejections?: number };
 
 async function lbNodes(): Promise<NodeStats[]> {
-  const res = await client(gateway.url).get<{ nodes: NodeStats[] }>('/api/lb');
+  const res = await client(gateway.url).get<{ nodes: NodeStats[] }>('/api/lb').catch((err: Error) => {
+    const exit = gateway.proc.exitCode ?? gateway.proc.signalCode;
+    throw new Error(`GET /api/lb: ${err.message}${exit === null ? '' : ` (the gateway exited: ${exit})`}; problems so far:\n${problems.join('\n')}\nthe gateway's log:\n${gateway.log.join('').slice(-3_000)}`);
+  });
   assert.equal(res.status, 200, `GET /api/lb: ${res.status}`);
   return res.body.nodes;
 }
@@ -710,6 +713,9 @@ describe('the edge against hostile input, through the gateway', () => {
       // upgrades (none in production)
       { name: 'a websocket upgrade', steps: req(`GET /api/health HTTP/1.1\r\n${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13`), closeAllowed: true, status: [200, 400, 403, 404, 426] },
       { name: 'an h2c upgrade', steps: req(`GET /api/health HTTP/1.1\r\n${host}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nConnection: close`), closeAllowed: true, status: [200, 400, 403, 426] },
+      // The gateway's own API, last: these two once hung it, or took the whole gateway process down.
+      { name: 'POST /api/lb behind Expect: 100-continue', steps: [{ write: `POST /api/lb HTTP/1.1\r\n${host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n` }, { await100: true }, { write: '{}' }], status: [401] },
+      { name: 'POST /api/lb with a body cut short, then close', steps: [...req(`POST /api/lb HTTP/1.1\r\n${host}\r\nContent-Type: application/json\r\nContent-Length: 100`, '{"algo'), { end: true }], closeAllowed: true, status: [400, 408] },
     ];
     for (const [i, c] of cases.entries()) {
       const before = await digest();
