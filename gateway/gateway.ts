@@ -3,7 +3,9 @@ import type http from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { Pool, request as undiciRequest, type Dispatcher } from 'undici';
+import { ConcurrencyLimiter, isPeerOnlyPath, limitOf, RateLimiter, retryAfterSeconds, type RateLimit } from './limits';
 import { INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from './balancer';
 import {
   checkFailed, checkPassed, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority, requestFailed, requestSucceeded,
@@ -26,10 +28,42 @@ export type GatewayConfig = {
   memberTtlMs: number;
   staticBackends: { id: string; url: string }[] | undefined;
   databaseUrl: string | undefined;
+  /** Largest request body (BODY_LIMIT_BYTES, the nodes' limit too): bodies are buffered up to it. */
+  bodyLimitBytes: number;
+  edge: EdgeConfig;
+  /** Websocket upgrades are tunnelled to a node (Next's hot reload in development); otherwise 404. */
+  websockets: boolean;
+  /** LB_TRUST_PROXY: the client address is the last X-Forwarded-For hop, and X-Forwarded-Proto passes. */
+  trustProxy: boolean;
+  log: Logger;
+};
+
+/** Per-client-address limits (gateway/limits.ts); a rate of 0 disables one. */
+export type EdgeConfig = {
+  /** LB_ADDRESS_LIMITS=off turns every per-address limit off at once (load tests from one address). */
+  addressLimits: boolean;
+  login: RateLimit;
+  signup: RateLimit;
+  /** POST /api/holds and /api/bookings. */
+  write: RateLimit;
+  /** The costly public reads: a showtime's seat map, the movie list and a movie. */
+  read: RateLimit;
+  streamsPerAddress: number;
+  connectionsPerAddress: number;
+  /** Addresses remembered per rate limit (least recently seen forgotten first). */
+  maxAddresses: number;
 };
 
 /** Open event streams per node (each holds a connection for as long as the page stays open). */
 const SIDE_CONNECTIONS_PER_NODE = 2_000;
+/** The gateway's own health checks, one at a time per node: a pool of their own, never queued behind anything. */
+const HEALTH_CONNECTIONS_PER_NODE = 2;
+/** After an answer that closes the connection, request bytes still arriving are read (and dropped) this long (see lingerClose). */
+const LINGER_MS = 2_000;
+/** Retry-After for a refused event stream or connection: a place frees when one closes, not on a schedule. */
+const RETRY_CLOSED_SLOT_S = 5;
+/** undici errors caused by what the client sent (a request undici will not forward), never by the node. */
+const CLIENT_CAUSED_ERRORS = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 
 type Backend = {
   id: string;
@@ -41,7 +75,11 @@ type Backend = {
    * never make a healthy node fail its health checks.
    */
   side: Pool;
+  /** Health checks only. */
+  check: Pool;
   health: BackendHealth;
+  /** Passive ejections since the gateway started (health.ejections resets once healthy). */
+  ejectionsTotal: number;
   inFlight: number;
   requests: number;
   errors: number;
@@ -55,8 +93,10 @@ export type LbSettings = { algorithm: Algorithm; weights: Record<string, number>
 
 export type RawStats = {
   totals: Gateway['totals'];
+  /** The gateway's own refusals by error code (nothing reached a node). */
+  edge: Record<string, number>;
   nodes: {
-    id: string; url: string; healthy: boolean; eligible: boolean; ejectedForMs: number; deadInCluster: boolean; weight: number;
+    id: string; url: string; healthy: boolean; eligible: boolean; ejectedForMs: number; ejections: number; deadInCluster: boolean; weight: number;
     inFlight: number; requests: number; errors: number; retriedElsewhere: number; latenciesMs: number[];
   }[];
 };
@@ -77,9 +117,11 @@ export type WorkerLink = {
 /** The `GET /api/lb` answer from one or several workers' counters (health: the most cautious view). */
 function statsOf(algorithm: Algorithm, staticWeights: boolean, parts: RawStats[]) {
   const totals = { requests: 0, errors: 0, retries: 0, noBackend: 0 };
+  const edge: Record<string, number> = {};
   const nodes = new Map<string, RawStats['nodes'][number]>();
   for (const part of parts) {
     for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += part.totals[k];
+    for (const [code, n] of Object.entries(part.edge ?? {})) edge[code] = (edge[code] ?? 0) + n;
     for (const n of part.nodes) {
       const seen = nodes.get(n.id);
       if (!seen) {
@@ -89,6 +131,7 @@ function statsOf(algorithm: Algorithm, staticWeights: boolean, parts: RawStats[]
       seen.healthy &&= n.healthy;
       seen.eligible &&= n.eligible;
       seen.ejectedForMs = Math.max(seen.ejectedForMs, n.ejectedForMs);
+      seen.ejections += n.ejections;
       seen.deadInCluster ||= n.deadInCluster;
       seen.inFlight += n.inFlight;
       seen.requests += n.requests;
@@ -105,6 +148,7 @@ function statsOf(algorithm: Algorithm, staticWeights: boolean, parts: RawStats[]
     weights: staticWeights ? 'static' : 'load-based',
     ...(parts.length > 1 ? { workers: parts.length } : {}),
     totals,
+    edge,
     nodes: all.map((n) => ({
       id: n.id,
       url: n.url,
@@ -112,6 +156,7 @@ function statsOf(algorithm: Algorithm, staticWeights: boolean, parts: RawStats[]
       eligible: n.eligible,
       ejected: n.ejectedForMs > 0,
       ejectedForMs: n.ejectedForMs,
+      ejections: n.ejections,
       deadInCluster: n.deadInCluster,
       weight: n.weight,
       inFlight: n.inFlight,
@@ -146,10 +191,29 @@ export class Gateway {
   staticWeights: Record<string, number> | undefined;
   /** Several worker processes (set by main.ts): settings and stats are shared through the primary. */
   workers: WorkerLink | undefined;
+  /** @internal Answers the gateway gave itself, by error code. */
+  readonly edgeCounts: Record<string, number> = {};
+  /** @internal */
+  readonly log: Logger;
+  /** @internal One line per finished request (checked once: the hot path builds no log object at info). */
+  readonly logRequests: boolean;
+  private readonly rateLimiters: Record<'login' | 'signup' | 'write' | 'read', RateLimiter>;
+  private readonly streams: ConcurrencyLimiter;
+  private readonly connections: ConcurrencyLimiter;
 
   constructor(private readonly config: GatewayConfig) {
     this.algorithm = config.algorithm;
     this.staticWeights = config.staticWeights;
+    this.log = config.log;
+    this.logRequests = config.log.isLevelEnabled('debug');
+    const edge = config.edge;
+    const on = edge.addressLimits;
+    const off: RateLimit = { rate: 0, periodMs: 1, burst: 1 };
+    const limiter = (limit: RateLimit) => new RateLimiter(on ? limit : off, edge.maxAddresses);
+    this.rateLimiters = { login: limiter(edge.login), signup: limiter(edge.signup), write: limiter(edge.write), read: limiter(edge.read) };
+    this.streams = new ConcurrencyLimiter(on ? edge.streamsPerAddress : 0);
+    // Behind a trusted front proxy every connection comes from the proxy: it caps its own clients.
+    this.connections = new ConcurrencyLimiter(on && !config.trustProxy ? edge.connectionsPerAddress : 0);
     for (const b of config.staticBackends ?? []) this.addBackend(b.id, b.url);
   }
 
@@ -166,7 +230,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     for (const t of this.loops) clearInterval(t);
-    await Promise.all([...this.backends.values()].flatMap((b) => [b.pool.close().catch(() => {}), b.side.close().catch(() => {})]));
+    await Promise.all([...this.backends.values()].map((b) => closePools(b)));
     await this.db?.end();
   }
 
@@ -175,12 +239,13 @@ export class Gateway {
   private addBackend(id: string, url: string): void {
     const existing = this.backends.get(id);
     if (existing && existing.url === url) return;
-    if (existing) void Promise.all([existing.pool.close(), existing.side.close()]).catch(() => {});
+    if (existing) void closePools(existing);
     this.backends.set(id, {
-      id, url, health: NEW_BACKEND, inFlight: 0, requests: 0, errors: 0, retriedAway: 0, latency: new LatencyWindow(), loadWeight: 1,
-      healthCheckInFlight: false,
+      id, url, health: NEW_BACKEND, ejectionsTotal: existing?.ejectionsTotal ?? 0, inFlight: 0, requests: 0, errors: 0, retriedAway: 0,
+      latency: new LatencyWindow(), loadWeight: 1, healthCheckInFlight: false,
       pool: new Pool(url, { connections: this.config.connectionsPerBackend, keepAliveTimeout: 30_000, pipelining: 1 }),
       side: new Pool(url, { connections: SIDE_CONNECTIONS_PER_NODE, keepAliveTimeout: 30_000, pipelining: 1 }),
+      check: new Pool(url, { connections: HEALTH_CONNECTIONS_PER_NODE, keepAliveTimeout: 30_000, pipelining: 1 }),
     });
   }
 
@@ -196,7 +261,7 @@ export class Gateway {
     for (const [id, b] of this.backends) {
       if (!present.has(id) && b.inFlight === 0) {
         this.backends.delete(id);
-        void Promise.all([b.pool.close(), b.side.close()]).catch(() => {});
+        void closePools(b);
       }
     }
   }
@@ -214,7 +279,7 @@ export class Gateway {
     b.healthCheckInFlight = true;
     try {
       const res = await undiciRequest(`${b.url}/api/health`, {
-        dispatcher: b.side, headersTimeout: this.config.healthTimeoutMs, bodyTimeout: this.config.healthTimeoutMs,
+        dispatcher: b.check, headersTimeout: this.config.healthTimeoutMs, bodyTimeout: this.config.healthTimeoutMs,
         signal: AbortSignal.timeout(this.config.healthTimeoutMs),
       });
       const body = (await res.body.json()) as {
@@ -262,31 +327,85 @@ export class Gateway {
    * is flushed at once.
    */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // A connection refused at the cap (acceptConnection) has had its answer: read on, say nothing.
+    if (req.socket.writableEnded) return void req.resume();
     const url = req.url ?? '/';
     if (url === LB_PATH || url.startsWith(LB_PATH_QUERY)) {
-      void this.handleLbApi(req, res);
+      if (req.headers.expect !== undefined) res.writeContinue();
+      // A body cut short rejects: that connection is gone, the gateway is not.
+      this.handleLbApi(req, res).catch(() => res.destroy());
       return;
     }
     this.totals.requests += 1;
-    const head = readRequestHead(req);
+    const head = readRequestHead(req, this.config.trustProxy);
+    if (head.malformed !== undefined) return this.refuse(res, 400, 'MALFORMED_REQUEST', head.malformed, head.requestId, true);
+    if (isPeerOnlyPath(url)) return this.refuse(res, 404, 'NOT_FOUND', 'No such endpoint', head.requestId, false);
+    // Here only when websockets are off (no 'upgrade' listener): as a plain GET it means nothing.
+    if (head.websocket) return this.refuse(res, 404, 'NOT_FOUND', 'No websocket endpoint here', head.requestId, true);
+    const limit = this.config.bodyLimitBytes;
+    if (head.contentLength > limit) return this.refuse(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes`, head.requestId, true);
     const method = req.method ?? 'GET';
+    if (!this.admit(method, url, head, res)) return;
+    if (head.expectContinue) res.writeContinue();
     const idempotent = IDEMPOTENT_METHODS.has(method) || head.idempotencyKey;
-    const hasBody = method !== 'GET' && method !== 'HEAD';
     const exchange = new Exchange(this, this.config, res, url, method, head, idempotent);
-    // A retry needs the body again: buffer it for idempotent requests, stream it otherwise.
-    if (hasBody && idempotent) {
-      readBody(req, this.config.retryBodyLimitBytes).then(
-        (buffered) => {
-          if (buffered === 'too-large') return exchange.fail(413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
-          exchange.body = buffered;
-          exchange.next();
-        },
-        () => res.destroy(),
-      );
-    } else {
-      if (hasBody) exchange.body = req;
-      exchange.next();
+    if (!head.hasBody) return exchange.next();
+    // The whole body (at most the limit) is read before any node is contacted: a slow upload
+    // holds no node connection, a retry can send it again, and nothing past the limit is sent.
+    readBody(req, limit).then(
+      (buffered) => {
+        if (buffered === 'too-large') return this.refuse(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes`, head.requestId, true);
+        if (buffered.length) exchange.body = buffered;
+        exchange.next();
+      },
+      () => res.destroy(),
+    );
+  }
+
+  /** The per-address limits: false when the request was refused (429, answered here). */
+  private admit(method: string, url: string, head: RequestHead, res: http.ServerResponse): boolean {
+    const kind = limitOf(method, url);
+    if (kind === undefined) return true;
+    if (kind === 'events') {
+      if (!head.eventStream) return true;
+      if (this.streams.acquire(head.client)) {
+        const client = head.client;
+        res.once('close', () => this.streams.release(client));
+        return true;
+      }
+      res.setHeader('retry-after', String(RETRY_CLOSED_SLOT_S));
+      this.refuse(res, 429, 'RATE_LIMITED', `At most ${this.streams.max} live seat maps open at once from one address`, head.requestId, false, RETRY_CLOSED_SLOT_S);
+      return false;
     }
+    const delayMs = this.rateLimiters[kind].take(head.client, Date.now());
+    if (delayMs === 0) return true;
+    const retryAfterS = retryAfterSeconds(delayMs);
+    res.setHeader('retry-after', String(retryAfterS));
+    this.refuse(res, 429, 'RATE_LIMITED', `Too many requests from your address; try again in ${retryAfterS} s`, head.requestId, false, retryAfterS);
+    return false;
+  }
+
+  /** @internal An answer of the gateway's own (no node was asked), counted by code; `close` ends the connection after it. */
+  refuse(res: http.ServerResponse, status: number, code: string, message: string, requestId: string, close: boolean, retryAfterS?: number): void {
+    this.edgeCounts[code] = (this.edgeCounts[code] ?? 0) + 1;
+    this.log.debug({ requestId, code, status, client: res.socket?.remoteAddress }, 'refused at the edge');
+    if (close && res.socket) {
+      lingerClose(res.socket);
+      res.setHeader('connection', 'close');
+    }
+    if (res.headersSent) return void res.destroy();
+    const body = retryAfterS === undefined ? errorBody(code, message) : JSON.stringify({ error: { code, message, details: { retryAfterS } } });
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
+    res.end(body);
+  }
+
+  /** @internal A transport failure (or a 5xx other than 503) of a node: toward its passive ejection. */
+  nodeFailed(backend: Backend, reason: string): void {
+    const before = backend.health.ejectedUntilMs;
+    backend.health = requestFailed(backend.health, Date.now(), this.config.health);
+    if (backend.health.ejectedUntilMs === before) return;
+    backend.ejectionsTotal += 1;
+    this.log.warn({ node: backend.id, reason, forMs: backend.health.ejectedUntilMs - Date.now(), ejections: backend.ejectionsTotal }, 'node ejected');
   }
 
   /** @internal The backend for the next attempt of a request (undefined: none eligible). */
@@ -296,13 +415,21 @@ export class Gateway {
 
   /** @internal */
   fail(res: http.ServerResponse, status: number, code: string, message: string, requestId: string): void {
+    this.edgeCounts[code] = (this.edgeCounts[code] ?? 0) + 1;
     if (res.headersSent) return void res.destroy();
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
     res.end(errorBody(code, message));
   }
 
-  /** Websockets (e.g. the dev server's hot reload): a raw tunnel to a chosen node. */
+  /**
+   * Websockets: only the development server's hot reload uses them, so only then (`websockets`:
+   * main.ts listens for upgrades only then) are they tunnelled raw to a chosen node.
+   */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.config.websockets || isPeerOnlyPath(req.url ?? '/')) {
+      this.edgeCounts.NOT_FOUND = (this.edgeCounts.NOT_FOUND ?? 0) + 1;
+      return void socket.end(rawAnswer(404, 'NOT_FOUND', 'No websocket endpoint here'));
+    }
     const backend = this.choose(new Set());
     if (!backend) return void socket.destroy();
     const target = new URL(backend.url);
@@ -317,6 +444,45 @@ export class Gateway {
     socket.on('error', () => upstream.destroy());
   }
 
+  /**
+   * Every new client connection: over the cap for its address, a 429 at once and a close (after
+   * a short linger, so the answer is not lost to a reset); otherwise counted until it closes.
+   */
+  acceptConnection(socket: Socket): void {
+    const address = socket.remoteAddress ?? '';
+    if (this.connections.acquire(address)) {
+      socket.once('close', () => this.connections.release(address));
+      return;
+    }
+    this.edgeCounts.TOO_MANY_CONNECTIONS = (this.edgeCounts.TOO_MANY_CONNECTIONS ?? 0) + 1;
+    this.log.info({ client: address, max: this.connections.max }, 'connection refused: too many from one address');
+    socket.on('error', () => {});
+    socket.end(rawAnswer(429, 'TOO_MANY_CONNECTIONS', `At most ${this.connections.max} connections at once from one address`, RETRY_CLOSED_SLOT_S));
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+
+  /**
+   * A request Node's HTTP parser rejected, or one that timed out (headers or body not in within
+   * their time): a JSON error like any other answer of the gateway's, then the connection closes.
+   */
+  clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (socket.writable && !pending?.headersSent) {
+      const [status, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'HEADERS_TOO_LARGE', 'The request headers are too large']
+          : err.code === 'HPE_INVALID_METHOD'
+            ? [405, 'METHOD_NOT_ALLOWED', 'Unsupported HTTP method']
+            : [400, 'MALFORMED_REQUEST', 'Malformed HTTP request'];
+      this.edgeCounts[code] = (this.edgeCounts[code] ?? 0) + 1;
+      this.log.debug({ code, err: err.code }, 'refused by the HTTP parser');
+      socket.write(rawAnswer(status, code, message));
+    }
+    socket.destroy();
+  }
+
   // ---- the gateway's own API ------------------------------------------------------------------
 
   /** This process's own counters, for `stats()` and for merging the views of several workers. */
@@ -324,12 +490,14 @@ export class Gateway {
     const now = Date.now();
     return {
       totals: { ...this.totals },
+      edge: { ...this.edgeCounts },
       nodes: [...this.backends.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((b) => ({
         id: b.id,
         url: b.url,
         healthy: b.health.healthy,
         eligible: eligible(b.health, now),
         ejectedForMs: Math.max(0, b.health.ejectedUntilMs - now),
+        ejections: b.ejectionsTotal,
         deadInCluster: b.health.deadInCluster,
         weight: this.weightOf(b),
         inFlight: b.inFlight,
@@ -428,26 +596,59 @@ type RequestHead = {
   eventStream: boolean;
   /** `X-Node: node-2`: send the request to that node, bypassing the algorithm (admin chaos actions, per-node views). */
   pinnedNode: string | undefined;
+  /** The address the per-address limits count (the socket's, or the trusted proxy's last X-Forwarded-For hop). */
+  client: string;
+  /** Content-Length (0 if none; the body is counted as it arrives anyway). */
+  contentLength: number;
+  hasBody: boolean;
+  expectContinue: boolean;
+  /** `Upgrade: websocket` (other upgrades, such as h2c, are ignored: the request is served over HTTP/1.1). */
+  websocket: boolean;
+  /** Why the request cannot be forwarded as it is (400 MALFORMED_REQUEST), or undefined. */
+  malformed: string | undefined;
 };
 
 /**
- * One pass over the raw request headers: what to forward (hop-by-hop headers dropped, our own
- * X-Forwarded-* and X-Request-Id added) and the few facts the gateway needs.
+ * One pass over the raw request headers: what to forward (hop-by-hop headers, Expect and
+ * Content-Length dropped — the gateway answers 100 Continue itself and sends the buffered body
+ * with its own length — our own X-Forwarded-* and X-Request-Id added), the few facts the gateway
+ * needs, and what makes a request ambiguous to forward (request smuggling, RFC 9112 §6.3):
+ * several Host or Content-Length headers, or Content-Length with Transfer-Encoding.
  */
-function readRequestHead(req: http.IncomingMessage): RequestHead {
+function readRequestHead(req: http.IncomingMessage, trustProxy: boolean): RequestHead {
   const raw = req.rawHeaders;
   const forward: string[] = [];
   let requestId: string | undefined;
   let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
   let idempotencyKey = false;
   let eventStream = false;
   let pinnedNode: string | undefined;
+  let hosts = 0;
+  let lengths = 0;
+  let contentLength = 0;
+  let chunked = false;
+  let expectContinue = false;
+  let websocket = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) continue;
     switch (lower) {
+      case 'host':
+        hosts += 1;
+        break;
+      case 'content-length':
+        lengths += 1;
+        contentLength = Number(value);
+        continue;
+      case 'transfer-encoding':
+        chunked = true;
+        continue;
+      case 'expect':
+        // Node's server answers any other expectation 417 before the request gets here.
+        expectContinue = true;
+        continue;
       case 'x-request-id':
         requestId ??= value;
         continue;
@@ -455,6 +656,7 @@ function readRequestHead(req: http.IncomingMessage): RequestHead {
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
         continue;
       case 'x-forwarded-proto':
+        forwardedProto ??= value;
         continue;
       case 'x-node':
         pinnedNode ??= value.trim();
@@ -465,13 +667,61 @@ function readRequestHead(req: http.IncomingMessage): RequestHead {
       case 'accept':
         if (value.includes('text/event-stream')) eventStream = true;
         break;
+      case 'upgrade':
+        if (/websocket/i.test(value)) websocket = true;
+        continue;
     }
+    if (HOP_BY_HOP.has(lower)) continue;
     forward.push(name, value);
   }
   requestId ??= randomUUID();
-  const client = req.socket.remoteAddress ?? '';
-  forward.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`, 'x-forwarded-proto', 'http', 'x-request-id', requestId);
-  return { forward, requestId, idempotencyKey, eventStream, pinnedNode };
+  const socketAddress = req.socket.remoteAddress ?? '';
+  let client = socketAddress;
+  let chain = socketAddress;
+  let proto = 'http';
+  // Untrusted, a client's own X-Forwarded-* would let it pose as any address or as TLS: dropped.
+  if (trustProxy && forwardedFor !== undefined) {
+    client = forwardedFor.slice(forwardedFor.lastIndexOf(',') + 1).trim() || socketAddress;
+    chain = `${forwardedFor}, ${socketAddress}`;
+  }
+  if (trustProxy && forwardedProto?.trim().toLowerCase() === 'https') proto = 'https';
+  forward.push('x-forwarded-for', chain, 'x-forwarded-proto', proto, 'x-request-id', requestId);
+  const malformed = hosts > 1 ? 'More than one Host header'
+    : hosts === 0 && req.httpVersionMinor === 1 ? 'HTTP/1.1 requires a Host header'
+    : lengths > 1 ? 'More than one Content-Length header'
+      : lengths > 0 && chunked ? 'Both Content-Length and Transfer-Encoding'
+        : !(contentLength >= 0) ? 'Content-Length is not a number' : undefined;
+  return {
+    forward, requestId, idempotencyKey, eventStream, pinnedNode, client, contentLength, hasBody: chunked || contentLength > 0, expectContinue, websocket, malformed,
+  };
+}
+
+/**
+ * Node destroys a socket right after an answer with `Connection: close`; with request bytes
+ * still arriving, that is a TCP reset, which can discard the answer from the client's receive
+ * buffer before it is read (a 413 to a large upload, say). Instead: half-close, keep reading
+ * (Node drops the rest of the body) and destroy after LINGER_MS — Apache's "lingering close".
+ */
+function lingerClose(socket: Socket): void {
+  (socket as Socket & { destroySoon(): void }).destroySoon = function lingering(this: Socket) {
+    this.end();
+    setTimeout(() => this.destroy(), LINGER_MS).unref();
+  };
+}
+
+/** A complete HTTP/1.1 error answer for a raw socket (before or instead of Node's response object). */
+function rawAnswer(status: number, code: string, message: string, retryAfterS?: number): string {
+  const body = errorBody(code, message);
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `${retryAfterS === undefined ? '' : `Retry-After: ${retryAfterS}\r\n`}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
+};
+
+function closePools(b: Backend): Promise<unknown> {
+  return Promise.all([b.pool.close(), b.side.close(), b.check.close()]).catch(() => {});
 }
 
 const NO_BACKEND_TRIED: ReadonlySet<string> = new Set();
@@ -516,6 +766,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** The node's answer has started (status and headers are in): no retry from here on. */
   private responded = false;
   private clientGone = false;
+  private status = 0;
 
   constructor(
     private readonly gateway: Gateway,
@@ -577,7 +828,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // an informational answer (100 Continue): the real one follows
     const backend = this.backend!;
     this.responded = true;
-    backend.health = isNodeFailure(statusCode) ? requestFailed(backend.health, Date.now(), this.config.health) : requestSucceeded(backend.health);
+    this.status = statusCode;
+    if (isNodeFailure(statusCode)) this.gateway.nodeFailed(backend, `answered ${statusCode}`);
+    else backend.health = requestSucceeded(backend.health);
     const out: string[] = [];
     let eventStream = false;
     for (const name in headers) {
@@ -617,10 +870,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const backend = this.backend!;
     backend.inFlight -= 1;
+    if (this.clientGone) return;
+    const code = (err as { code?: string }).code ?? 'error';
+    // A request undici refuses to send is the client's doing: 400, the node untouched, no retry.
+    if (CLIENT_CAUSED_ERRORS.has(code)) {
+      unwatchClient(this.res.socket, this);
+      return this.gateway.refuse(this.res, 400, 'MALFORMED_REQUEST', `The request cannot be forwarded: ${err.message}`, this.head.requestId, true);
+    }
     backend.errors += 1;
     this.gateway.totals.errors += 1;
-    if (this.clientGone) return;
-    backend.health = requestFailed(backend.health, Date.now(), this.config.health);
+    this.gateway.nodeFailed(backend, code);
     // The node failed before answering: an idempotent request is safe to send elsewhere.
     if (this.idempotent && this.attempt < MAX_ATTEMPTS_IDEMPOTENT && this.head.pinnedNode === undefined) {
       backend.retriedAway += 1;
@@ -629,7 +888,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.next();
       return;
     }
-    this.fail(502, 'NODE_UNAVAILABLE', `The node ${backend.id} failed before answering (${(err as { code?: string }).code ?? 'error'})`);
+    this.fail(502, 'NODE_UNAVAILABLE', `The node ${backend.id} failed before answering (${code})`);
   }
 
   /** The request ends without an answer from a node. */
@@ -642,10 +901,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     unwatchClient(this.res.socket, this);
     const backend = this.backend!;
     backend.inFlight -= 1;
-    backend.latency.record(performance.now() - this.started);
+    const ms = performance.now() - this.started;
+    backend.latency.record(ms);
+    if (this.gateway.logRequests) {
+      this.gateway.log.debug({ requestId: this.head.requestId, method: this.method, path: this.path, node: backend.id, status: this.status, ms: Math.round(ms * 100) / 100, retried: this.attempt > 1 }, 'request');
+    }
   }
 }
 
+/** The whole body, or 'too-large' as soon as it passes `limit`; rejects if the client goes away first. */
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -662,5 +926,6 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 't
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    req.on('close', () => reject(new Error('the client went away')));
   });
 }

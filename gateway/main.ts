@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
+import pino from 'pino';
 import { z } from 'zod';
 import { loadDotEnv } from '../server/config';
 import { parsePeerList } from '../server/cluster/membership';
@@ -23,6 +24,35 @@ const envSchema = z.object({
   LB_EJECT_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   LB_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   LB_CONNECTIONS_PER_NODE: z.coerce.number().int().min(1).max(1_024).default(64),
+  // ---- the edge (docs/gateway.md "Limits at the edge"); for a limit, 0 disables it ----
+  /** The largest request body, as on the nodes (the same setting). */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
+  /** The request line and headers must be in within this time (slowloris). */
+  LB_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** The whole request, body included, must be in within this time (slow uploads). */
+  LB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+  /** An idle keep-alive connection is closed after this long. */
+  LB_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** off: every per-address limit below is off (load tests from one address). */
+  LB_ADDRESS_LIMITS: z.enum(['on', 'off']).default('on'),
+  LB_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(256),
+  LB_LOGIN_RATE_PER_MIN: z.coerce.number().min(0).default(20),
+  LB_LOGIN_BURST: z.coerce.number().int().min(1).default(10),
+  LB_SIGNUP_RATE_PER_MIN: z.coerce.number().min(0).default(5),
+  LB_SIGNUP_BURST: z.coerce.number().int().min(1).default(5),
+  LB_WRITE_RATE_PER_MIN: z.coerce.number().min(0).default(120),
+  LB_WRITE_BURST: z.coerce.number().int().min(1).default(30),
+  LB_READ_RATE_PER_SEC: z.coerce.number().min(0).default(50),
+  LB_READ_BURST: z.coerce.number().int().min(1).default(100),
+  LB_SSE_STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(20),
+  /** Addresses remembered per rate limit; the least recently seen are forgotten first. */
+  LB_LIMIT_ADDRESSES: z.coerce.number().int().min(100).default(100_000),
+  /** on: the gateway is behind a proxy of ours; trust the last X-Forwarded-For hop and X-Forwarded-Proto. */
+  LB_TRUST_PROXY: z.enum(['on', 'off']).default('off'),
+  /** auto: websocket upgrades (Next's hot reload) only when NODE_ENV is not production. */
+  LB_WEBSOCKETS: z.enum(['auto', 'on', 'off']).default('auto'),
+  NODE_ENV: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEMBER_TTL_MS: z.coerce.number().int().min(1_000).default(30_000),
   /**
    * Worker processes sharing the port (node:cluster). 1: one process, one balancer (exact round
@@ -41,6 +71,10 @@ type ToWorker = { kind: 'op'; id: number } & Op | { kind: 'all-reply'; id: numbe
 /** A worker that does not answer within this time is left out of a broadcast's replies. */
 const WORKER_REPLY_TIMEOUT_MS = 2_000;
 const WORKER_RESTART_DELAY_MS = 500;
+/** How often Node checks connections against the headers and request timeouts (its default, 30 s, is too coarse). */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
+const MINUTE_MS = 60_000;
+const SECOND_MS = 1_000;
 
 export function parseWeights(value: string): Record<string, number> {
   return Object.fromEntries(
@@ -57,6 +91,7 @@ async function main(): Promise<void> {
   loadDotEnv();
   const env = envSchema.parse(process.env);
   if (env.GATEWAY_WORKERS > 1 && cluster.isPrimary) return runPrimary(env.GATEWAY_WORKERS, env.PORT);
+  const websockets = env.LB_WEBSOCKETS === 'auto' ? env.NODE_ENV !== 'production' : env.LB_WEBSOCKETS === 'on';
   const gateway = new Gateway({
     algorithm: env.LB_ALGORITHM as Algorithm,
     staticWeights: env.LB_WEIGHTS ? parseWeights(env.LB_WEIGHTS) : undefined,
@@ -65,16 +100,44 @@ async function main(): Promise<void> {
     healthTimeoutMs: env.LB_HEALTH_TIMEOUT_MS,
     upstreamTimeoutMs: env.LB_UPSTREAM_TIMEOUT_MS,
     connectionsPerBackend: env.LB_CONNECTIONS_PER_NODE,
-    retryBodyLimitBytes: 1_048_576,
+    retryBodyLimitBytes: env.BODY_LIMIT_BYTES,
     discoveryIntervalMs: 1_000,
     memberTtlMs: env.MEMBER_TTL_MS,
     staticBackends: env.GATEWAY_BACKENDS ? parsePeerList(env.GATEWAY_BACKENDS) : undefined,
     databaseUrl: env.DATABASE_URL,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    edge: {
+      addressLimits: env.LB_ADDRESS_LIMITS === 'on',
+      login: { rate: env.LB_LOGIN_RATE_PER_MIN, periodMs: MINUTE_MS, burst: env.LB_LOGIN_BURST },
+      signup: { rate: env.LB_SIGNUP_RATE_PER_MIN, periodMs: MINUTE_MS, burst: env.LB_SIGNUP_BURST },
+      write: { rate: env.LB_WRITE_RATE_PER_MIN, periodMs: MINUTE_MS, burst: env.LB_WRITE_BURST },
+      read: { rate: env.LB_READ_RATE_PER_SEC, periodMs: SECOND_MS, burst: env.LB_READ_BURST },
+      streamsPerAddress: env.LB_SSE_STREAMS_PER_ADDRESS,
+      connectionsPerAddress: env.LB_CONNECTIONS_PER_ADDRESS,
+      maxAddresses: env.LB_LIMIT_ADDRESSES,
+    },
+    websockets,
+    trustProxy: env.LB_TRUST_PROXY === 'on',
+    log: pino({ level: env.LOG_LEVEL, base: { service: 'gateway', pid: process.pid } }),
   });
   if (!env.GATEWAY_BACKENDS && !env.DATABASE_URL) throw new Error('Set DATABASE_URL (node registry) or GATEWAY_BACKENDS (id=url,…)');
-  const server = http.createServer((req, res) => gateway.handle(req, res));
-  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  server.keepAliveTimeout = 65_000;
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => gateway.handle(req, res);
+  const server = http.createServer({
+    requestTimeout: env.LB_REQUEST_TIMEOUT_MS,
+    headersTimeout: Math.min(env.LB_HEADERS_TIMEOUT_MS, env.LB_REQUEST_TIMEOUT_MS),
+    connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+    // Checked in the gateway instead, so that the 400 carries an error code like every other.
+    requireHostHeader: false,
+  }, handle);
+  // Expect: 100-continue: the gateway answers 100 itself, after its own checks (a body over the
+  // limit gets its 413 before the client sends it).
+  server.on('checkContinue', handle);
+  // Without an 'upgrade' listener Node serves an upgrade request as a plain one (h2c is then
+  // simply HTTP/1.1; the gateway answers a websocket 404): websockets only where the product needs them.
+  if (websockets) server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  server.on('connection', (socket: import('node:net').Socket) => gateway.acceptConnection(socket));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => gateway.clientError(err, socket));
+  server.keepAliveTimeout = env.LB_KEEPALIVE_TIMEOUT_MS;
   await gateway.start();
   if (cluster.isWorker) gateway.workers = workerLink(gateway, env.GATEWAY_WORKERS);
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(env.PORT, env.HOST, resolve));

@@ -151,12 +151,19 @@ export async function waitForAgreement(cluster: TestCluster, ids: string[], time
 
 export type TestGateway = { url: string; proc: ChildProcess; log: string[]; stop(): Promise<void> };
 
+/**
+ * What every test gateway runs with unless `env` says otherwise: the per-address limits off
+ * (LB_ADDRESS_LIMITS=off), since the tests, the chaos run and the benchmarks all send their whole
+ * load from 127.0.0.1 — gateway/edge.db.test.ts turns them on with small values to test them.
+ */
+export const TEST_GATEWAY_ENV: Readonly<Record<string, string>> = { LB_HEALTH_INTERVAL_MS: '200', LB_ADDRESS_LIMITS: 'off' };
+
 /** The real gateway process in front of the nodes registered in `databaseUrl`. */
 export async function startGateway(databaseUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
   const port = await freePort();
   const log: string[] = [];
   const proc = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LB_HEALTH_INTERVAL_MS: '200', ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ...TEST_GATEWAY_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
