@@ -35,7 +35,7 @@ export type RunningNode = { url: string; ctx: NodeContext; stop(): Promise<void>
  */
 export async function startNode(config: Config, options: { withPages?: boolean; seed?: boolean } = {}): Promise<RunningNode> {
   const log = pino({ level: config.logLevel, base: { node: config.nodeId } });
-  const database = await resolveDatabase(config, (msg) => log.info(msg));
+  const database = await resolveDatabase(config, (msg) => log.info(msg), (msg) => log.warn(msg));
   const db = createPool(database.url, config.dbPoolSize);
   await prepareSchema(db, { seed: options.seed ?? true });
   const admin = await ensureAdmin(db, config.dataDir);
