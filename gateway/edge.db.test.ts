@@ -113,6 +113,7 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
     // An Expect the gateway cannot meet: 417, not forwarded.
     const other = await rawExchange(gateway.url, [rawHead('GET', '/api/health', [['Host', 'x'], ['Expect', 'something-else']])], { responses: 1 });
     assert.equal(other.responses[0]?.status, 417, other.text.slice(0, 300));
+    assert.equal(errorCodeOf(other.responses[0]), 'EXPECTATION_FAILED');
     for (const n of (await lb()).nodes) assert.ok(n.eligible, `${n.id} still eligible: ${JSON.stringify(n)}`);
   });
 
@@ -122,6 +123,7 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
       ['two Host headers on a POST', rawHead('POST', '/api/holds', [['Host', 'a'], ['Host', 'b'], ['Content-Length', '2']]) + '{}'],
       ['two different Content-Lengths', rawHead('POST', '/api/holds', [['Host', 'a'], ['Content-Length', '2'], ['Content-Length', '3']]) + '{}x'],
       ['Content-Length and Transfer-Encoding', rawHead('POST', '/api/holds', [['Host', 'a'], ['Content-Length', '2'], ['Transfer-Encoding', 'chunked']]) + '2\r\n{}\r\n0\r\n\r\n'],
+      ['Transfer-Encoding: gzip, chunked', rawHead('POST', '/api/holds', [['Host', 'a'], ['Transfer-Encoding', 'gzip, chunked']]) + '2\r\n{}\r\n0\r\n\r\n'],
       ['no Host at all', 'GET /api/health HTTP/1.1\r\n\r\n'],
       ['a broken request line', 'GET /api/health HTTP/9.9 extra\r\nHost: a\r\n\r\n'],
       ['a header without a colon', 'GET /api/health HTTP/1.1\r\nHost: a\r\nnot a header\r\n\r\n'],
@@ -264,18 +266,19 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
   test('event streams per address: beyond the cap 429, a closed stream frees its place', async () => {
     const address = '127.0.0.50';
     const port = Number(new URL(gateway.url).port);
-    const open = async (localAddress: string) => {
+    const open = async (localAddress: string, accept = true) => {
       const socket = net.connect({ port, host: '127.0.0.1', localAddress });
       socket.on('error', () => {});
       let got = '';
       socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
-      socket.write(rawHead('GET', `/api/showtimes/${showtimeId}/events`, [['Host', 'a'], ['Accept', 'text/event-stream']]));
+      socket.write(rawHead('GET', `/api/showtimes/${showtimeId}/events`, [['Host', 'a'], ...(accept ? [['Accept', 'text/event-stream'] as [string, string]] : [])]));
       await waitFor('an answer to the event stream request', 10_000, async () => /^HTTP\/1\.1 \d{3}/.test(got));
       return { socket, status: Number(got.slice(9, 12)), text: () => got };
     };
     const streams = [];
-    for (let i = 0; i < SSE_PER_ADDRESS + 2; i++) streams.push(await open(address));
+    for (let i = 0; i < SSE_PER_ADDRESS + 2; i++) streams.push(await open(address, i !== SSE_PER_ADDRESS));
     try {
+      // The one sent without `Accept: text/event-stream` is a stream all the same: counted too.
       assert.deepEqual(streams.map((s) => s.status), [...Array(SSE_PER_ADDRESS).fill(200), 429, 429]);
       assert.ok(streams[SSE_PER_ADDRESS]!.text().includes('RATE_LIMITED'));
       const other = await open('127.0.0.51');

@@ -149,7 +149,7 @@ describe('the gateway in front of 3 real nodes', () => {
     assert.equal(after['node-2'], 10);
   });
 
-  test('X-Node pins a request to that node (not forwarded, no retry elsewhere); an unknown node is 503', async () => {
+  test('X-Node pins a request to that node (not forwarded, no retry elsewhere); an unknown node is 400', async () => {
     assert.equal((await admin.post('/api/lb', { algorithm: 'round-robin' })).status, 200);
     for (let i = 0; i < 6; i++) {
       const res = await fetch(`${gateway.url}/api/health`, { headers: { 'x-node': 'node-2' } });
@@ -171,8 +171,8 @@ describe('the gateway in front of 3 real nodes', () => {
     }
 
     const unknown = await fetch(`${gateway.url}/api/health`, { headers: { 'x-node': 'node-9' } });
-    assert.equal(unknown.status, 503);
-    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'NODE_UNAVAILABLE');
+    assert.equal(unknown.status, 400, 'a header naming no node is bad input, not a 5xx');
+    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'UNKNOWN_NODE');
 
     await cluster.kill('node-1');
     try {

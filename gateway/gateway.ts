@@ -62,6 +62,8 @@ const HEALTH_CONNECTIONS_PER_NODE = 2;
 const LINGER_MS = 2_000;
 /** Retry-After for a refused event stream or connection: a place frees when one closes, not on a schedule. */
 const RETRY_CLOSED_SLOT_S = 5;
+/** At most this much of an unknown X-Node value is echoed in the error message. */
+const MAX_NODE_ID_ECHO = 64;
 /** undici errors caused by what the client sent (a request undici will not forward), never by the node. */
 const CLIENT_CAUSED_ERRORS = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 
@@ -367,7 +369,8 @@ export class Gateway {
     const kind = limitOf(method, url);
     if (kind === undefined) return true;
     if (kind === 'events') {
-      if (!head.eventStream) return true;
+      // A stream, whatever its Accept header says: on the streams' pool, and counted as one.
+      head.eventStream = true;
       if (this.streams.acquire(head.client)) {
         const client = head.client;
         res.once('close', () => this.streams.release(client));
@@ -377,6 +380,7 @@ export class Gateway {
       this.refuse(res, 429, 'RATE_LIMITED', `At most ${this.streams.max} live seat maps open at once from one address`, head.requestId, false, RETRY_CLOSED_SLOT_S);
       return false;
     }
+    if (!this.config.edge.addressLimits) return true;
     const delayMs = this.rateLimiters[kind].take(head.client, Date.now());
     if (delayMs === 0) return true;
     const retryAfterS = retryAfterSeconds(delayMs);
@@ -397,6 +401,12 @@ export class Gateway {
     const body = retryAfterS === undefined ? errorBody(code, message) : JSON.stringify({ error: { code, message, details: { retryAfterS } } });
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
     res.end(body);
+  }
+
+  /** Node's server calls this for an `Expect` other than 100-continue: 417, in the usual error shape. */
+  expectationFailed(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.refuse(res, 417, 'EXPECTATION_FAILED', 'Only Expect: 100-continue is supported', randomUUID(), true);
+    req.resume();
   }
 
   /** @internal A transport failure (or a 5xx other than 503) of a node: toward its passive ejection. */
@@ -473,9 +483,7 @@ export class Gateway {
         ? [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time']
         : err.code === 'HPE_HEADER_OVERFLOW'
           ? [431, 'HEADERS_TOO_LARGE', 'The request headers are too large']
-          : err.code === 'HPE_INVALID_METHOD'
-            ? [405, 'METHOD_NOT_ALLOWED', 'Unsupported HTTP method']
-            : [400, 'MALFORMED_REQUEST', 'Malformed HTTP request'];
+          : [400, 'MALFORMED_REQUEST', 'Malformed HTTP request'];
       this.edgeCounts[code] = (this.edgeCounts[code] ?? 0) + 1;
       this.log.debug({ code, err: err.code }, 'refused by the HTTP parser');
       socket.write(rawAnswer(status, code, message));
@@ -628,6 +636,7 @@ function readRequestHead(req: http.IncomingMessage, trustProxy: boolean): Reques
   let lengths = 0;
   let contentLength = 0;
   let chunked = false;
+  let otherCoding = false;
   let expectContinue = false;
   let websocket = false;
   for (let i = 0; i < raw.length; i += 2) {
@@ -643,6 +652,8 @@ function readRequestHead(req: http.IncomingMessage, trustProxy: boolean): Reques
         contentLength = Number(value);
         continue;
       case 'transfer-encoding':
+        // Node decodes chunked; any other coding (gzip, chunked) would reach the node still encoded.
+        if (value.trim().toLowerCase() !== 'chunked') otherCoding = true;
         chunked = true;
         continue;
       case 'expect':
@@ -690,6 +701,7 @@ function readRequestHead(req: http.IncomingMessage, trustProxy: boolean): Reques
     : hosts === 0 && req.httpVersionMinor === 1 ? 'HTTP/1.1 requires a Host header'
     : lengths > 1 ? 'More than one Content-Length header'
       : lengths > 0 && chunked ? 'Both Content-Length and Transfer-Encoding'
+        : otherCoding ? 'Only Transfer-Encoding: chunked is supported'
         : !(contentLength >= 0) ? 'Content-Length is not a number' : undefined;
   return {
     forward, requestId, idempotencyKey, eventStream, pinnedNode, client, contentLength, hasBody: chunked || contentLength > 0, expectContinue, websocket, malformed,
@@ -793,8 +805,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Pinned (X-Node): that node if the gateway knows it — eligible or not, so a partitioned or
     // ejected node can still be healed — and never a retry elsewhere (see onResponseError).
     const pinned = this.head.pinnedNode;
+    // A node nobody knows is the client's mistake (any header value can be sent): 400, not a 5xx.
     if (pinned !== undefined && !this.gateway.backends.has(pinned)) {
-      return this.fail(503, 'NODE_UNAVAILABLE', `No node ${pinned} is known to the gateway`);
+      return this.fail(400, 'UNKNOWN_NODE', `No node ${pinned.slice(0, MAX_NODE_ID_ECHO)} is known to the gateway`);
     }
     const backend = pinned !== undefined ? this.gateway.backends.get(pinned) : this.gateway.chooseBackend(this.tried);
     if (!backend) {

@@ -132,6 +132,7 @@ async function main(): Promise<void> {
   // Expect: 100-continue: the gateway answers 100 itself, after its own checks (a body over the
   // limit gets its 413 before the client sends it).
   server.on('checkContinue', handle);
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => gateway.expectationFailed(req, res));
   // Without an 'upgrade' listener Node serves an upgrade request as a plain one (h2c is then
   // simply HTTP/1.1; the gateway answers a websocket 404): websockets only where the product needs them.
   if (websockets) server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
