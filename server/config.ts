@@ -9,7 +9,8 @@ const envSchema = z.object({
   NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('node-1'),
   NODE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
+  /** Loopback unless a multi-host setup says otherwise (peers and the gateway reach nodes by ADVERTISED_URL). */
+  HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { envelopeSchema, hasValidSignature, sign, type Envelope, type ReplayGuard } from './envelope';
+import type { z } from 'zod';
+import { decode, encode, FROM_HEADER, SIGNATURE_HEADER, type Envelope, type ReplayGuard } from './envelope';
 import type { VectorClock } from '../algorithms/vector-clock';
 
 export type Peer = { id: string; url: string };
@@ -20,7 +21,7 @@ export function noFaults(): PeerFaults {
 }
 
 /** What the transport needs from the node: its clocks at send time and its election epoch. */
-export type SendStamp = { epoch: number; lamport: number; vector: VectorClock; sentAt: number };
+export type SendStamp = { epoch: number; lamport: number; vector: VectorClock };
 
 export class PeerUnreachable extends Error {
   constructor(
@@ -37,10 +38,32 @@ export type TransportLimits = { requestTimeoutMs: number; retries: number };
 
 export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = { requestTimeoutMs: 500, retries: 1 };
 export const PEER_PATH = '/api/peer';
+/**
+ * The largest peer message body, either way (requests are refused with 413 above it, replies are
+ * not read past it). Replication splits what could grow beyond it (see replication-node.ts).
+ */
+export const PEER_BODY_LIMIT_BYTES = 1_048_576;
+/** How much of a refusal's body a sender reads for its error message. */
+const REFUSAL_TEXT_BYTES = 200;
+
+/** Read at most `limit` bytes of a body; undefined (and the stream destroyed) beyond it. */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
 
 /**
  * HTTP between nodes: keep-alive connection pools, bounded timeouts, a bounded retry of
- * connection failures. Every request and every reply is a signed envelope.
+ * connection failures. Every request and every reply is a signed envelope (HMAC over its bytes).
  */
 export class PeerTransport {
   readonly boot = `${Date.now()}-${randomBytes(8).toString('hex')}`;
@@ -54,16 +77,19 @@ export class PeerTransport {
     private readonly faults: PeerFaults,
     private readonly replayGuard: ReplayGuard,
     private readonly limits: TransportLimits = DEFAULT_TRANSPORT_LIMITS,
+    /** The real wall clock (never the app clock that fault injection skews). */
+    private readonly wallClock: () => number = Date.now,
   ) {}
 
-  /** Wrap and sign a body for `to` (also used for replies). */
-  envelope<B>(to: string, type: string, body: B): Envelope<B> {
+  /** Wrap a body for `to` (also used for replies): the envelope and its signed bytes. */
+  envelope<B>(to: string, type: string, body: B): { envelope: Envelope<B>; bytes: Buffer; signature: string } {
     this.seq += 1;
-    return sign(this.secret, { from: this.self, to, type, ...this.stamp(), boot: this.boot, seq: this.seq, body });
+    const envelope: Envelope<B> = { from: this.self, to, type, ...this.stamp(), sentAt: this.wallClock(), boot: this.boot, seq: this.seq, body };
+    return { envelope, ...encode(this.secret, envelope) };
   }
 
-  /** Send and wait for the peer's signed reply envelope. */
-  async call<R = unknown>(peer: Peer, type: string, body: unknown, timeoutMs = this.limits.requestTimeoutMs): Promise<Envelope<R>> {
+  /** Send and wait for the peer's signed reply, its body parsed with `replySchema`. */
+  async call<S extends z.ZodType>(peer: Peer, type: string, body: unknown, replySchema: S, timeoutMs = this.limits.requestTimeoutMs): Promise<Envelope<z.output<S>>> {
     if (this.faults.paused || this.faults.partitionedFrom.has(peer.id)) {
       throw new PeerUnreachable(peer.id, false, `${peer.id}: cut off by fault injection`);
     }
@@ -72,21 +98,30 @@ export class PeerTransport {
     let lastError: PeerUnreachable | undefined;
     for (let attempt = 0; attempt <= this.limits.retries; attempt++) {
       const outgoing = this.envelope(peer.id, type, body);
+      if (outgoing.bytes.length > PEER_BODY_LIMIT_BYTES) throw new PeerUnreachable(peer.id, false, `${peer.id}: ${type} of ${outgoing.bytes.length} bytes is over the peer limit`);
       try {
         const res = await request(peer.url + PEER_PATH, {
           method: 'POST',
           dispatcher: this.agent,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(outgoing),
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: outgoing.signature, [FROM_HEADER]: this.self },
+          body: outgoing.bytes,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
           signal: AbortSignal.timeout(timeoutMs),
         });
-        const text = await res.body.text();
-        if (res.statusCode !== 200) throw new PeerUnreachable(peer.id, false, `${peer.id} answered ${res.statusCode}: ${text.slice(0, 200)}`);
-        return this.verifyReply<R>(peer.id, JSON.parse(text));
+        if (res.statusCode !== 200) {
+          const text = (await readBounded(res.body, PEER_BODY_LIMIT_BYTES))?.toString('utf8').slice(0, REFUSAL_TEXT_BYTES) ?? '';
+          throw new PeerUnreachable(peer.id, false, `${peer.id} answered ${res.statusCode}: ${text}`);
+        }
+        const declared = Number(res.headers['content-length']);
+        const bytes = declared > PEER_BODY_LIMIT_BYTES ? undefined : await readBounded(res.body, PEER_BODY_LIMIT_BYTES);
+        if (!bytes) {
+          res.body.destroy();
+          throw new PeerUnreachable(peer.id, false, `${peer.id} answered a reply over ${PEER_BODY_LIMIT_BYTES} bytes`);
+        }
+        return this.verifyReply(peer.id, bytes, res.headers[SIGNATURE_HEADER], replySchema);
       } catch (err) {
-        if (err instanceof PeerUnreachable && !err.refused && err.message.includes('answered')) throw err;
+        if (err instanceof PeerUnreachable) throw err;
         const code = (err as { code?: string }).code ?? '';
         lastError = new PeerUnreachable(peer.id, code === 'ECONNREFUSED', `${peer.id}: ${code || (err as Error).message}`);
         // Only a connection that never got through is safe and useful to retry at once.
@@ -97,21 +132,23 @@ export class PeerTransport {
   }
 
   /** Fire and forget; failures are reported to `onError` (e.g. to the failure detector). */
-  send(peer: Peer, type: string, body: unknown, onError?: (err: PeerUnreachable) => void): void {
-    this.call(peer, type, body).catch((err: unknown) => {
+  send(peer: Peer, type: string, body: unknown, replySchema: z.ZodType, onError?: (err: PeerUnreachable) => void): void {
+    this.call(peer, type, body, replySchema).catch((err: unknown) => {
       if (err instanceof PeerUnreachable) onError?.(err);
     });
   }
 
-  private verifyReply<R>(peer: string, raw: unknown): Envelope<R> {
-    const parsed = envelopeSchema.safeParse(raw);
-    if (!parsed.success) throw new PeerUnreachable(peer, false, `${peer}: malformed reply`);
-    const reply = parsed.data as Envelope<R>;
-    if (reply.from !== peer || reply.to !== this.self || !hasValidSignature(this.secret, reply)) {
-      throw new PeerUnreachable(peer, false, `${peer}: reply not signed by ${peer}`);
-    }
-    if (this.replayGuard.admit(reply.from, reply.boot, reply.seq)) throw new PeerUnreachable(peer, false, `${peer}: replayed reply`);
-    return reply;
+  /** Authenticate the raw reply, then parse it: envelope, sender, freshness, replay, body. */
+  private verifyReply<S extends z.ZodType>(peer: string, bytes: Buffer, signature: string | string[] | undefined, replySchema: S): Envelope<z.output<S>> {
+    const decoded = decode(this.secret, bytes, typeof signature === 'string' ? signature : undefined);
+    if (!decoded.ok) throw new PeerUnreachable(peer, false, `${peer}: reply refused (${decoded.reason})`);
+    const reply = decoded.envelope;
+    if (reply.from !== peer || reply.to !== this.self) throw new PeerUnreachable(peer, false, `${peer}: reply not addressed from ${peer} to ${this.self}`);
+    const refusal = this.replayGuard.admit(reply, this.wallClock());
+    if (refusal) throw new PeerUnreachable(peer, false, `${peer}: reply refused (${refusal})`);
+    const body = replySchema.safeParse(reply.body);
+    if (!body.success) throw new PeerUnreachable(peer, false, `${peer}: malformed ${reply.type} body`);
+    return { ...reply, body: body.data };
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
-import type { ElectionAlgorithm, ElectionConfig, ElectionMessage } from '../../lib/algorithms/election';
+import type { z } from 'zod';
+import type { ElectionAlgorithm, ElectionConfig } from '../../lib/algorithms/election';
 import { compareNodeIds } from '../../lib/algorithms/node-id';
 import type { BerkeleyConfig } from '../../lib/algorithms/berkeley';
 import type { VectorClock } from '../../lib/algorithms/vector-clock';
-import { envelopeSchema, hasValidSignature, ReplayGuard, type Envelope, type RefusalReason } from '../../lib/cluster/envelope';
+import {
+  decode, DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope, type RefusalReason,
+} from '../../lib/cluster/envelope';
 import * as fd from '../../lib/cluster/failure-detector';
 import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../lib/cluster/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../lib/cluster/transport';
@@ -13,6 +16,7 @@ import { runSyncRound, type ClockReading, type SyncRound } from './berkeley-daem
 import { ClusterClock } from './cluster-clock';
 import { ElectionDriver } from './election-driver';
 import * as membership from './membership';
+import * as wire from './peer-messages';
 
 export type ClusterConfig = {
   nodeId: string;
@@ -49,19 +53,37 @@ export type NodeSummary = {
   algorithm: ElectionAlgorithm;
 };
 
-export type InboundResult = { drop: true } | { drop?: false; status: number; body: unknown };
+/** What to answer a POST /api/peer: nothing (a cut network), a signed reply, or a refusal. */
+export type InboundResult =
+  | { drop: true }
+  | { drop?: false; status: 200; reply: { bytes: Buffer; signature: string } }
+  | { drop?: false; status: number; error: { code: string; message: string } };
 
 /** A protocol plugged into the node (e.g. replication): handles its own peer message types. */
-export type PeerMessageHandler = (from: string, body: unknown, envelope: Envelope) => Promise<unknown> | unknown;
+export type PeerMessageHandler<B = unknown> = (from: string, body: B, envelope: Envelope<B>) => Promise<unknown> | unknown;
+
+/** How a message counts in the logical clocks: an event (receive), knowledge only (observe), or not at all. */
+type ClockEffect = 'receive' | 'observe' | 'none';
+type Route = { schema: z.ZodType; clock: ClockEffect; handle: PeerMessageHandler<never> };
+
+/** A peer's send time may be this far from our wall clock (see docs/cluster.md, "Peer messages"). */
+export const PEER_FRESHNESS_WINDOW_MS = DEFAULT_FRESHNESS_WINDOW_MS;
 
 const SYNC_HISTORY_LIMIT = 50;
+
+/** A handler's answer that refuses the message (409) instead of replying. */
+class Refusal {
+  constructor(readonly reason: 'stale-epoch') {}
+}
 
 export class ClusterNode {
   readonly clock: ClusterClock;
   readonly faults: PeerFaults = noFaults();
   /** Fault injection: extra latency on this node's API requests (a slow node). */
   requestDelayMs = 0;
-  private readonly replayGuard = new ReplayGuard();
+  private readonly replayGuard = new ReplayGuard({
+    freshnessWindowMs: PEER_FRESHNESS_WINDOW_MS, startedAtMs: Date.now(), maxRememberedPerSender: DEFAULT_MAX_REMEMBERED_PER_SENDER,
+  });
   private readonly transport: PeerTransport;
   private readonly driver: ElectionDriver;
   private peers = new Map<string, Peer>();
@@ -77,13 +99,14 @@ export class ClusterNode {
   private syncRoundNumber = 0;
   private syncRunning = false;
   readonly syncRounds: SyncRound[] = [];
-  readonly refused: Record<RefusalReason | 'stale-epoch' | 'malformed', number> = {
-    unsigned: 0, 'bad-signature': 0, 'wrong-recipient': 0, replayed: 0, 'stale-boot': 0, 'stale-epoch': 0, malformed: 0,
+  readonly refused: Record<RefusalReason | 'stale-epoch' | 'malformed' | 'too-large' | 'unknown-type', number> = {
+    unsigned: 0, 'bad-signature': 0, 'wrong-recipient': 0, replayed: 0, 'stale-boot': 0, stale: 0, 'from-the-future': 0,
+    'before-start': 0, 'stale-epoch': 0, malformed: 0, 'too-large': 0, 'unknown-type': 0,
   };
   readonly leaderWrites = { accepted: 0, refused: 0 };
   private readonly startedAt = new Date();
   private stopped = false;
-  private readonly handlers = new Map<string, PeerMessageHandler>();
+  private readonly routes = new Map<string, Route>();
   private readonly leaderListeners: ((leader: string | null, epoch: number) => void)[] = [];
 
   constructor(
@@ -96,7 +119,7 @@ export class ClusterNode {
     this.clock = new ClusterClock(config.nodeId, config.clockSkewMs);
     this.transport = new PeerTransport(
       config.nodeId, config.secret,
-      () => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, lamport: this.clock.lamport, vector: this.clock.vector, sentAt: this.clock.now() }),
+      () => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, lamport: this.clock.lamport, vector: this.clock.vector }),
       this.faults, this.replayGuard,
     );
     this.driver = new ElectionDriver(config.nodeId, config.electionAlgorithm, config.election, [], persistedEpoch, {
@@ -104,7 +127,7 @@ export class ClusterNode {
         const peer = this.peers.get(out.to);
         if (!peer) return;
         this.clock.tick();
-        this.transport.send(peer, 'election', out.msg, (err) => this.unreachable(err));
+        this.transport.send(peer, 'election', out.msg, wire.okReply, (err) => this.unreachable(err));
       },
       claim: (epoch, leader, algorithm) => {
         claimEpoch(this.db, epoch, leader, algorithm).then(
@@ -115,6 +138,7 @@ export class ClusterNode {
       leaderChanged: (leader, epoch) => this.onLeaderChanged(leader, epoch),
       now: () => Date.now(),
     });
+    this.routeBuiltIns();
   }
 
   static async create(config: ClusterConfig, db: Db, log: Logger, load: () => NodeSummary['load']): Promise<ClusterNode> {
@@ -179,7 +203,7 @@ export class ClusterNode {
       if (this.heartbeatsInFlight.has(peer.id)) continue;
       this.heartbeatsInFlight.add(peer.id);
       this.transport
-        .call<NodeSummary>(peer, 'heartbeat', summary)
+        .call(peer, 'heartbeat', summary, wire.nodeSummary)
         .then((reply) => {
           this.clock.observe(reply.lamport, reply.vector);
           this.heard(peer.id, reply.body);
@@ -221,86 +245,88 @@ export class ClusterNode {
 
   // ---- inbound messages -----------------------------------------------------------------------
 
-  /** Handle a POST /api/peer body: authenticate, de-duplicate, update clocks, dispatch. */
-  async handleInbound(raw: unknown): Promise<InboundResult> {
-    const parsed = envelopeSchema.safeParse(raw);
-    if (!parsed.success) {
-      const unsigned = typeof raw === 'object' && raw !== null && !('sig' in raw);
-      this.refused[unsigned ? 'unsigned' : 'malformed'] += 1;
-      return { status: 401, body: { error: { code: 'PEER_MESSAGE_REFUSED', message: unsigned ? 'unsigned message' : 'malformed envelope' } } };
-    }
-    const env = parsed.data as Envelope;
-    if (!hasValidSignature(this.config.secret, env)) return this.refuse('bad-signature', 401);
-    if (env.to !== this.config.nodeId) return this.refuse('wrong-recipient', 400);
+  /**
+   * Handle the raw bytes of a POST /api/peer: authenticate them (before any parsing), check the
+   * recipient, freshness and replays, parse the body with its type's schema, update clocks, dispatch.
+   */
+  async handleInbound(bytes: Buffer, signature: string | undefined): Promise<InboundResult> {
+    if (signature === undefined) return this.refuse('unsigned', 401, 'PEER_MESSAGE_REFUSED');
+    const decoded = decode(this.config.secret, bytes, signature);
+    if (!decoded.ok) return decoded.reason === 'bad-signature' ? this.refuse('bad-signature', 401, 'PEER_MESSAGE_REFUSED') : this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID');
+    const env = decoded.envelope;
+    if (env.to !== this.config.nodeId) return this.refuse('wrong-recipient', 400, 'PEER_MESSAGE_INVALID');
     if (this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
-    const replay = this.replayGuard.admit(env.from, env.boot, env.seq);
-    if (replay) return this.refuse(replay, 409);
+    const replay = this.replayGuard.admit(env, Date.now());
+    if (replay) return this.refuse(replay, 409, 'PEER_MESSAGE_REPLAYED');
     this.heard(env.from);
     if (!this.peers.has(env.from)) void this.refreshMembership();
 
-    const reply = (body: unknown): InboundResult => ({ status: 200, body: this.transport.envelope(env.from, `${env.type}.reply`, body) });
-    switch (env.type) {
-      case 'heartbeat':
-        this.clock.observe(env.lamport, env.vector);
-        this.heard(env.from, env.body as NodeSummary);
-        return reply(this.summary());
-      case 'election':
-        this.clock.receive(env.lamport, env.vector);
-        this.driver.onMessage(env.from, env.body as ElectionMessage);
-        return reply({ ok: true });
-      case 'clock.poll': {
-        this.clock.observe(env.lamport, env.vector);
-        const physical = this.clock.physical();
-        const reading: ClockReading = { syncClockMs: this.clock.syncNow(), appClockMs: physical.appClockMs, slewing: physical.slewing };
-        return reply(reading);
-      }
-      case 'clock.adjust': {
-        // Only the current leader's corrections count: a deposed time daemon is refused.
-        const view = this.driver.view;
-        if (env.epoch < view.epoch || (view.leader !== null && view.leader !== env.from)) return this.refuse('stale-epoch', 409);
-        this.clock.receive(env.lamport, env.vector);
-        const { deltaMs } = env.body as { deltaMs: number };
-        if (typeof deltaMs === 'number' && Number.isFinite(deltaMs)) this.clock.applyCorrection(deltaMs);
-        return reply({ ok: true });
-      }
-      case 'clock.history':
-        return reply({ rounds: this.syncRounds });
-      case 'election.algorithm': {
-        const { algorithm } = env.body as { algorithm: ElectionAlgorithm };
-        if (algorithm === 'bully' || algorithm === 'ring') this.driver.switchAlgorithm(algorithm);
-        return reply({ ok: true, algorithm: this.driver.algorithm });
-      }
-      case 'election.trigger': {
-        const { algorithm } = env.body as { algorithm: ElectionAlgorithm };
-        return reply(await this.triggerElection(algorithm));
-      }
-      case 'election.stats':
-        return reply(this.electionStats());
-      default: {
-        const handler = this.handlers.get(env.type);
-        if (handler) {
-          // Protocol messages are events: they count in the logical clocks.
-          this.clock.receive(env.lamport, env.vector);
-          return reply(await handler(env.from, env.body, env));
-        }
-        return { status: 400, body: { error: { code: 'UNKNOWN_PEER_MESSAGE', message: `unknown message type ${env.type}` } } };
-      }
-    }
+    const route = this.routes.get(env.type);
+    if (!route) return this.refuse('unknown-type', 400, 'UNKNOWN_PEER_MESSAGE', `unknown message type ${env.type}`);
+    const body = route.schema.safeParse(env.body);
+    if (!body.success) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', `${env.type}: the body does not match its schema`);
+    if (route.clock === 'receive') this.clock.receive(env.lamport, env.vector);
+    else if (route.clock === 'observe') this.clock.observe(env.lamport, env.vector);
+    const parsed = { ...env, body: body.data as never };
+    const answer = await route.handle(env.from, parsed.body, parsed);
+    if (answer instanceof Refusal) return this.refuse(answer.reason, 409, 'PEER_MESSAGE_REPLAYED');
+    const { bytes: replyBytes, signature: replySignature } = this.transport.envelope(env.from, `${env.type}.reply`, answer);
+    return { status: 200, reply: { bytes: replyBytes, signature: replySignature } };
+  }
+
+  /** The cluster's own message types (the body schemas are in peer-wire.ts). */
+  private routeBuiltIns(): void {
+    this.route('heartbeat', wire.nodeSummary, 'observe', (from, body) => {
+      this.heard(from, body);
+      return this.summary();
+    });
+    this.route('election', wire.electionMessage, 'receive', (from, body) => {
+      this.driver.onMessage(from, body);
+      return { ok: true };
+    });
+    this.route('clock.poll', wire.emptyBody, 'observe', () => {
+      const physical = this.clock.physical();
+      const reading: ClockReading = { syncClockMs: this.clock.syncNow(), appClockMs: physical.appClockMs, slewing: physical.slewing };
+      return reading;
+    });
+    // Only the current leader's corrections count: a deposed time daemon is refused (before the
+    // message counts as an event, hence 'none' and a receive of its own).
+    this.route('clock.adjust', wire.clockAdjust, 'none', (from, body, env) => {
+      const view = this.driver.view;
+      if (env.epoch < view.epoch || (view.leader !== null && view.leader !== from)) return new Refusal('stale-epoch');
+      this.clock.receive(env.lamport, env.vector);
+      this.clock.applyCorrection(body.deltaMs);
+      return { ok: true };
+    });
+    this.route('clock.history', wire.emptyBody, 'none', () => ({ rounds: this.syncRounds }));
+    this.route('election.algorithm', wire.algorithmBody, 'none', (_from, body) => {
+      this.driver.switchAlgorithm(body.algorithm);
+      return { ok: true, algorithm: this.driver.algorithm };
+    });
+    this.route('election.trigger', wire.algorithmBody, 'none', (_from, body) => this.triggerElection(body.algorithm));
+    this.route('election.stats', wire.emptyBody, 'none', () => this.electionStats());
+  }
+
+  private route<S extends z.ZodType>(type: string, schema: S, clock: ClockEffect, handle: PeerMessageHandler<z.output<S>>): void {
+    this.routes.set(type, { schema, clock, handle: handle as PeerMessageHandler<never> });
   }
 
   // ---- for protocols built on the node (replication) --------------------------------------------
 
-  /** Handle peer messages of `type` (the handler's return value is the signed reply's body). */
-  on(type: string, handler: PeerMessageHandler): void {
-    this.handlers.set(type, handler);
+  /**
+   * Handle peer messages of `type`, once their body parsed with `schema` (the handler's return
+   * value is the signed reply's body). Protocol messages are events: they count in the logical clocks.
+   */
+  on<S extends z.ZodType>(type: string, schema: S, handler: PeerMessageHandler<z.output<S>>): void {
+    this.route(type, schema, 'receive', handler);
   }
 
   /** Send a protocol message to a peer and wait for its reply body (a message event: ticks). */
-  async request<R>(peerId: string, type: string, body: unknown): Promise<R> {
+  async request<S extends z.ZodType>(peerId: string, type: string, body: unknown, replySchema: S): Promise<z.output<S>> {
     const peer = this.peers.get(peerId);
     if (!peer) throw new PeerUnreachable(peerId, false, `${peerId} is not a known peer`);
     this.clock.tick();
-    return (await this.transport.call<R>(peer, type, body)).body;
+    return (await this.transport.call(peer, type, body, replySchema)).body;
   }
 
   /** Peer ids, and those the failure detector believes alive. */
@@ -325,9 +351,10 @@ export class ClusterNode {
     this.leaderListeners.push(listener);
   }
 
-  private refuse(reason: keyof ClusterNode['refused'], status: number): InboundResult {
+  /** Count a refused message; the reason is the message of the error answered. */
+  refuse(reason: keyof ClusterNode['refused'], status: number, code: string, message: string = reason): InboundResult {
     this.refused[reason] += 1;
-    return { status, body: { error: { code: 'PEER_MESSAGE_REFUSED', message: reason } } };
+    return { status, error: { code, message } };
   }
 
   // ---- leadership -----------------------------------------------------------------------------
@@ -395,10 +422,10 @@ export class ClusterNode {
         appNow: () => this.clock.now(),
         applyOwnCorrection: (delta) => this.clock.applyCorrection(delta),
         ownSlewing: () => this.clock.physical().slewing,
-        poll: async (peer) => (await this.transport.call<ClockReading>(peer, 'clock.poll', {})).body,
+        poll: async (peer) => (await this.transport.call(peer, 'clock.poll', {}, wire.clockReading)).body,
         adjust: async (peer, deltaMs, round) => {
           this.clock.tick();
-          await this.transport.call(peer, 'clock.adjust', { deltaMs, round });
+          await this.transport.call(peer, 'clock.adjust', { deltaMs, round }, wire.okReply);
         },
       }, alive, ++this.syncRoundNumber, epoch, this.config.berkeley);
       this.syncRounds.unshift(round);
@@ -416,7 +443,7 @@ export class ClusterNode {
     const peer = this.peers.get(leader);
     if (!peer) return this.syncRounds;
     try {
-      return (await this.transport.call<{ rounds: SyncRound[] }>(peer, 'clock.history', {})).body.rounds;
+      return (await this.transport.call(peer, 'clock.history', {}, wire.clockHistoryReply)).body.rounds;
     } catch {
       return this.syncRounds;
     }
@@ -433,7 +460,7 @@ export class ClusterNode {
     const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) === 'alive');
     const statsBefore = await this.clusterElectionStats(alive);
     await saveElectionAlgorithm(this.db, algorithm);
-    await Promise.all(alive.map((p) => this.transport.call(p, 'election.algorithm', { algorithm }).catch(() => undefined)));
+    await Promise.all(alive.map((p) => this.transport.call(p, 'election.algorithm', { algorithm }, wire.algorithmReply).catch(() => undefined)));
     this.driver.switchAlgorithm(algorithm);
     const started = Date.now();
     this.driver.trigger();
@@ -454,7 +481,7 @@ export class ClusterNode {
     const out: Record<string, number> = { [this.config.nodeId]: this.driver.messagesSent };
     await Promise.all(peers.map(async (p) => {
       try {
-        out[p.id] = (await this.transport.call<{ messagesSent: number }>(p, 'election.stats', {})).body.messagesSent;
+        out[p.id] = (await this.transport.call(p, 'election.stats', {}, wire.electionStats)).body.messagesSent;
       } catch {
         /* unreachable: its messages are not counted */
       }
@@ -471,7 +498,7 @@ export class ClusterNode {
     const peer = this.peers.get(nodeId);
     if (!peer) return undefined;
     // The peer answers once its election finished (up to its 5 s bound): wait a little longer.
-    return (await this.transport.call<Awaited<ReturnType<ClusterNode['triggerElection']>>>(peer, 'election.trigger', { algorithm }, 7_000)).body;
+    return (await this.transport.call(peer, 'election.trigger', { algorithm }, wire.electionResult, 7_000)).body;
   }
 
   // ---- views for the API ----------------------------------------------------------------------

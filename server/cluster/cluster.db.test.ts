@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sign } from '../../lib/cluster/envelope';
+import { encode, type Envelope } from '../../lib/cluster/envelope';
 import { client, createTestDatabase, type TestDatabase } from '../../test/helpers';
 import { electionViews, startCluster, waitFor, waitForAgreement, type TestCluster } from '../../test/cluster';
 
@@ -41,16 +41,20 @@ describe('3 real nodes (Bully)', () => {
     // Sent as a sender of its own, so the real nodes' replay windows stay untouched.
     const base = { from: 'probe-1', to: 'node-1', type: 'election', epoch: 99, lamport: 1, vector: {}, sentAt: Date.now(), boot: `${Date.now()}-ab`, seq: 1,
       body: { type: 'coordinator', epoch: 99, leader: 'probe-1' } };
-    const forged = sign('not-the-cluster-secret', base);
     const anon = client(target.url);
-    assert.equal((await anon.post('/api/peer', forged)).status, 401);
-    const { sig: _sig, ...unsigned } = forged;
-    assert.equal((await anon.post('/api/peer', unsigned)).status, 401);
+    // The wire format: the envelope's bytes, their HMAC in a header (see peer.db.test.ts for more).
+    const post = (env: Envelope, key?: string) => {
+      const { bytes, signature } = encode(key ?? secret, env);
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(key === '' ? {} : { 'x-peer-signature': signature, 'x-peer-from': env.from }) };
+      return fetch(`${target.url}/api/peer`, { method: 'POST', headers, body: new Uint8Array(bytes) }).then((res) => res.status);
+    };
+    assert.equal(await post(base, 'not-the-cluster-secret'), 401);
+    assert.equal(await post({ ...base, seq: 2 }, ''), 401);
 
     // A genuine message is accepted once; the same bytes again are a replay.
-    const genuine = sign(secret, { ...base, type: 'heartbeat', body: {} });
-    assert.equal((await anon.post('/api/peer', genuine)).status, 200);
-    assert.equal((await anon.post('/api/peer', genuine)).status, 409);
+    const genuine = { ...base, seq: 3, type: 'election.stats', body: {} };
+    assert.equal(await post(genuine), 200);
+    assert.equal(await post(genuine), 409);
 
     const health = (await anon.get('/api/health')).body;
     assert.ok(health.refusedPeerMessages['bad-signature'] >= 1);

@@ -16,6 +16,8 @@ import {
   claimOutbox, deleteOutbox, loadReplica, loadSettings, persistReplica, saveSettings, type ReplicationSettings,
 } from './replica-storage';
 import { NamedTimers } from '../cluster/named-timers';
+import * as wire from './peer-messages';
+import { Reassembly, REPL_PART_BYTES, splitMessage } from './reassembly';
 
 export class ReplicationUnavailable extends Error {
   /** `written`: the write was made in this replica, though not acknowledged (it still spreads). */
@@ -29,6 +31,7 @@ type Waiter = { resolve(effect: Extract<ReplicationEffect, { type: 'writeResult'
 /** A read over a key range (a showtime's documents, a user's bookings) answered by one node. */
 export type RangeQuery = { prefixes: string[]; userId?: string };
 export type RangeResult = { entries: Entry[]; token: VectorClock; servedBy: string };
+type RangePage = RangeResult & { covers: boolean; next: string | null };
 
 const OUTBOX_BATCH = 200;
 const ORPHAN_AFTER_MS = 10_000;
@@ -38,6 +41,13 @@ const SETTINGS_POLL_MS = 2_000;
 const CAUSAL_POLL_MS = 20;
 /** Claims on unpublished facts a token carries at most (keeps tokens small during a long outage). */
 const MAX_CLAIMS_PER_TOKEN = 16;
+/** Entries' JSON bytes per `repl.range` reply page (a seat map of any size reads in pages). */
+const RANGE_PAGE_BYTES = 512 * 1024;
+/** Pages one range read fetches from a peer at most (so 64 MiB). */
+const MAX_RANGE_PAGES = 128;
+/** Unfinished split messages held at once (two of the largest), and how long one may take. */
+const REASSEMBLY_HELD_BYTES = 2 * wire.MAX_PARTS_PER_MESSAGE * REPL_PART_BYTES;
+const REASSEMBLY_TIMEOUT_MS = 10_000;
 
 /**
  * The shell of the replication protocol on one node: drives the pure core (lib/replication) with
@@ -67,7 +77,8 @@ export class ReplicationNode {
   /** Facts whose publication failed before any replica made them (key → rank): named by claims. */
   private readonly unnamedFacts = new Map<string, number>();
   private stopped = false;
-  readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0 };
+  private readonly reassembly = new Reassembly({ maxHeldBytes: REASSEMBLY_HELD_BYTES, timeoutMs: REASSEMBLY_TIMEOUT_MS });
+  readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0, messagesSplit: 0, messagesReassembled: 0 };
 
   constructor(
     private readonly nodeId: string,
@@ -84,14 +95,19 @@ export class ReplicationNode {
     this.membersKey = this.members().join(',');
     this.core = createReplication(this.settings.mode, this.configFor(this.settings));
     this.state = this.core.init(this.nodeId, this.members(), persisted);
-    this.cluster.on('repl', (from, body) => {
-      this.enqueue({ type: 'message', now: this.now(), from, msg: body as ReplicationMessage });
+    this.cluster.on('repl', wire.replicationMessage, (from, msg) => {
+      void this.enqueue({ type: 'message', now: this.now(), from, msg });
       return { ok: true };
     });
-    this.cluster.on('repl.range', (_from, body) => this.localRange(body as RangeQuery & { token?: VectorClock }));
-    this.cluster.on('repl.stats', () => this.localStats());
-    this.cluster.on('repl.settings', async (_from, body) => {
-      await this.applySettings(body as ReplicationSettings);
+    this.cluster.on('repl.part', wire.replicationPart, (from, part) => {
+      const whole = this.reassembly.add(from, part, Date.now());
+      if (whole) this.receiveWhole(from, whole);
+      return { ok: true };
+    });
+    this.cluster.on('repl.range', wire.rangeQuery, (_from, query) => this.localRangePage(query));
+    this.cluster.on('repl.stats', wire.emptyBody, () => this.localStats());
+    this.cluster.on('repl.settings', wire.replicationSettings, async (_from, settings) => {
+      await this.applySettings(settings);
       return { ok: true };
     });
     this.cluster.onLeaderChange((leader, epoch) => this.enqueue({ type: 'leader', now: this.now(), leader, epoch }));
@@ -194,7 +210,7 @@ export class ReplicationNode {
       if (changed.size) this.stats.lastAppliedAt = Date.now();
     }
     for (const out of send) {
-      this.cluster.request(out.to, 'repl', out.msg).catch(() => {});
+      this.sendRepl(out.to, out.msg);
       if (out.msg.type === 'sync' || out.msg.type === 'syncReply') this.stats.lastSyncAt = Date.now();
     }
     for (const effect of effects) {
@@ -216,6 +232,38 @@ export class ReplicationNode {
           break;
       }
     }
+  }
+
+  /**
+   * Send a protocol message; one too large for a peer message goes in parts (the receiver
+   * reassembles it), so a far-behind replica still catches up in one exchange.
+   */
+  private sendRepl(to: string, msg: ReplicationMessage): void {
+    const bytes = Buffer.from(JSON.stringify(msg));
+    if (bytes.length <= REPL_PART_BYTES) {
+      this.cluster.request(to, 'repl', msg, wire.okReply).catch(() => {});
+      return;
+    }
+    const parts = splitMessage(bytes, randomUUID());
+    if (parts.length > wire.MAX_PARTS_PER_MESSAGE) {
+      this.log.warn(`replication: a ${msg.type} of ${bytes.length} bytes to ${to} is too large even in parts; left to later rounds`);
+      return;
+    }
+    this.stats.messagesSplit += 1;
+    for (const part of parts) this.cluster.request(to, 'repl.part', part, wire.okReply).catch(() => {});
+  }
+
+  /** A reassembled message: parsed with the same schema as a whole one. */
+  private receiveWhole(from: string, bytes: Buffer): void {
+    let parsed: ReturnType<typeof wire.replicationMessage.safeParse> | undefined;
+    try {
+      parsed = wire.replicationMessage.safeParse(JSON.parse(bytes.toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) return void this.log.warn(`replication: a reassembled message from ${from} does not parse; dropped`);
+    this.stats.messagesReassembled += 1;
+    void this.enqueue({ type: 'message', now: this.now(), from, msg: parsed.data });
   }
 
   /** Tell the core who is alive; restart it when the membership itself changed. */
@@ -264,7 +312,7 @@ export class ReplicationNode {
     const next = { ...this.settings, ...patch };
     await saveSettings(this.db, next);
     await this.applySettings(next);
-    await Promise.all(this.cluster.alivePeerIds().map((id) => this.cluster.request(id, 'repl.settings', next).catch(() => undefined)));
+    await Promise.all(this.cluster.alivePeerIds().map((id) => this.cluster.request(id, 'repl.settings', next, wire.okReply).catch(() => undefined)));
     return next;
   }
 
@@ -390,6 +438,36 @@ export class ReplicationNode {
     };
   }
 
+  /** One page of this replica's answer, by key order after `query.after`, at most RANGE_PAGE_BYTES of entries. */
+  private localRangePage(query: RangeQuery & { token?: VectorClock; after?: string }): RangePage {
+    const whole = this.localRange(query);
+    const sorted = whole.entries.filter((e) => query.after === undefined || e.key > query.after).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const entries: Entry[] = [];
+    let bytes = 0;
+    for (const e of sorted) {
+      bytes += Buffer.byteLength(JSON.stringify(e));
+      if (bytes > RANGE_PAGE_BYTES && entries.length > 0) break;
+      entries.push(e);
+    }
+    const next = entries.length < sorted.length ? entries[entries.length - 1]!.key : null;
+    return { ...whole, entries, next };
+  }
+
+  /** A peer's whole answer to a range read, page by page (undefined if a page is missing). */
+  private async remoteRange(peer: string, query: RangeQuery & { token: VectorClock }): Promise<(RangeResult & { covers: boolean }) | undefined> {
+    const entries: Entry[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < MAX_RANGE_PAGES; page++) {
+      const answer = await this.cluster.request(peer, 'repl.range', after === undefined ? query : { ...query, after }, wire.rangePage).catch(() => undefined);
+      if (!answer) return undefined;
+      entries.push(...answer.entries);
+      if (answer.next === null) return { entries, token: answer.token, servedBy: answer.servedBy, covers: answer.covers };
+      after = answer.next;
+    }
+    this.log.warn(`replication: a range read from ${peer} has more than ${MAX_RANGE_PAGES} pages`);
+    return undefined;
+  }
+
   /**
    * eventual: this replica. causal: this replica once it has seen the client's session token
    * (waiting up to causalWaitMs), else a peer that has. strong: the master in master-slave;
@@ -406,7 +484,7 @@ export class ReplicationNode {
         await new Promise((resolve) => setTimeout(resolve, CAUSAL_POLL_MS));
       }
       for (const peer of this.cluster.alivePeerIds()) {
-        const answer = await this.cluster.request<RangeResult & { covers: boolean }>(peer, 'repl.range', { ...query, token }).catch(() => undefined);
+        const answer = await this.remoteRange(peer, { ...query, token });
         if (answer?.covers) return answer;
       }
       throw new ReplicationUnavailable('stale-session');
@@ -415,14 +493,14 @@ export class ReplicationNode {
       const master = this.cluster.leader.leader;
       if (!master) throw new ReplicationUnavailable('no-master');
       if (master === this.nodeId) return this.localRange({ ...query, token });
-      const answer = await this.cluster.request<RangeResult>(master, 'repl.range', { ...query, token }).catch(() => undefined);
+      const answer = await this.remoteRange(master, { ...query, token });
       if (!answer) throw new ReplicationUnavailable('no-master');
       return answer;
     }
     const needed = this.core.config.r;
     const peers = this.cluster.alivePeerIds().slice(0, Math.max(0, needed - 1));
     const answers = [this.localRange({ ...query, token }), ...(await Promise.all(
-      peers.map((p) => this.cluster.request<RangeResult>(p, 'repl.range', { ...query, token }).catch(() => undefined)),
+      peers.map((p) => this.remoteRange(p, { ...query, token })),
     )).filter((a): a is RangeResult & { covers: boolean } => a !== undefined)];
     if (answers.length < needed) throw new ReplicationUnavailable('timeout');
     const merged = applyAll(emptyStore(), answers.flatMap((a) => a.entries)).store;
@@ -461,6 +539,8 @@ export class ReplicationNode {
       writesAcked: this.stats.writesAcked,
       writesFailed: this.stats.writesFailed,
       outboxPublished: this.stats.outboxPublished,
+      messagesSplit: this.stats.messagesSplit,
+      messagesReassembled: this.stats.messagesReassembled,
     };
   }
 
@@ -469,7 +549,8 @@ export class ReplicationNode {
     // Every peer not known dead: a busy node that is merely suspected still reports its replica.
     const peers = this.cluster.reachablePeerIds();
     const all = [this.localStats(), ...(await Promise.all(
-      peers.map((p) => this.cluster.request<ReturnType<ReplicationNode['localStats']>>(p, 'repl.stats', {}).catch(() => undefined)),
+      // Parsed on what the view computes with; the rest is shown as the peer reported it.
+      peers.map((p) => this.cluster.request(p, 'repl.stats', {}, wire.statsReply).then((s) => s as ReturnType<ReplicationNode['localStats']>, () => undefined)),
     )).filter((s): s is ReturnType<ReplicationNode['localStats']> => s !== undefined)];
     const best: Record<string, number> = {};
     for (const s of all) for (const [origin, seq] of Object.entries(s.versionVector)) best[origin] = Math.max(best[origin] ?? 0, seq);

@@ -1,5 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { FROM_HEADER, isSignatureShaped, SIGNATURE_HEADER } from '../../../lib/cluster/envelope';
+import { PEER_BODY_LIMIT_BYTES } from '../../../lib/cluster/transport';
 import { AppError } from '../../../lib/errors';
 import type { ClusterNode } from '../../cluster/cluster-node';
 import { clearRestartRequest, CRASH_EXIT_CODE, requestRestart } from '../../cluster/restart-requests';
@@ -23,28 +25,82 @@ const crashBody = z.object({
   restartAfterMs: z.number().int().min(0).max(600_000).optional(),
 }).default({});
 
-const PEER_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
-
 function clusterOf(ctx: NodeContext): ClusterNode {
   if (!ctx.cluster) throw new AppError('NOT_FOUND', 'This node does not run in a cluster');
   return ctx.cluster;
 }
 
-/** Peer RPC, clock and election status, and fault injection. */
-export function clusterRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  // Peer messages may be large (a far-behind replica catches up in one exchange): a larger limit,
-  // still bounded, and only for signed peer traffic.
-  app.post('/api/peer', { bodyLimit: PEER_BODY_LIMIT_BYTES }, async (req, reply) => {
+/**
+ * After refusing a request whose body was not read to its end: close our side, discard what
+ * still arrives for at most this long, then drop the connection. Closing at once would reset it
+ * with the upload still arriving, and the client could lose our answer (nginx: lingering_close).
+ */
+const PEER_LINGER_MS = 1_000;
+
+function refuseEarly(reply: FastifyReply, error: AppError): FastifyReply {
+  return reply.code(error.status).send(error.toJSON());
+}
+
+function lingerThenClose(req: FastifyRequest): void {
+  const socket = req.raw.socket;
+  req.raw.resume();
+  socket.end();
+  setTimeout(() => socket.destroy(), PEER_LINGER_MS).unref();
+}
+
+/**
+ * POST /api/peer, authenticated before it is parsed: the body is read as raw bytes (at most
+ * PEER_BODY_LIMIT_BYTES; a larger Content-Length is refused before reading), the HMAC in
+ * X-Peer-Signature is checked over exactly those bytes, and only then are they parsed (see
+ * ClusterNode.handleInbound). A refusal before the body was read closes the connection.
+ */
+function peerRoute(scope: FastifyInstance, ctx: NodeContext): void {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: PEER_BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
+  // (Fastify asks for `Connection: close` after a body it stopped reading: that closes at once, so
+  // the linger below does it instead.)
+  scope.addHook('onSend', async (req, reply) => {
+    if (!req.raw.complete) reply.removeHeader('connection');
+  });
+  scope.addHook('onResponse', async (req) => {
+    if (!req.raw.complete) lingerThenClose(req);
+  });
+  const cheapChecks = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (Number(req.headers['content-length']) > PEER_BODY_LIMIT_BYTES) {
+      ctx.cluster?.refuse('too-large', 413, 'PAYLOAD_TOO_LARGE');
+      return refuseEarly(reply, new AppError('PAYLOAD_TOO_LARGE', `Peer messages are at most ${PEER_BODY_LIMIT_BYTES} bytes`));
+    }
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+    if (hasBody && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      return refuseEarly(reply, new AppError('UNSUPPORTED_MEDIA_TYPE', 'Peer messages are application/json'));
+    }
+    if (!ctx.cluster) return refuseEarly(reply, new AppError('NOT_FOUND', 'This node does not run in a cluster'));
+    const signature = req.headers[SIGNATURE_HEADER];
+    if (typeof signature !== 'string' || !isSignatureShaped(signature) || typeof req.headers[FROM_HEADER] !== 'string') {
+      ctx.cluster.refuse('unsigned', 401, 'PEER_MESSAGE_REFUSED');
+      return refuseEarly(reply, new AppError('PEER_MESSAGE_REFUSED', `unsigned: ${SIGNATURE_HEADER} and ${FROM_HEADER} are required`));
+    }
+  };
+  scope.post('/api/peer', { bodyLimit: PEER_BODY_LIMIT_BYTES, onRequest: cheapChecks }, async (req, reply) => {
     const cluster = clusterOf(ctx);
-    const result = await cluster.handleInbound(req.body);
+    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const result = await cluster.handleInbound(bytes, req.headers[SIGNATURE_HEADER] as string);
     if (result.drop) {
       // A partitioned or paused node: the message is lost, as on a cut network.
       reply.hijack();
       req.raw.socket.destroy();
       return;
     }
-    return reply.code(result.status).send(result.body);
+    if (result.status === 200 && 'reply' in result) {
+      return reply.code(200).header(SIGNATURE_HEADER, result.reply.signature).type('application/json').send(result.reply.bytes);
+    }
+    return reply.code(result.status).send({ error: (result as { error: unknown }).error });
   });
+}
+
+/** Peer RPC, clock and election status, and fault injection. */
+export function clusterRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  app.register(async (scope) => peerRoute(scope, ctx));
 
   app.get('/api/sync', async () => {
     const cluster = clusterOf(ctx);

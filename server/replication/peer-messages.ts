@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { NODE_ID_PATTERN, vectorClockSchema } from '../../lib/cluster/envelope';
+import type { ReplicationMessage } from '../../lib/replication/replication';
+import type { Entry, JsonValue } from '../../lib/replication/store';
+
+/**
+ * The schema of every replication message body and reply body on the wire (the cluster's own are
+ * in server/cluster/peer-messages.ts): nothing reaches the core or a caller unparsed.
+ */
+const nodeId = z.string().regex(NODE_ID_PATTERN);
+const count = z.number().int().min(0);
+const requestId = z.string().min(1).max(200);
+/** A replicated document's key (`booking:12:…`, `showtime:3`, …). */
+const key = z.string().min(1).max(500);
+/** Entries one message may carry (a bound on work per message; bytes are bounded by the transport). */
+const MAX_ENTRIES_PER_MESSAGE = 200_000;
+const MAX_PREFIXES = 100;
+
+const json: z.ZodType<JsonValue> = z.json() as z.ZodType<JsonValue>;
+
+export const entry: z.ZodType<Entry> = z.object({
+  key,
+  value: json,
+  deleted: z.boolean(),
+  version: vectorClockSchema,
+  ts: z.number().finite(),
+  origin: nodeId,
+  seq: z.number().int().min(1),
+  rank: z.number().int().optional(),
+});
+const entries = z.array(entry).max(MAX_ENTRIES_PER_MESSAGE);
+const digest = z.array(z.string().max(64)).max(1_024);
+const errorCode = z.enum(['timeout', 'no-master', 'stale-session', 'busy', 'stopped']);
+
+export const replicationMessage: z.ZodType<ReplicationMessage> = z.union([
+  z.object({ type: z.literal('sync'), id: requestId, epoch: count, digest, seen: vectorClockSchema }),
+  z.object({ type: z.literal('syncReply'), id: requestId, epoch: count, digest, seen: vectorClockSchema, entries }),
+  z.object({ type: z.literal('syncEntries'), id: requestId, epoch: count, seen: vectorClockSchema, entries }),
+  z.object({ type: z.literal('replicate'), epoch: count, entries }),
+  z.object({ type: z.literal('replicateAck'), epoch: count, dots: z.array(z.string().max(200)).max(MAX_ENTRIES_PER_MESSAGE) }),
+  z.object({ type: z.literal('refused'), epoch: count }),
+  z.object({ type: z.literal('forwardWrite'), epoch: count, requestId, key, value: json, deleted: z.boolean(), rank: z.number().int().optional() }),
+  z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(true), entry, replicas: count }),
+  z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(false), error: errorCode }),
+  z.object({ type: z.literal('readRequest'), epoch: count, requestId, key, purpose: z.enum(['quorum', 'causal', 'master']), token: vectorClockSchema }),
+  z.object({ type: z.literal('readReply'), requestId, ok: z.literal(true), entry: entry.nullable() }),
+  z.object({ type: z.literal('readReply'), requestId, ok: z.literal(false), error: errorCode }),
+  z.object({ type: z.literal('leaderCheck'), epoch: count, id: requestId }),
+  z.object({ type: z.literal('leaderCheckReply'), epoch: count, id: requestId, ok: z.boolean() }),
+]);
+
+/** Most parts one replication message is split into (so at most 64 MiB, the old single-message limit). */
+export const MAX_PARTS_PER_MESSAGE = 128;
+/** One part of a replication message too large for one peer message (see ReplicationNode.sendRepl). */
+export const replicationPart = z.object({
+  id: z.string().uuid(),
+  index: count,
+  count: z.number().int().min(2).max(MAX_PARTS_PER_MESSAGE),
+  data: z.string().max(1_000_000).regex(/^[A-Za-z0-9+/]*={0,2}$/),
+}).refine((p) => p.index < p.count);
+
+export const okReply = z.object({ ok: z.literal(true) });
+export const emptyBody = z.object({}).strict();
+
+export const rangeQuery = z.object({
+  prefixes: z.array(z.string().max(200)).min(1).max(MAX_PREFIXES),
+  userId: z.string().max(200).optional(),
+  token: vectorClockSchema.optional(),
+  /** Resume after this key (the previous page's `next`). */
+  after: z.string().max(500).optional(),
+});
+export const rangePage = z.object({
+  entries,
+  token: vectorClockSchema,
+  servedBy: z.string().max(1_000),
+  covers: z.boolean(),
+  /** The key to resume after, or null on the last page. */
+  next: z.string().max(500).nullable(),
+});
+
+const settingsShape = {
+  mode: z.enum(['master-slave', 'multi-master', 'gossip']),
+  n: z.number().int().min(1).max(100),
+  r: z.number().int().min(1).max(100),
+  w: z.number().int().min(1).max(100),
+  synchronous: z.boolean(),
+  fanout: z.number().int().min(1).max(100),
+  gossipIntervalMs: z.number().int().min(1).max(600_000),
+};
+export const replicationSettings = z.object(settingsShape);
+
+/** Only what the cluster view reads is checked; the rest is shown as the node reported it. */
+export const statsReply = z.looseObject({
+  nodeId,
+  mode: settingsShape.mode,
+  entries: count,
+  byKind: z.record(z.string().max(200), count),
+  digest: z.string().max(64),
+  versionVector: vectorClockSchema,
+  newestTs: z.number().finite(),
+});
