@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode, encode, type Envelope } from '../../lib/cluster/envelope';
 import { client, createTestDatabase, type TestDatabase } from '../../test/helpers';
+import { freePort } from '../../lib/db/embedded';
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../../test/cluster';
 
 /** Generous bounds on a loaded 2-core machine: a refusal must not wait for the upload. */
@@ -270,5 +273,35 @@ describe('peer messages on real nodes: authenticated before parsed, fresh, once,
     }
     assert.ok(pages >= 2, `${pages} pages`);
     assert.equal(keys.size, entries);
+  });
+});
+
+/** The local address of the socket listening on `port`, from /proc/net/tcp (hex, e.g. 0100007F = 127.0.0.1). */
+function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => fs.readFileSync(file, 'utf8').split('\n').slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols[1]?.endsWith(`:${hexPort}`) && cols[3] === '0A') // 0A: LISTEN
+    .map((cols) => cols[1]!.split(':')[0]!));
+}
+
+describe('a node started without HOST', () => {
+  test('listens on 127.0.0.1 only', async () => {
+    const database = await createTestDatabase();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'moviebook-host-'));
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', SERVE_PAGES: 'off', NODE_ID: 'node-1', NODE_PORT: String(port), DATABASE_URL: database.url, DATA_DIR: dataDir };
+    delete env.HOST;
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { env, stdio: 'ignore' });
+    try {
+      await waitFor('the node to answer', 60_000, async () => (await fetch(`http://127.0.0.1:${port}/api/health`).catch(() => undefined))?.status === 200);
+      assert.deepEqual(listeningAddresses(port), ['0100007F']);
+    } finally {
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      await database.drop();
+    }
   });
 });
