@@ -369,6 +369,13 @@ export class Gateway {
     const kind = limitOf(method, url);
     if (kind === undefined) return true;
     if (kind === 'events') {
+      // A node never answers the head of an endless stream: the wait would end in a timeout
+      // that ejects a healthy node. The gateway says what the stream offers instead.
+      if (method === 'HEAD') {
+        res.setHeader('allow', 'GET');
+        this.refuse(res, 405, 'METHOD_NOT_ALLOWED', 'A live seat map is a GET (text/event-stream)', head.requestId, false);
+        return false;
+      }
       // A stream, whatever its Accept header says: on the streams' pool, and counted as one.
       head.eventStream = true;
       if (this.streams.acquire(head.client)) {
