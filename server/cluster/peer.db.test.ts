@@ -209,7 +209,13 @@ describe('peer messages on real nodes: authenticated before parsed, fresh, once,
     assert.equal((await refused()).malformed! - before, types.length * wrong.length);
     const health = await client(cluster.node('node-1').url).get('/api/health');
     assert.equal(health.status, 200);
-    await waitForAgreement(cluster, all, 10_000);
+    const { leader } = await waitForAgreement(cluster, all, 10_000);
+    // Replies are parsed too: a follower shows the leader's Berkeley rounds (a clock.history reply).
+    const follower = all.find((id) => id !== leader)!;
+    await waitFor('a follower to show the leader\'s sync rounds', 15_000, async () => {
+      const rounds = (await client(cluster.node(follower).url).get('/api/sync')).body.rounds as { master: string }[];
+      return rounds.length > 0 && rounds[0]!.master === leader;
+    }, 100);
   });
 
   test('a message captured before a node restarts is refused after it', async () => {
