@@ -57,6 +57,11 @@ const MESSAGES: Record<ClientErrorCode, (err: ApiError) => string> = {
   HOLD_LIMIT_REACHED: (e) => `You can hold at most ${(e.details as { cap?: number } | undefined)?.cap ?? 10} seats at once. Book or release the seats you hold first.`,
   INTERNAL: () => 'Something went wrong on our side. Please try again.',
   NODE_UNREACHABLE: () => 'A server node could not be reached. Please try again.',
+  // Node-to-node only (POST /api/peer): a browser never sees these.
+  PEER_MESSAGE_REFUSED: () => 'That message between server nodes was not signed by the cluster.',
+  PEER_MESSAGE_INVALID: () => 'That message between server nodes was not well-formed.',
+  UNKNOWN_PEER_MESSAGE: () => 'That message between server nodes is of an unknown kind.',
+  PEER_MESSAGE_REPLAYED: () => 'That message between server nodes was old or already delivered.',
   DATABASE_UNAVAILABLE: () => 'The booking database is briefly unavailable. Please try again in a few seconds.',
   REPLICA_UNAVAILABLE: () => 'The latest seat information could not be confirmed right now. Please try again in a moment.',
   NETWORK: () => 'Cannot reach MovieBook. Check your connection and try again.',

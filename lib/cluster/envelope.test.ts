@@ -19,7 +19,8 @@ describe('signed bytes', () => {
       assert.ok(decoded.ok);
       assert.deepEqual(decoded.envelope, JSON.parse(JSON.stringify(envelope({ body }))));
       const tampered = Buffer.from(bytes);
-      tampered[flip % tampered.length] ^= 0x01;
+      const at = flip % tampered.length;
+      tampered[at] = tampered[at]! ^ 0x01;
       assert.deepEqual(decode(SECRET, tampered, signature), { ok: false, reason: 'bad-signature' });
       assert.deepEqual(decode('b'.repeat(64), bytes, signature), { ok: false, reason: 'bad-signature' });
     }));
