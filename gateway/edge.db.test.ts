@@ -20,6 +20,8 @@ const NODES = ['node-1', 'node-2', 'node-3'];
 const BODY_LIMIT = 65_536; // the nodes' and the gateway's default BODY_LIMIT_BYTES
 const THREE_MB = 3 * 1024 * 1024;
 const TEST_REQUEST_TIMEOUT_MS = 3_000;
+const TEST_HEADERS_TIMEOUT_MS = 2_500;
+const TEST_KEEPALIVE_TIMEOUT_MS = 3_000;
 const CONNECTIONS_PER_ADDRESS = 60;
 const SSE_PER_ADDRESS = 5;
 /** Small limits, so a flood meets them in a few dozen requests whatever the machine's speed. */
@@ -36,6 +38,8 @@ const EDGE_ENV = {
   LB_SSE_STREAMS_PER_ADDRESS: String(SSE_PER_ADDRESS),
   LB_CONNECTIONS_PER_ADDRESS: String(CONNECTIONS_PER_ADDRESS),
   LB_REQUEST_TIMEOUT_MS: String(TEST_REQUEST_TIMEOUT_MS),
+  LB_HEADERS_TIMEOUT_MS: String(TEST_HEADERS_TIMEOUT_MS),
+  LB_KEEPALIVE_TIMEOUT_MS: String(TEST_KEEPALIVE_TIMEOUT_MS),
   NODE_ENV: 'production',
   // Health checks on a busy test machine (other suites' clusters beside this one) can be slow.
   LB_HEALTH_TIMEOUT_MS: '5000',
@@ -212,6 +216,38 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
     assert.equal(cut, SLOW, `every slow upload got 408 REQUEST_TIMEOUT: ${answers.find((a) => !a.startsWith('HTTP/1.1 408'))?.slice(0, 200)}`);
   });
 
+  test('slow headers are cut with 408 and an idle keep-alive connection is closed, each within its timeout', async () => {
+    const port = Number(new URL(gateway.url).port);
+    const slowloris = Array.from({ length: 20 }, () => {
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.25' });
+      let got = '';
+      socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
+      socket.on('error', () => {});
+      socket.write('GET /api/health HTTP/1.1\r\nHost: a\r\n');
+      const closed = new Promise<number>((resolve) => {
+        const started = performance.now();
+        socket.on('close', () => resolve(performance.now() - started));
+      });
+      return { socket, closed, got: () => got };
+    });
+    const drip = setInterval(() => {
+      for (const s of slowloris) if (!s.socket.destroyed) s.socket.write('X-Slow: 1\r\n');
+    }, 300);
+    try {
+      const bound = TEST_HEADERS_TIMEOUT_MS + 5_000;
+      const ms = await Promise.race([Promise.all(slowloris.map((s) => s.closed)), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow headers not cut')), bound))]);
+      console.log(`slow headers cut after ${Math.round(Math.max(...ms))} ms (LB_HEADERS_TIMEOUT_MS ${TEST_HEADERS_TIMEOUT_MS})`);
+      for (const s of slowloris) assert.ok(s.got().startsWith('HTTP/1.1 408') && s.got().includes('REQUEST_TIMEOUT'), s.got().slice(0, 200));
+    } finally {
+      clearInterval(drip);
+      for (const s of slowloris) s.socket.destroy();
+    }
+    // One request, then silence: the gateway closes the connection after its keep-alive timeout.
+    const idle = await rawExchange(gateway.url, [rawHead('GET', '/api/ping', [['Host', 'a']])], { timeoutMs: TEST_KEEPALIVE_TIMEOUT_MS + 5_000, localAddress: '127.0.0.26' });
+    assert.equal(idle.responses[0]?.status, 200);
+    assert.ok(idle.closed, 'the idle connection was closed by the gateway');
+  });
+
   test('login, signup and hold floods from one address meet 429 RATE_LIMITED with Retry-After, without a node; another address is unaffected', async () => {
     const attacker = '127.0.0.30';
     const statuses: number[] = [];
@@ -312,9 +348,11 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
         sockets.push(socket);
         await new Promise((resolve) => socket.once('connect', resolve));
       }
-      await waitFor('5 connections refused', 5_000, async () => refused.length >= 5);
-      assert.equal(refused.length, 5);
-      for (const r of refused) assert.ok(r.startsWith('HTTP/1.1 429') && r.includes('TOO_MANY_CONNECTIONS'), r.slice(0, 200));
+      const tooMany = () => refused.filter((r) => r.startsWith('HTTP/1.1 429') && r.includes('TOO_MANY_CONNECTIONS'));
+      await waitFor('5 connections refused', 5_000, async () => tooMany().length >= 5);
+      assert.equal(tooMany().length, 5);
+      // The others, silent, may meanwhile have met the headers timeout: that and nothing else.
+      for (const r of refused) assert.ok(/^HTTP\/1\.1 (429|408)/.test(r), r.slice(0, 200));
       assert.equal((await from('127.0.0.61', `${gateway.url}/api/ping`)).status, 200);
     } finally {
       for (const s of sockets) s.destroy();
