@@ -32,7 +32,8 @@ const entries = z.array(entry).max(MAX_ENTRIES_PER_MESSAGE);
 const digest = z.array(z.string().max(64)).max(1_024);
 const errorCode = z.enum(['timeout', 'no-master', 'stale-session', 'busy', 'stopped']);
 
-export const replicationMessage: z.ZodType<ReplicationMessage> = z.union([
+// (Discriminated by `type`, then by `ok` for the two replies: one lookup instead of trying each shape.)
+export const replicationMessage: z.ZodType<ReplicationMessage> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sync'), id: requestId, epoch: count, digest, seen: vectorClockSchema }),
   z.object({ type: z.literal('syncReply'), id: requestId, epoch: count, digest, seen: vectorClockSchema, entries }),
   z.object({ type: z.literal('syncEntries'), id: requestId, epoch: count, seen: vectorClockSchema, entries }),
@@ -40,11 +41,15 @@ export const replicationMessage: z.ZodType<ReplicationMessage> = z.union([
   z.object({ type: z.literal('replicateAck'), epoch: count, dots: z.array(z.string().max(200)).max(MAX_ENTRIES_PER_MESSAGE) }),
   z.object({ type: z.literal('refused'), epoch: count }),
   z.object({ type: z.literal('forwardWrite'), epoch: count, requestId, key, value: json, deleted: z.boolean(), rank: z.number().int().optional() }),
-  z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(true), entry, replicas: count }),
-  z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(false), error: errorCode }),
+  z.discriminatedUnion('ok', [
+    z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(true), entry, replicas: count }),
+    z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(false), error: errorCode }),
+  ]),
   z.object({ type: z.literal('readRequest'), epoch: count, requestId, key, purpose: z.enum(['quorum', 'causal', 'master']), token: vectorClockSchema }),
-  z.object({ type: z.literal('readReply'), requestId, ok: z.literal(true), entry: entry.nullable() }),
-  z.object({ type: z.literal('readReply'), requestId, ok: z.literal(false), error: errorCode }),
+  z.discriminatedUnion('ok', [
+    z.object({ type: z.literal('readReply'), requestId, ok: z.literal(true), entry: entry.nullable() }),
+    z.object({ type: z.literal('readReply'), requestId, ok: z.literal(false), error: errorCode }),
+  ]),
   z.object({ type: z.literal('leaderCheck'), epoch: count, id: requestId }),
   z.object({ type: z.literal('leaderCheckReply'), epoch: count, id: requestId, ok: z.boolean() }),
 ]);
