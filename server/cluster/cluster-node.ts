@@ -249,12 +249,13 @@ export class ClusterNode {
    * Handle the raw bytes of a POST /api/peer: authenticate them (before any parsing), check the
    * recipient, freshness and replays, parse the body with its type's schema, update clocks, dispatch.
    */
-  async handleInbound(bytes: Buffer, signature: string | undefined): Promise<InboundResult> {
+  async handleInbound(bytes: Buffer, signature: string | undefined, fromHeader?: string): Promise<InboundResult> {
     if (signature === undefined) return this.refuse('unsigned', 401, 'PEER_MESSAGE_REFUSED');
     const decoded = decode(this.config.secret, bytes, signature);
     if (!decoded.ok) return decoded.reason === 'bad-signature' ? this.refuse('bad-signature', 401, 'PEER_MESSAGE_REFUSED') : this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID');
     const env = decoded.envelope;
     if (env.to !== this.config.nodeId) return this.refuse('wrong-recipient', 400, 'PEER_MESSAGE_INVALID');
+    if (fromHeader !== undefined && fromHeader !== env.from) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', 'X-Peer-From is not the sender');
     if (this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
     const replay = this.replayGuard.admit(env, Date.now());
     if (replay) return this.refuse(replay, 409, 'PEER_MESSAGE_REPLAYED');

@@ -203,10 +203,15 @@ describe('peer messages on real nodes: authenticated before parsed, fresh, once,
         assert.equal(answer.code, 'PEER_MESSAGE_INVALID', `${type} ${JSON.stringify(body)}`);
       }
     }
+    // Signed, but the header names another sender than the envelope.
+    const { bytes, signature } = encode(secret, envelope('election.stats', {}));
+    const mislabelled = await post(bytes, { 'x-peer-signature': signature, 'x-peer-from': 'node-3' });
+    assert.equal(mislabelled.status, 400);
+    assert.equal(mislabelled.code, 'PEER_MESSAGE_INVALID');
     const unknown = await send(envelope('no.such.type', {}));
     assert.equal(unknown.status, 400);
     assert.equal(unknown.code, 'UNKNOWN_PEER_MESSAGE');
-    assert.equal((await refused()).malformed! - before, types.length * wrong.length);
+    assert.equal((await refused()).malformed! - before, types.length * wrong.length + 1);
     const health = await client(cluster.node('node-1').url).get('/api/health');
     assert.equal(health.status, 200);
     const { leader } = await waitForAgreement(cluster, all, 10_000);

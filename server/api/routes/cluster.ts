@@ -84,7 +84,7 @@ function peerRoute(scope: FastifyInstance, ctx: NodeContext): void {
   scope.post('/api/peer', { bodyLimit: PEER_BODY_LIMIT_BYTES, onRequest: cheapChecks }, async (req, reply) => {
     const cluster = clusterOf(ctx);
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const result = await cluster.handleInbound(bytes, req.headers[SIGNATURE_HEADER] as string);
+    const result = await cluster.handleInbound(bytes, req.headers[SIGNATURE_HEADER] as string, req.headers[FROM_HEADER] as string);
     if (result.drop) {
       // A partitioned or paused node: the message is lost, as on a cut network.
       reply.hijack();
