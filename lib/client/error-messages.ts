@@ -57,6 +57,15 @@ const MESSAGES: Record<ClientErrorCode, (err: ApiError) => string> = {
   HOLD_LIMIT_REACHED: (e) => `You can hold at most ${(e.details as { cap?: number } | undefined)?.cap ?? 10} seats at once. Book or release the seats you hold first.`,
   INTERNAL: () => 'Something went wrong on our side. Please try again.',
   NODE_UNREACHABLE: () => 'A server node could not be reached. Please try again.',
+  // Answers of the gateway itself (docs/gateway.md).
+  MALFORMED_REQUEST: () => 'The request could not be read. Please reload the page and try again.',
+  UNKNOWN_NODE: () => 'That server node is not known. Please reload the page.',
+  REQUEST_TIMEOUT: () => 'The request took too long to arrive. Please check your connection and try again.',
+  EXPECTATION_FAILED: () => 'The request could not be read. Please reload the page and try again.',
+  TOO_MANY_CONNECTIONS: () => 'Too many connections from your network right now. Please try again in a few seconds.',
+  HEADERS_TOO_LARGE: () => 'The request was too large. Clearing this site\'s cookies may help.',
+  NODE_UNAVAILABLE: () => 'A server could not answer just now. Please try again.',
+  NO_HEALTHY_NODE: () => 'MovieBook is briefly unavailable. Please try again in a few seconds.',
   // Node-to-node only (POST /api/peer): a browser never sees these.
   PEER_MESSAGE_REFUSED: () => 'That message between server nodes was not signed by the cluster.',
   PEER_MESSAGE_INVALID: () => 'That message between server nodes was not well-formed.',
