@@ -515,8 +515,8 @@ async function main(): Promise<void> {
     log(`starting ${NODE_COUNT} nodes and the gateway`);
     cluster = await startCluster(NODE_COUNT, database.url, { LOG_LEVEL: 'warn', ...parseEnvList(process.env.BENCH_NODE_ENV) });
     cleanup.add('stop the nodes', () => stopClusterWithin(cluster!, STOP_TIMEOUT_MS, log));
-    // The edge as it ships (per-address limits on; test gateways turn them off), unless BENCH_GATEWAY_ENV says otherwise.
-    gateway = await startGateway(database.url, { LB_HEALTH_INTERVAL_MS: '500', LB_ADDRESS_LIMITS: 'on', ...parseEnvList(process.env.BENCH_GATEWAY_ENV) });
+    // The edge as it ships under `npm start` (production, per-address limits on; test gateways turn them off), unless BENCH_GATEWAY_ENV says otherwise.
+    gateway = await startGateway(database.url, { NODE_ENV: 'production', LB_HEALTH_INTERVAL_MS: '500', LB_ADDRESS_LIMITS: 'on', ...parseEnvList(process.env.BENCH_GATEWAY_ENV) });
     cleanup.add('stop the gateway', () => gateway!.stop());
     const url = gateway.url;
     const lb = jsonClient(url, '127.0.0.1');

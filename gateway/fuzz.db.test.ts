@@ -311,9 +311,10 @@ before(async () => {
   codes = documentedCodes();
   database = await createTestDatabase();
   cluster = await startCluster(3, database.url);
-  // The edge as it ships: per-address limits on, at their defaults (tests otherwise turn them off).
-  // A loaded 2-core machine (other test files run beside this one) must not fail health checks by itself.
-  gateway = await startGateway(database.url, { LB_ADDRESS_LIMITS: 'on', LB_HEALTH_TIMEOUT_MS: '5000' });
+  // The edge as it ships under `npm start`: production (no websocket tunnels), per-address limits on
+  // at their defaults (tests otherwise turn them off). A loaded 2-core machine (other test files run
+  // beside this one) must not fail health checks by itself.
+  gateway = await startGateway(database.url, { NODE_ENV: 'production', LB_ADDRESS_LIMITS: 'on', LB_HEALTH_TIMEOUT_MS: '5000' });
   gatewayPort = Number(new URL(gateway.url).port);
   adminToken = await cluster.adminToken();
   [user, other] = await createUsersDirect(database.db, 2) as [Who, Who];
