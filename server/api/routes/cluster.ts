@@ -91,10 +91,8 @@ function peerRoute(scope: FastifyInstance, ctx: NodeContext): void {
       req.raw.socket.destroy();
       return;
     }
-    if (result.status === 200 && 'reply' in result) {
-      return reply.code(200).header(SIGNATURE_HEADER, result.reply.signature).type('application/json').send(result.reply.bytes);
-    }
-    return reply.code(result.status).send({ error: (result as { error: unknown }).error });
+    if ('reply' in result) return reply.code(200).header(SIGNATURE_HEADER, result.reply.signature).type('application/json').send(result.reply.bytes);
+    return reply.code(result.status).send({ error: result.error });
   });
 }
 
