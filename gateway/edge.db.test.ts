@@ -317,7 +317,7 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
       // The one sent without `Accept: text/event-stream` is a stream all the same: counted too.
       assert.deepEqual(streams.map((s) => s.status), [...Array(SSE_PER_ADDRESS).fill(200), 429, 429]);
       assert.ok(streams[SSE_PER_ADDRESS]!.text().includes('RATE_LIMITED'));
-      const head = await rawExchange(gateway.url, [rawHead('HEAD', `/api/showtimes/${showtimeId}/events`, [['Host', 'a']])], { responses: 1, localAddress: '127.0.0.52' });
+      const head = await rawExchange(gateway.url, [rawHead('HEAD', `/api/showtimes/${showtimeId}/events`, [['Host', 'a']])], { responses: 1, localAddress: '127.0.0.52', head: true });
       assert.equal(head.responses[0]?.status, 405, `HEAD of a stream is answered, not left to time out: ${head.text.slice(0, 200)}`);
       const other = await open('127.0.0.51');
       assert.equal(other.status, 200, 'another address opens its own');

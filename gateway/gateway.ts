@@ -406,7 +406,7 @@ export class Gateway {
     }
     if (res.headersSent) return void res.destroy();
     const body = retryAfterS === undefined ? errorBody(code, message) : JSON.stringify({ error: { code, message, details: { retryAfterS } } });
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
     res.end(body);
   }
 
@@ -434,8 +434,9 @@ export class Gateway {
   fail(res: http.ServerResponse, status: number, code: string, message: string, requestId: string): void {
     this.edgeCounts[code] = (this.edgeCounts[code] ?? 0) + 1;
     if (res.headersSent) return void res.destroy();
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
-    res.end(errorBody(code, message));
+    const body = errorBody(code, message);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+    res.end(body);
   }
 
   /**

@@ -27,6 +27,8 @@ export type RawOptions = {
   responses?: number;
   /** Connect from this local address (any 127.x.y.z on Linux loopback): a distinct client address. */
   localAddress?: string;
+  /** The requests are HEAD: their answers have no body, whatever Content-Length says. */
+  head?: boolean;
 };
 
 const DEFAULT_RAW_TIMEOUT_MS = 5_000;
@@ -51,13 +53,13 @@ export function rawExchange(url: string, pieces: (string | Buffer)[], options: R
       clearTimeout(timer);
       socket.destroy();
       const text = Buffer.concat(chunks).toString('latin1');
-      resolve({ responses: parseResponses(text), text, closed, writeError });
+      resolve({ responses: parseResponses(text, options.head), text, closed, writeError });
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       const want = options.responses;
-      if (want !== undefined && parseResponses(Buffer.concat(chunks).toString('latin1')).filter((r) => r.status >= 200).length >= want) finish(false);
+      if (want !== undefined && parseResponses(Buffer.concat(chunks).toString('latin1'), options.head).filter((r) => r.status >= 200).length >= want) finish(false);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       writeError ??= err.code ?? err.message;
@@ -76,8 +78,8 @@ export function rawExchange(url: string, pieces: (string | Buffer)[], options: R
   });
 }
 
-/** The complete responses in `text` (Content-Length or chunked bodies; 1xx have none). */
-export function parseResponses(text: string): RawResponse[] {
+/** The complete responses in `text` (Content-Length or chunked bodies; 1xx and answers to HEAD have none). */
+export function parseResponses(text: string, head = false): RawResponse[] {
   const out: RawResponse[] = [];
   let at = 0;
   while (at < text.length) {
@@ -93,7 +95,7 @@ export function parseResponses(text: string): RawResponse[] {
     }
     at = end + 4;
     let body = '';
-    if (status >= 200 && status !== 204 && status !== 304) {
+    if (!head && status >= 200 && status !== 204 && status !== 304) {
       if (headers['content-length'] !== undefined) {
         const length = Number(headers['content-length']);
         if (text.length - at < length) break;
