@@ -22,8 +22,6 @@ export type GatewayConfig = {
   healthTimeoutMs: number;
   upstreamTimeoutMs: number;
   connectionsPerBackend: number;
-  /** Largest request body buffered so that an idempotent request can be retried. */
-  retryBodyLimitBytes: number;
   discoveryIntervalMs: number;
   memberTtlMs: number;
   staticBackends: { id: string; url: string }[] | undefined;

@@ -100,7 +100,6 @@ async function main(): Promise<void> {
     healthTimeoutMs: env.LB_HEALTH_TIMEOUT_MS,
     upstreamTimeoutMs: env.LB_UPSTREAM_TIMEOUT_MS,
     connectionsPerBackend: env.LB_CONNECTIONS_PER_NODE,
-    retryBodyLimitBytes: env.BODY_LIMIT_BYTES,
     discoveryIntervalMs: 1_000,
     memberTtlMs: env.MEMBER_TTL_MS,
     staticBackends: env.GATEWAY_BACKENDS ? parsePeerList(env.GATEWAY_BACKENDS) : undefined,
