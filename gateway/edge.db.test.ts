@@ -382,6 +382,30 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
     assert.doesNotMatch(res.header('set-cookie') ?? '', /;\s*Secure/i);
   });
 
+  test('the gateway\'s own answers carry the security headers; another site cannot switch the balancer with an admin\'s cookie', async () => {
+    const token = await cluster.adminToken();
+    const before = await from('127.0.0.80', `${gateway.url}/api/lb`);
+    assert.equal(before.header('x-content-type-options'), 'nosniff');
+    assert.equal(before.header('x-frame-options'), 'DENY');
+    assert.match(before.header('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    const algorithm = (JSON.parse(before.text) as { algorithm: string }).algorithm;
+    const other = algorithm === 'weighted' ? 'round-robin' : 'weighted';
+    const cookie = `mb_session=${token}`;
+    const crossSite = await from('127.0.0.80', `${gateway.url}/api/lb`, {
+      method: 'POST', headers: { 'content-type': 'application/json', cookie, origin: 'http://evil.example' }, body: JSON.stringify({ algorithm: other }),
+    });
+    assert.equal(crossSite.status, 403, crossSite.text);
+    assert.equal(crossSite.code, 'CROSS_ORIGIN_REQUEST');
+    assert.equal(crossSite.header('x-content-type-options'), 'nosniff');
+    assert.equal((await lb()).nodes.length, NODES.length);
+    assert.equal((JSON.parse((await from('127.0.0.80', `${gateway.url}/api/lb`)).text) as { algorithm: string }).algorithm, algorithm);
+    // The site's own page (Origin = the Host it was sent to) may.
+    const sameSite = await from('127.0.0.80', `${gateway.url}/api/lb`, {
+      method: 'POST', headers: { 'content-type': 'application/json', cookie, origin: gateway.url }, body: JSON.stringify({ algorithm }),
+    });
+    assert.equal(sameSite.status, 200, sameSite.text);
+  });
+
   test('after all of it: every node eligible and healthy, 0 ejections, the edge\'s own answers counted', async () => {
     const stats = await lb();
     for (const id of NODES) {

@@ -12,6 +12,7 @@ import {
   type BackendHealth, type ClusterReport, type HealthConfig,
 } from './health';
 import { LatencyWindow, percentilesOf } from './stats';
+import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, SECURITY_HEADERS } from '../lib/http/browser-edge';
 
 export type GatewayConfig = {
   algorithm: Algorithm;
@@ -33,6 +34,10 @@ export type GatewayConfig = {
   websockets: boolean;
   /** LB_TRUST_PROXY: the client address is the last X-Forwarded-For hop, and X-Forwarded-Proto passes. */
   trustProxy: boolean;
+  /** SITE_ORIGIN, as on the nodes: the origins whose pages may send cookie-authenticated POSTs (empty: the request's Host). */
+  siteOrigins: readonly string[];
+  /** A client that reads none of an answer for this long (the node's socket paused meanwhile) is cut off. */
+  sendTimeoutMs: number;
   log: Logger;
 };
 
@@ -176,6 +181,18 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const MAX_ATTEMPTS_IDEMPOTENT = 2;
 const LB_PATH = '/api/lb';
 const LB_PATH_QUERY = `${LB_PATH}?`;
+
+/** The gateway's own answers are API answers: the nodes' security headers, in writeHead's flat form. */
+const OWN_ANSWER_HEADERS: readonly string[] = [
+  'content-type', 'application/json; charset=utf-8', 'content-security-policy', API_CONTENT_SECURITY_POLICY,
+  ...SECURITY_HEADERS.flatMap(([name, value]) => [name.toLowerCase(), value]),
+];
+
+function ownAnswerHeaders(body: string, requestId?: string): string[] {
+  const headers = [...OWN_ANSWER_HEADERS, 'content-length', String(Buffer.byteLength(body))];
+  if (requestId !== undefined) headers.push('x-request-id', requestId);
+  return headers;
+}
 
 function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
@@ -404,7 +421,7 @@ export class Gateway {
     }
     if (res.headersSent) return void res.destroy();
     const body = retryAfterS === undefined ? errorBody(code, message) : JSON.stringify({ error: { code, message, details: { retryAfterS } } });
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+    res.writeHead(status, ownAnswerHeaders(body, requestId));
     res.end(body);
   }
 
@@ -433,7 +450,7 @@ export class Gateway {
     this.edgeCounts[code] = (this.edgeCounts[code] ?? 0) + 1;
     if (res.headersSent) return void res.destroy();
     const body = errorBody(code, message);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+    res.writeHead(status, ownAnswerHeaders(body, requestId));
     res.end(body);
   }
 
@@ -542,11 +559,17 @@ export class Gateway {
 
   private async handleLbApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(body));
+      const text = JSON.stringify(body);
+      res.writeHead(status, ownAnswerHeaders(text));
+      res.end(text);
     };
     if (req.method === 'GET') return send(200, await this.allStats());
     if (req.method !== 'POST') return send(405, JSON.parse(errorBody('METHOD_NOT_ALLOWED', 'GET or POST')));
+    // The caller is known by its cookie, so another site's page must not be able to switch the balancer.
+    if (isCrossSiteRequest('POST', req.headers, this.config.siteOrigins)) {
+      req.resume();
+      return send(403, JSON.parse(errorBody('CROSS_ORIGIN_REQUEST', 'This request came from another site')));
+    }
     const raw = await readBody(req, 16_384);
     if (raw === 'too-large') return send(413, JSON.parse(errorBody('PAYLOAD_TOO_LARGE', 'Body too large')));
     const role = await this.callerRole(req);
@@ -869,10 +892,18 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      this.res.once('drain', () => controller.resume());
-    }
+    if (this.res.write(chunk)) return;
+    controller.pause();
+    // undici's body timeout does not run while its socket is paused: without this, a client that
+    // stops reading would hold a node connection for as long as it likes.
+    const stalled = setTimeout(() => this.res.destroy(), this.config.sendTimeoutMs);
+    const closed = () => clearTimeout(stalled);
+    this.res.once('close', closed);
+    this.res.once('drain', () => {
+      clearTimeout(stalled);
+      this.res.off('close', closed);
+      controller.resume();
+    });
   }
 
   onResponseEnd(): void {

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import pino from 'pino';
 import { z } from 'zod';
+import { parseSiteOrigins } from '../lib/http/browser-edge';
 import { loadDotEnv } from '../server/config';
 import { parsePeerList } from '../server/cluster/membership';
 import type { Algorithm } from './balancer';
@@ -47,6 +48,10 @@ const envSchema = z.object({
   LB_SSE_STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(20),
   /** Addresses remembered per rate limit; the least recently seen are forgotten first. */
   LB_LIMIT_ADDRESSES: z.coerce.number().int().min(100).default(100_000),
+  /** A client that reads none of an answer for this long is cut off (its node connection freed). */
+  LB_SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** As on the nodes: the origins whose pages may send cookie-authenticated unsafe requests (default: the request's Host). */
+  SITE_ORIGIN: z.string().optional(),
   /** on: the gateway is behind a proxy of ours; trust the last X-Forwarded-For hop and X-Forwarded-Proto. */
   LB_TRUST_PROXY: z.enum(['on', 'off']).default('off'),
   /** auto: websocket upgrades (Next's hot reload) only when NODE_ENV is not production. */
@@ -117,6 +122,8 @@ async function main(): Promise<void> {
     },
     websockets,
     trustProxy: env.LB_TRUST_PROXY === 'on',
+    siteOrigins: parseSiteOrigins(env.SITE_ORIGIN),
+    sendTimeoutMs: env.LB_SEND_TIMEOUT_MS,
     log: pino({ level: env.LOG_LEVEL, base: { service: 'gateway', pid: process.pid } }),
   });
   if (!env.GATEWAY_BACKENDS && !env.DATABASE_URL) throw new Error('Set DATABASE_URL (node registry) or GATEWAY_BACKENDS (id=url,…)');

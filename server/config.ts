@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseSiteOrigins, type CookieSecureMode } from './api/browser-edge';
+import { parseSiteOrigins, type CookieSecureMode } from '../lib/http/browser-edge';
 
 /** Everything a node reads from its environment, parsed once at start. */
 const envSchema = z.object({

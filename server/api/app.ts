@@ -6,7 +6,7 @@ import { AppError, type ErrorCode } from '../../lib/errors';
 import { sqlState } from '../../lib/db/pool';
 import { ReplicationUnavailable } from '../replication/replication-node';
 import { replicationRoutes } from './routes/replication';
-import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, pageContentSecurityPolicy, SECURITY_HEADERS } from './browser-edge';
+import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, pageContentSecurityPolicy, SECURITY_HEADERS } from '../../lib/http/browser-edge';
 import type { NodeContext } from './context';
 import { authRoutes } from './routes/auth';
 import { catalogRoutes } from './routes/catalog';

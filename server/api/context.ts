@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { Db } from '../../lib/db/pool';
 import { userForToken, type User } from '../../lib/auth/accounts';
 import { AppError } from '../../lib/errors';
-import { wantsSecureCookie, type CookieSecureMode } from './browser-edge';
+import { wantsSecureCookie, type CookieSecureMode } from '../../lib/http/browser-edge';
 import type { ClusterClock } from '../cluster/cluster-clock';
 import type { ClusterNode } from '../cluster/cluster-node';
 import type { ReplicationNode } from '../replication/replication-node';
