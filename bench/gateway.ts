@@ -49,10 +49,17 @@ const WRK = process.env.WRK ?? 'wrk';
 const NGINX = process.env.NGINX ?? (fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx');
 const DOCS_FILE = process.env.BENCH_DOCS_FILE ?? path.join('docs', 'benchmarks.md');
 const DOCS_HEADING = 'Gateway vs nginx';
+/**
+ * wrk's load comes from one address: the per-address limits stay on (their checks are part of the
+ * cost being measured) but are raised out of its way — the seat map is a rate-limited "costly read".
+ */
+const EDGE_LIMITS_RAISED = {
+  LB_ADDRESS_LIMITS: 'on', LB_READ_RATE_PER_SEC: '1000000000', LB_READ_BURST: '1000000000', LB_CONNECTIONS_PER_ADDRESS: '100000',
+};
 const NODE_COUNT = 3;
 const SEATS = 224;
-/** Target of the issue: our gateway keeps at least this share of nginx's throughput on the seat map. */
-const TARGET_GATEWAY_VS_NGINX = 0.6;
+/** Target (issue 12): our gateway keeps at least nginx's throughput on the seat map, whatever the algorithm. */
+const TARGET_GATEWAY_VS_NGINX = 1.0;
 const WRK_GRACE_MS = 30_000;
 const PROCESS_STOP_TIMEOUT_MS = 10_000;
 const GATEWAY_READY_TIMEOUT_MS = 60_000;
@@ -571,6 +578,7 @@ async function main(): Promise<void> {
             // The same three nodes as nginx and the direct runs, not whatever the registry holds.
             GATEWAY_BACKENDS: nodes.map((n) => `${n.id}=${n.url}`).join(','),
             DATABASE_URL: database.url,
+            ...EDGE_LIMITS_RAISED,
             ...extraGatewayEnv,
           },
           nodeArgs: GATEWAY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
@@ -629,7 +637,7 @@ connections, ${RUN_S} s per run, after a ${WARMUP_S} s warm-up of each configura
 rotates every repetition; figures are medians of ${REPETITIONS} runs. **direct**: wrk's threads are assigned to the 3 node ports in
 turn (${CONNECTIONS / NODE_COUNT} connections per node). **nginx**: \`worker_processes ${NGINX_WORKERS}\`, upstream round robin with \`keepalive 64\`,
 HTTP/1.1 to the nodes, X-Request-Id / X-Served-By / X-Forwarded-For like ours, no access log. **gateway**: \`gateway/main.ts\`,
-one process per configuration (\`LB_ALGORITHM\`; static backends = the same 3 nodes; load-based weights for \`weighted\`);
+one process per configuration (\`LB_ALGORITHM\`; static backends = the same 3 nodes; load-based weights for \`weighted\`; the per-address limits on, with the read rate and connection cap raised above wrk's load);
 "${GATEWAY_WORKERS} workers" = \`GATEWAY_WORKERS=${GATEWAY_WORKERS}\` (node:cluster, each worker balancing on its own)${BASELINE_DIR ? '; "before" = the gateway of another checkout (BENCH_BASELINE_DIR)' : ''}.
 Seat map: a ${SEATS}-seat showtime, anonymous, as the cluster serves it (${(rows.find((r) => r.endpoint === 'seat-map')?.bytes ?? 0).toFixed(0)} bytes per response with headers; the nodes read the seat states from their replicas); hello world: \`{ ok: true, nodeId }\`, no database.
 proxy CPU µs/req = CPU time of the proxy's processes (nginx master + workers, or the gateway and its workers) per
