@@ -178,6 +178,15 @@ describe('live seat events across API instances (LISTEN/NOTIFY)', () => {
     await waitFor('in-flight count back to 0', 5_000, async () => node2.ctx.stats.inFlight === 0);
   });
 
+  test('HEAD of a stream is answered at once (405, Allow: GET), not left hanging', async () => {
+    // Node sends nothing for a HEAD until the response ends, and a stream never ends: before, a
+    // HEAD waited forever (through the gateway, until a timeout counted against a healthy node).
+    const res = await fetch(`${node2.url}/api/showtimes/${showtimeA.id}/events`, { method: 'HEAD', signal: AbortSignal.timeout(5_000) });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET');
+    await waitFor('in-flight count back to 0', 5_000, async () => node2.ctx.stats.inFlight === 0);
+  });
+
   test('closing an API server ends its open streams instead of waiting for them', async () => {
     const node3 = await startTestApi({ nodeId: 'node-3' }, node1.database);
     const stream = await openListeningStream(node3, showtimeA.id);

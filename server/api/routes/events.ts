@@ -47,7 +47,13 @@ export function eventsRoutes(app: FastifyInstance, ctx: NodeContext): void {
     await hub.stop();
   });
 
-  app.get('/api/showtimes/:id/events', async (req, reply) => {
+  // A stream never ends, and Node sends a HEAD's answer only when it ends: no automatic HEAD route.
+  app.head('/api/showtimes/:id/events', async (_req, reply) => {
+    reply.header('allow', 'GET');
+    throw new AppError('METHOD_NOT_ALLOWED', 'An event stream is read with GET');
+  });
+
+  app.get('/api/showtimes/:id/events', { exposeHeadRoute: false }, async (req, reply) => {
     const { id } = z.object({ id: idParam }).parse(req.params);
     await getShowtimeInfo(ctx.db, id); // 404 for an unknown showtime, before the stream opens
     const res = reply.raw;
