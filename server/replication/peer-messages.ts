@@ -54,6 +54,11 @@ export const replicationMessage: z.ZodType<ReplicationMessage> = z.discriminated
   z.object({ type: z.literal('leaderCheckReply'), epoch: count, id: requestId, ok: z.boolean() }),
 ]);
 
+/** Most protocol messages in one `repl.batch` (the messages of one step to one peer). */
+export const MAX_MESSAGES_PER_BATCH = 256;
+/** Several protocol messages to one peer, delivered in order as if sent one by one. */
+export const replicationBatch = z.object({ msgs: z.array(replicationMessage).min(1).max(MAX_MESSAGES_PER_BATCH) });
+
 /** Most parts one replication message is split into (so at most 64 MiB, the old single-message limit). */
 export const MAX_PARTS_PER_MESSAGE = 128;
 /** One part of a replication message too large for one peer message (see ReplicationNode.sendRepl). */

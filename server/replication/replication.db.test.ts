@@ -76,6 +76,15 @@ describe('replication across 3 real nodes', () => {
     await converged();
   });
 
+  test('concurrent bookings share peer requests (one per peer per step) and every replica still converges on them', async () => {
+    type Counters = { nodes: { nodeId: string; messagesBatched: number }[] };
+    const batchedSoFar = async () => (await client(cluster.node('node-1').url).get<Counters>('/api/replicas')).body.nodes.reduce((sum, n) => sum + n.messagesBatched, 0);
+    const before = await batchedSoFar();
+    await Promise.all(Array.from({ length: 24 }, (_, i) => book(all[i % 3]!, users[i % 4])));
+    await converged();
+    assert.ok((await batchedSoFar()) > before, 'no protocol messages went in a batch');
+  });
+
   test('a node killed while bookings continue catches up after restart (from its own replica and its peers)', async () => {
     await cluster.kill('node-3');
     for (let i = 0; i < 10; i++) await book(i % 2 ? 'node-1' : 'node-2', users[i % 4]);
