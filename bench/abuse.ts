@@ -34,7 +34,9 @@ import { Cleanup, cleanUpOnSignal, describeMachine, measuredOn, openBenchDatabas
  * per-account limits of the nodes, HOLDS_PER_ACCOUNT_PER_MIN and BOOKINGS_PER_ACCOUNT_PER_MIN), BENCH_LOGIN_FLOODERS (6),
  * BENCH_HEADER_TRICKSTERS (2), BENCH_BIG_BODY_SENDERS (2), BENCH_SLOW_UPLOADS (200),
  * BENCH_SSE_STREAMS (300), BENCH_SQUATTERS (2), BENCH_GATEWAY_ENV (extra gateway env, "K=V,K=V"),
- * BENCH_NODE_ENV (extra node env), BENCH_WRITE_DOCS (1), BENCH_DOCS_FILE (docs/benchmarks.md),
+ * BENCH_NODE_ENV (extra node env), BENCH_ATTACKERS_NICE (19: the attackers' process runs at the lowest CPU
+ * priority, as if on machines of their own — what is left is the cost of handling their requests;
+ * 0 lets them compete for these 2 cores as equals), BENCH_WRITE_DOCS (1), BENCH_DOCS_FILE (docs/benchmarks.md),
  * DATABASE_URL (else a fresh embedded PostgreSQL).
  */
 
@@ -44,6 +46,7 @@ const PHASE_S = env('BENCH_SECONDS', DEFAULT_PHASE_S);
 const WARMUP_S = env('BENCH_WARMUP_SECONDS', 3);
 const USERS = env('BENCH_USERS', 12);
 const THINK_MS = env('BENCH_THINK_MS', 600);
+const ATTACKERS_NICE = env('BENCH_ATTACKERS_NICE', 19);
 const ATTACK = {
   loginFlooders: env('BENCH_LOGIN_FLOODERS', 6),
   headerTricksters: env('BENCH_HEADER_TRICKSTERS', 2),
@@ -401,6 +404,7 @@ async function startAttackers(cleanup: Cleanup, children: Set<ChildProcess>, pla
     env: { ...process.env, ABUSE_ATTACK_PLAN: JSON.stringify(plan) }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.add(child);
+  if (ATTACKERS_NICE !== 0) os.setPriority(child.pid!, ATTACKERS_NICE);
   cleanup.add(`stop the attackers (pid ${child.pid})`, () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -571,13 +575,13 @@ async function main(): Promise<void> {
 ${PHASE_S < DEFAULT_PHASE_S ? `**A short run (${PHASE_S} s per phase, default ${DEFAULT_PHASE_S} s): a smoke test, not the figures of record.**\n\n` : ''}${measuredOn(machine, database)}. Everything shares these ${machine.cpus} cores: the legit users and the attackers (two
 processes), the gateway, the ${NODE_COUNT} nodes and PostgreSQL.
 
-Command: \`npm run bench:abuse\` (BENCH_SECONDS=${PHASE_S} per phase, BENCH_USERS=${USERS}, BENCH_THINK_MS=${THINK_MS}; attackers
+Command: \`npm run bench:abuse\` (BENCH_SECONDS=${PHASE_S} per phase, BENCH_USERS=${USERS}, BENCH_THINK_MS=${THINK_MS}, BENCH_ATTACKERS_NICE=${ATTACKERS_NICE}; attackers
 ${JSON.stringify(ATTACK)}${process.env.BENCH_GATEWAY_ENV ? `, BENCH_GATEWAY_ENV=${process.env.BENCH_GATEWAY_ENV}` : ''}; whole run ${((performance.now() - began) / 1000).toFixed(0)} s). ${NODE_COUNT} nodes
 (\`server/main.ts\`, API only) behind the gateway (\`gateway/main.ts\`, default settings: per-address limits on). Each legit user (own account,
 own address 127.0.2.x) loops: the catalogue, a movie, a seat map of one of ${SHOWTIME_COUNT} Grand Hall showtimes, a hold of
 ${SEATS_PER_HOLD} free seats, the booking, every other round its cancellation, every 10th a login; ${THINK_MS} ms × 0.5–1.5 between clicks.
 Legit availability = answers 2xx, or 409 SEATS_UNAVAILABLE / HOLD_NOT_ACTIVE (a seat someone else took). Then the same
-with the attackers of the table below running beside them (in their own process, each attack from its own addresses in
+with the attackers of the table below running beside them (in their own process${ATTACKERS_NICE ? `, at nice ${ATTACKERS_NICE}: the lowest CPU priority, as if on machines of their own` : ''}, each attack from its own addresses in
 127.0.0.0/8, started ${rampS} s before the legit users). Targets (issue 12): legit availability ≥ ${pct(TARGET_AVAILABILITY)} and
 legit p99 ≤ ${TARGET_P99_RATIO}× the run without attackers.
 
