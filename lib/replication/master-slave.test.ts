@@ -122,7 +122,7 @@ test('a strong read at the master waits for a majority to confirm its epoch', ()
   const refused = core.step(r.state, msg('node-1', { type: 'leaderCheckReply', epoch: 2, id: 'r1', ok: false }));
   assert.deepEqual(results(refused.effects), [{ type: 'readResult', requestId: 'r1', ok: false, error: 'no-master' }]);
   const confirmed = core.step(r.state, msg('node-1', { type: 'leaderCheckReply', epoch: 1, id: 'r1', ok: true }));
-  assert.deepEqual(results(confirmed.effects), [{ type: 'readResult', requestId: 'r1', ok: true, entry: null, token: {}, servedBy: 'node-3' }]);
+  assert.deepEqual(results(confirmed.effects), [{ type: 'readResult', requestId: 'r1', ok: true, entry: null, entries: [], token: {}, servedBy: 'node-3' }]);
 });
 
 // Failover in the simulator: the new master is a node that missed an acknowledged write.
@@ -183,4 +183,19 @@ test('a deposed master that has not heard the news cannot serve a strong read (u
     cluster.runUntil(cluster.now + 2000);
     assert.equal(read?.ok, expectOk);
   }
+});
+
+test("a confirmed master answers a strong range read once its replica covers the session token, else fails stale-session", () => {
+  const { core, state } = master();
+  const range = { prefixes: ['booking:1:'] };
+  const token = { 'node-2': 1 };
+  const r = core.step(state, { type: 'read', now: 2000, requestId: 'r1', range, consistency: 'strong', token });
+  const confirmed = core.step(r.state, msg('node-1', { type: 'leaderCheckReply', epoch: 1, id: 'r1', ok: true }));
+  assert.deepEqual(results(confirmed.effects), [], 'confirmed, but the write the session names is not here yet');
+  assert.equal(confirmed.state.reads.get('r1')?.phase, 'master-wait');
+  const entry = storeWrite(emptyStore(), 'node-2', 'booking:1:a', 'mine', 1500).entry;
+  const arrived = core.step(confirmed.state, msg('node-1', { type: 'syncEntries', id: 'x', epoch: 1, seen: {}, entries: [entry] }));
+  assert.deepEqual(results(arrived.effects).map((e) => e.type === 'readResult' && e.ok && e.entries.map((x) => x.value)), [['mine']]);
+  const gaveUp = core.step(confirmed.state, { type: 'timer', now: 3000, name: 'read:r1', entropy: 0 });
+  assert.deepEqual(results(gaveUp.effects), [{ type: 'readResult', requestId: 'r1', ok: false, error: 'stale-session' }]);
 });

@@ -28,7 +28,7 @@ import {
   failRead,
   failWrite,
   hasMajority,
-  localEntry,
+  localSelect,
   localWrite,
   MAX_RECENT_WRITES,
   peersOf,
@@ -47,7 +47,7 @@ import {
   type ReplicationProtocol,
   type StepContext,
 } from './replication';
-import type { Entry } from './store';
+import { coversToken, type Entry } from './store';
 
 export const catchUpId = (epoch: number): string => `catchup:${epoch}`;
 
@@ -107,7 +107,7 @@ function stepDown(ctx: StepContext): void {
   for (const w of [...s.writes.values()]) {
     if (w.entry !== null || w.client.kind === 'remote') failWrite(ctx, w, 'no-master');
   }
-  for (const r of [...s.reads.values()]) if (r.phase === 'leader-check') failRead(ctx, r, 'no-master');
+  for (const r of [...s.reads.values()]) if (r.phase === 'leader-check' || r.phase === 'master-wait') failRead(ctx, r, 'no-master');
 }
 
 function startCatchUp(ctx: StepContext): void {
@@ -127,15 +127,26 @@ function checkCatchUp(ctx: StepContext): void {
   routeWaiting(ctx);
 }
 
+/**
+ * A confirmed master answers from its replica, which holds every acknowledged write (a write is
+ * acknowledged once a majority holds it, and a new master caught up from a majority) — once that
+ * replica also covers the session token; until then, or the read's timer, it waits.
+ */
+function answerAsMaster(ctx: StepContext, r: PendingRead): void {
+  const s = ctx.s;
+  if (coversToken(s.store, r.token)) answerRead(ctx, r, localSelect(s, r.selection), s.self);
+  else putRead(ctx, { ...r, phase: 'master-wait' });
+}
+
 function startLeaderCheck(ctx: StepContext, r: PendingRead): void {
   const s = ctx.s;
   const read: PendingRead = { ...r, phase: 'leader-check', targets: peersOf(s), replies: [], needed: 0 };
+  setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
   if (hasMajority(s.members, 1)) {
-    answerRead(ctx, read, localEntry(s, r.key), s.self);
+    answerAsMaster(ctx, read);
     return;
   }
   putRead(ctx, read);
-  setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
   for (const peer of read.targets) sendTo(ctx, peer, { type: 'leaderCheck', epoch: s.epoch, id: r.requestId });
 }
 
@@ -154,7 +165,7 @@ const protocol: ReplicationProtocol = {
     else if (s.role === 'follower' && s.leader !== null && s.leader !== s.self) {
       putRead(ctx, { ...r, phase: 'forwarded', targets: [s.leader] });
       setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
-      sendTo(ctx, s.leader, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, key: r.key, purpose: 'master', token: r.token });
+      sendTo(ctx, s.leader, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'master', token: r.token });
     } else failRead(ctx, r, 'no-master');
   },
   checkWrite,
@@ -204,7 +215,7 @@ const protocol: ReplicationProtocol = {
         startLeaderCheck(ctx, {
           requestId: msg.requestId,
           client: { kind: 'remote', node: from },
-          key: msg.key,
+          selection: msg.selection,
           consistency: 'strong',
           token: msg.token,
           phase: 'leader-check',
@@ -222,8 +233,8 @@ const protocol: ReplicationProtocol = {
         const r = s.reads.get(msg.id);
         if (r === undefined || r.phase !== 'leader-check' || !msg.ok || msg.epoch !== s.epoch || s.role !== 'master') return true;
         if (r.replies.some((x) => x.from === from)) return true;
-        const updated: PendingRead = { ...r, replies: [...r.replies, { from, entry: null }] };
-        if (hasMajority(s.members, updated.replies.length + 1)) answerRead(ctx, updated, localEntry(s, r.key), s.self);
+        const updated: PendingRead = { ...r, replies: [...r.replies, { from, entries: [], covers: false }] };
+        if (hasMajority(s.members, updated.replies.length + 1)) answerAsMaster(ctx, updated);
         else putRead(ctx, updated);
         return true;
       }

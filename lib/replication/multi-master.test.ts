@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createMultiMaster, preferenceList } from './multi-master';
+import { createMultiMaster, preferenceList, rangeQuorum } from './multi-master';
 import type { ReplicaState, ReplicationCore, ReplicationEffect, ReplicationEvent, ReplicationMessage } from './replication';
 import { ReplicationCluster, type ReadOutcome, type WriteOutcome } from './sim/cluster';
 import { emptyStore, write as storeWrite } from './store';
@@ -68,11 +68,11 @@ test('read repair: a strong read answers with the newest reply and repairs the s
   const newer = storeWrite(older.store, 'node-9', key, 'new', 1001).entry;
   const r = core.step(state, { type: 'read', now: 2000, requestId: 'r1', key, consistency: 'strong' });
   assert.deepEqual(r.send.map((o) => o.to).sort(), [...pref].sort());
-  const one = core.step(r.state, msg(a, { type: 'readReply', requestId: 'r1', ok: true, entry: older.entry }));
-  const two = core.step(one.state, msg(b, { type: 'readReply', requestId: 'r1', ok: true, entry: newer }));
+  const one = core.step(r.state, msg(a, { type: 'readReply', requestId: 'r1', ok: true, entries: [older.entry], covers: true }));
+  const two = core.step(one.state, msg(b, { type: 'readReply', requestId: 'r1', ok: true, entries: [newer], covers: true }));
   assert.deepEqual(results(two.effects).map((e) => e.ok && e.type === 'readResult' && e.entry?.value), ['new']);
   assert.deepEqual(two.send, [{ to: a, msg: { type: 'replicate', epoch: 0, entries: [newer] } }]);
-  const late = core.step(two.state, msg(pref[2] ?? '', { type: 'readReply', requestId: 'r1', ok: true, entry: null }));
+  const late = core.step(two.state, msg(pref[2] ?? '', { type: 'readReply', requestId: 'r1', ok: true, entries: [], covers: true }));
   assert.deepEqual(late.send, [{ to: pref[2], msg: { type: 'replicate', epoch: 0, entries: [newer] } }], 'late repliers are repaired too');
 });
 
@@ -96,4 +96,54 @@ function staleReads(r: number, w: number): number {
 test('with R + W > N a strong read returns the acknowledged write; with R + W ≤ N it may not', () => {
   assert.equal(staleReads(2, 2), 0);
   assert.ok(staleReads(1, 1) > 0);
+});
+
+test('a strong range read asks every member, needs all but n − r of them, merges the newest per key and repairs', () => {
+  assert.equal(rangeQuorum(5, { n: 3, r: 2 }), 4);
+  assert.equal(rangeQuorum(3, { n: 3, r: 2 }), 2);
+  assert.equal(rangeQuorum(1, { n: 3, r: 2 }), 1);
+  const { core, state } = node('node-1', { n: 3, r: 2 });
+  const range = { prefixes: ['booking:1:'] };
+  const r = core.step(state, { type: 'read', now: 2000, requestId: 'r1', range, consistency: 'strong' });
+  assert.deepEqual(r.send.map((o) => o.to).sort(), IDS.filter((id) => id !== 'node-1'));
+  const a1 = storeWrite(emptyStore(), 'node-9', 'booking:1:a', 'old', 1000);
+  const a2 = storeWrite(a1.store, 'node-9', 'booking:1:a', 'new', 1001).entry;
+  const b = storeWrite(emptyStore(), 'node-8', 'booking:1:b', 'b', 1000).entry;
+  const reply = (from: string, entries: typeof b[]) => msg(from, { type: 'readReply', requestId: 'r1', ok: true, entries, covers: true });
+  let s = core.step(r.state, reply('node-2', [a1.entry]));
+  s = core.step(s.state, reply('node-3', [a2]));
+  assert.deepEqual(results(s.effects), [], 'three of the four replies needed (node-1 counts itself)');
+  s = core.step(s.state, reply('node-4', [b]));
+  const [answer] = results(s.effects);
+  assert.ok(answer?.type === 'readResult' && answer.ok);
+  assert.deepEqual(answer.entries.map((e) => e.value), ['new', 'b']);
+  const repairs = s.send.filter((o) => o.msg.type === 'replicate').map((o) => [o.to, o.msg.type === 'replicate' ? o.msg.entries.map((e) => e.value) : []]);
+  assert.deepEqual(repairs.sort(), [['node-2', ['new', 'b']], ['node-3', ['b']], ['node-4', ['new']]]);
+});
+
+test('a strong read answers only with a reply that covers the session token; asks again, then fails stale-session', () => {
+  const { core, state } = node('node-1', { n: 3, r: 2, readTimeoutMs: 1000, retryIntervalMs: 250 });
+  const token = { 'node-7': 1 };
+  const key = 'seat:1';
+  const pref = preferenceList(key, IDS, 3).filter((id) => id !== 'node-1');
+  const r = core.step(state, { type: 'read', now: 2000, requestId: 'r1', key, consistency: 'strong', token });
+  const uncovered = (from: string) => msg(from, { type: 'readReply', requestId: 'r1', ok: true, entries: [], covers: false });
+  let s = core.step(r.state, uncovered(pref[0]!));
+  s = core.step(s.state, uncovered(pref[1]!));
+  assert.deepEqual(results(s.effects), [], 'a quorum, but nobody has seen the token');
+  const retry = core.step(s.state, { type: 'timer', now: 2250, name: 'retry', entropy: 0 });
+  assert.deepEqual(retry.send.filter((o) => o.msg.type === 'readRequest').map((o) => o.to).sort(), [...preferenceList(key, IDS, 3)].filter((id) => id !== 'node-1').sort());
+  const entry = storeWrite(emptyStore(), 'node-7', key, 'x', 1500).entry;
+  const covered = core.step(retry.state, msg(pref[0]!, { type: 'readReply', requestId: 'r1', ok: true, entries: [entry], covers: true }));
+  assert.deepEqual(results(covered.effects).map((e) => e.type === 'readResult' && e.ok && e.entry?.value), ['x']);
+  const gaveUp = core.step(retry.state, { type: 'timer', now: 3000, name: 'read:r1', entropy: 0 });
+  assert.deepEqual(results(gaveUp.effects), [{ type: 'readResult', requestId: 'r1', ok: false, error: 'stale-session' }]);
+});
+
+test('a strong read is refused at once when fewer replicas are alive than its quorum needs', () => {
+  const { core, state } = node('node-1', { n: 3, r: 2 });
+  const down = core.step(state, { type: 'alive', now: 1500, ids: ['node-2'] }).state;
+  const r = core.step(down, { type: 'read', now: 2000, requestId: 'r1', range: { prefixes: ['booking:'] }, consistency: 'strong' });
+  assert.deepEqual(results(r.effects), [{ type: 'readResult', requestId: 'r1', ok: false, error: 'no-quorum' }]);
+  assert.deepEqual(r.send, []);
 });

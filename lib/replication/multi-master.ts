@@ -9,6 +9,8 @@
  *   hold it; a strong read asks the `n` and answers with the newest version once `r` replied.
  *   With `r + w > n` the two quorums meet, so a strong read after an acknowledged write returns it
  *   (or a newer version). Replies older than the answer are repaired (read repair), late ones too.
+ *   A range read (a showtime's seats) asks every member and needs `members − n + r` replies, which
+ *   meet every key's list in `r`. Strong reads also wait for a reply that covers the session token.
  * - Anti-entropy: every `syncIntervalMs` a push-pull digest exchange with one random live peer
  *   covers what hints could not (a coordinator that crashed, hints dropped at `maxHints`).
  */
@@ -36,6 +38,15 @@ export function preferenceList(key: string, members: readonly string[], n: numbe
   return scored.slice(0, Math.max(1, Math.min(n, members.length))).map((x) => x.id);
 }
 
+/**
+ * Replies a range read needs: its documents' preference lists are not known in advance, so the
+ * replies must meet every possible list of `n` members in `r` of them — all but `n - r` members.
+ */
+export function rangeQuorum(members: number, config: Pick<ReplicationConfig, 'n' | 'r'>): number {
+  const n = Math.min(config.n, members);
+  return Math.max(1, members - n + Math.min(config.r, n));
+}
+
 function checkWrite(ctx: StepContext, w: PendingWrite): void {
   if (w.entry === null) return;
   const have = w.acked.filter((id) => w.waitFor.includes(id)).length;
@@ -60,8 +71,10 @@ const protocol: ReplicationProtocol = {
   },
   onStrongRead(ctx, r) {
     const s = ctx.s;
-    const targets = preferenceList(r.key, s.members, s.config.n);
-    startQuorumRead(ctx, r, targets, Math.min(s.config.r, targets.length));
+    if ('key' in r.selection) {
+      const targets = preferenceList(r.selection.key, s.members, s.config.n);
+      startQuorumRead(ctx, r, targets, Math.min(s.config.r, targets.length));
+    } else startQuorumRead(ctx, r, s.members, rangeQuorum(s.members.length, s.config));
   },
   checkWrite,
 };

@@ -26,25 +26,25 @@ test('causal read: answered at once when covered, else waits, then asks peers, t
   const entry = storeWrite(emptyStore(), 'node-2', 'seat:1', 'x', 1500).entry;
   const caught = core.step(waiting.state, { type: 'message', now: 2100, from: 'node-2', msg: { type: 'replicate', epoch: 0, entries: [entry] } });
   assert.equal(caught.effects[0]?.type, 'persist');
-  assert.deepEqual(results(caught.effects), [{ type: 'readResult', requestId: 'r1', ok: true, entry, token: { 'node-2': 1 }, servedBy: 'node-1' }]);
+  assert.deepEqual(results(caught.effects), [{ type: 'readResult', requestId: 'r1', ok: true, entry, entries: [entry], token: { 'node-2': 1 }, servedBy: 'node-1' }]);
 
   // Or it does not: after the wait it asks every live peer, and takes an answer from one that covers the token.
   const asking = core.step(waiting.state, { type: 'timer', now: 2300, name: readTimer('r1'), entropy: 0 });
   assert.deepEqual(asking.send.map((o) => [o.to, o.msg.type]), [['node-2', 'readRequest'], ['node-3', 'readRequest']]);
   const refused = core.step(asking.state, { type: 'message', now: 2301, from: 'node-3', msg: { type: 'readReply', requestId: 'r1', ok: false, error: 'stale-session' } });
   assert.deepEqual(results(refused.effects), []);
-  const served = core.step(refused.state, { type: 'message', now: 2302, from: 'node-2', msg: { type: 'readReply', requestId: 'r1', ok: true, entry } });
+  const served = core.step(refused.state, { type: 'message', now: 2302, from: 'node-2', msg: { type: 'readReply', requestId: 'r1', ok: true, entries: [entry], covers: true } });
   assert.deepEqual(results(served.effects).map((e) => e.ok && e.type === 'readResult' && e.servedBy), ['node-2']);
   const gaveUp = core.step(asking.state, { type: 'timer', now: 3300, name: readTimer('r1'), entropy: 0 });
   assert.deepEqual(results(gaveUp.effects), [{ type: 'readResult', requestId: 'r1', ok: false, error: 'stale-session' }]);
 });
 
-test('a peer answers a causal fetch only when it covers the token', () => {
+test('a peer answers a causal fetch with what it holds and whether it covers the token', () => {
   const core = createGossip();
   const s = started('node-2');
-  const ask = (token: Record<string, number>): ReplicationEvent => ({ type: 'message', now: 2000, from: 'node-1', msg: { type: 'readRequest', epoch: 0, requestId: 'r', key: 'k', purpose: 'causal', token } });
-  assert.deepEqual(core.step(s, ask({ 'node-9': 1 })).send, [{ to: 'node-1', msg: { type: 'readReply', requestId: 'r', ok: false, error: 'stale-session' } }]);
-  assert.deepEqual(core.step(s, ask({})).send, [{ to: 'node-1', msg: { type: 'readReply', requestId: 'r', ok: true, entry: null } }]);
+  const ask = (token: Record<string, number>): ReplicationEvent => ({ type: 'message', now: 2000, from: 'node-1', msg: { type: 'readRequest', epoch: 0, requestId: 'r', selection: { key: 'k' }, purpose: 'causal', token } });
+  assert.deepEqual(core.step(s, ask({ 'node-9': 1 })).send, [{ to: 'node-1', msg: { type: 'readReply', requestId: 'r', ok: true, entries: [], covers: false } }]);
+  assert.deepEqual(core.step(s, ask({})).send, [{ to: 'node-1', msg: { type: 'readReply', requestId: 'r', ok: true, entries: [], covers: true } }]);
 });
 
 test('writes and reads answer with session tokens that only grow', () => {

@@ -50,12 +50,15 @@ import {
   prefer,
   restoreStore,
   sameDot,
+  select,
   storeMeta,
+  tokenAfterEntries,
   write as storeWrite,
   type Digest,
   type Entry,
   type JsonValue,
   type ReplicaStore,
+  type Selection,
   type StoreMeta,
 } from './store';
 
@@ -122,8 +125,10 @@ export type ReplicationErrorCode =
   | 'timeout'
   /** Master-slave: no master known, or the master was deposed meanwhile. */
   | 'no-master'
-  /** Causal read: no reachable replica has seen the session token in time. */
+  /** Causal or strong read: no reachable replica has seen the session token in time. */
   | 'stale-session'
+  /** Strong read: fewer replicas are alive than its quorum needs (refused at once, not waited for). */
+  | 'no-quorum'
   | 'busy'
   /** The core was stopped (e.g. to switch strategy). */
   | 'stopped';
@@ -161,11 +166,12 @@ export type ReplicationMessage =
       readonly type: 'readRequest';
       readonly epoch: number;
       readonly requestId: string;
-      readonly key: string;
+      readonly selection: Selection;
       readonly purpose: ReadPurpose;
       readonly token: VectorClock;
     }
-  | { readonly type: 'readReply'; readonly requestId: string; readonly ok: true; readonly entry: Entry | null }
+  /** `covers`: the replier has seen the request's session token. */
+  | { readonly type: 'readReply'; readonly requestId: string; readonly ok: true; readonly entries: readonly Entry[]; readonly covers: boolean }
   | { readonly type: 'readReply'; readonly requestId: string; readonly ok: false; readonly error: ReplicationErrorCode }
   /** Master-slave: "am I still the master of `epoch`?" (before a strong read). */
   | { readonly type: 'leaderCheck'; readonly epoch: number; readonly id: string }
@@ -190,7 +196,9 @@ export type ReplicationEvent =
       readonly type: 'read';
       readonly now: number;
       readonly requestId: string;
-      readonly key: string;
+      /** One document (`key`), or a range of them (`range`, see store.ts `Selection`). */
+      readonly key?: string;
+      readonly range?: Extract<Selection, { prefixes: readonly string[] }>;
       readonly consistency: Consistency;
       readonly token?: VectorClock;
     }
@@ -247,7 +255,10 @@ export type ReplicationEffect =
       readonly type: 'readResult';
       readonly requestId: string;
       readonly ok: true;
+      /** A key read's document (tombstone included), or null; for a range read, its first entry. */
       readonly entry: Entry | null;
+      /** Every entry the selection names, tombstones included, in key order. */
+      readonly entries: readonly Entry[];
       readonly token: VectorClock;
       readonly servedBy: string;
     }
@@ -283,21 +294,28 @@ export interface PendingWrite {
   readonly acked: readonly string[];
 }
 
-export type ReadPhase = 'causal-wait' | 'causal-ask' | 'quorum' | 'leader-check' | 'forwarded';
+/** `master-wait`: a confirmed master waits for its replica to cover the session token. */
+export type ReadPhase = 'causal-wait' | 'causal-ask' | 'quorum' | 'leader-check' | 'master-wait' | 'forwarded';
+
+export interface ReadReply {
+  readonly from: string;
+  readonly entries: readonly Entry[];
+  readonly covers: boolean;
+}
 
 export interface PendingRead {
   readonly requestId: string;
   readonly client: Client;
-  readonly key: string;
+  readonly selection: Selection;
   readonly consistency: Consistency;
   readonly token: VectorClock;
   readonly phase: ReadPhase;
   readonly targets: readonly string[];
   /** Replies needed (quorum), or confirmations from peers (leader check). */
   readonly needed: number;
-  readonly replies: readonly { readonly from: string; readonly entry: Entry | null }[];
+  readonly replies: readonly ReadReply[];
   /** Quorum reads stay after answering until their timer, to repair late repliers. */
-  readonly answered: Entry | null | false;
+  readonly answered: readonly Entry[] | false;
 }
 
 export type MasterRole = 'follower' | 'catching-up' | 'master';
@@ -453,13 +471,13 @@ export function failWrite(ctx: StepContext, w: PendingWrite, error: ReplicationE
   else sendTo(ctx, w.client.node, { type: 'writeReply', requestId: w.requestId, ok: false, error });
 }
 
-export function answerRead(ctx: StepContext, r: PendingRead, entry: Entry | null, servedBy: string, keep = false): void {
-  if (keep) putRead(ctx, { ...r, answered: entry });
+export function answerRead(ctx: StepContext, r: PendingRead, entries: readonly Entry[], servedBy: string, keep = false): void {
+  if (keep) putRead(ctx, { ...r, answered: entries });
   else dropRead(ctx, r.requestId);
   if (r.client.kind === 'local') {
-    const token = entry === null ? r.token : merge(r.token, dotClock(entry));
-    ctx.effects.push({ type: 'readResult', requestId: r.requestId, ok: true, entry, token, servedBy });
-  } else sendTo(ctx, r.client.node, { type: 'readReply', requestId: r.requestId, ok: true, entry });
+    const token = tokenAfterEntries(r.token, entries);
+    ctx.effects.push({ type: 'readResult', requestId: r.requestId, ok: true, entry: entries[0] ?? null, entries, token, servedBy });
+  } else sendTo(ctx, r.client.node, { type: 'readReply', requestId: r.requestId, ok: true, entries, covers: true });
 }
 
 export function failRead(ctx: StepContext, r: PendingRead, error: ReplicationErrorCode): void {
@@ -468,8 +486,13 @@ export function failRead(ctx: StepContext, r: PendingRead, error: ReplicationErr
   else sendTo(ctx, r.client.node, { type: 'readReply', requestId: r.requestId, ok: false, error });
 }
 
-export function localEntry(s: ReplicaState, key: string): Entry | null {
-  return s.store.entries.get(key) ?? null;
+export function localSelect(s: ReplicaState, selection: Selection): Entry[] {
+  return select(s.store, selection);
+}
+
+/** This replica's reply to a read: what it holds of the selection, and whether it covers the token. */
+export function localReply(s: ReplicaState, r: Pick<PendingRead, 'selection' | 'token'>): ReadReply {
+  return { from: s.self, entries: localSelect(s, r.selection), covers: coversToken(s.store, r.token) };
 }
 
 /** Open a push-pull exchange with `peer`. */
@@ -530,45 +553,83 @@ function onReplicateAck(ctx: StepContext, from: string, dots: readonly string[])
   }
 }
 
-/** Read from `targets`, answer once `needed` replied with the newest version, repair stale repliers. */
+/**
+ * Read from `targets`; answer once `needed` replied and one of them covers the session token, with
+ * the newest version of each document among the replies; repair stale repliers (late ones too).
+ * Refused at once when fewer than `needed` targets are alive: waiting would only time out.
+ */
 export function startQuorumRead(ctx: StepContext, r: PendingRead, targets: readonly string[], needed: number): void {
   const s = ctx.s;
-  const replies = targets.includes(s.self) ? [{ from: s.self, entry: localEntry(s, r.key) }] : [];
+  const reachable = targets.filter((t) => t === s.self || isAlive(s, t)).length;
+  if (reachable < needed) {
+    failRead(ctx, r, 'no-quorum');
+    return;
+  }
+  const replies = targets.includes(s.self) ? [localReply(s, r)] : [];
   const read: PendingRead = { ...r, phase: 'quorum', targets, needed, replies, answered: false };
   putRead(ctx, read);
   setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
-  for (const t of targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, key: r.key, purpose: 'quorum', token: r.token });
+  for (const t of targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'quorum', token: r.token });
   checkQuorum(ctx, read);
 }
 
-function repair(ctx: StepContext, to: string, have: Entry | null, best: Entry | null): void {
-  if (best === null || (have !== null && sameDot(have, best))) return;
-  sendTo(ctx, to, { type: 'replicate', epoch: ctx.s.epoch, entries: [best] });
+/** The newest version of each document among the replies, in key order. */
+function newestOf(replies: readonly ReadReply[]): Entry[] {
+  const best = new Map<string, Entry>();
+  for (const { entries } of replies) {
+    for (const e of entries) {
+      const held = best.get(e.key);
+      best.set(e.key, held === undefined ? e : prefer(e, held));
+    }
+  }
+  return [...best.keys()].sort().map((k) => best.get(k)!);
+}
+
+/** Send a replier the versions of `best` it lacks (read repair). */
+function repair(ctx: StepContext, reply: ReadReply, best: readonly Entry[]): void {
+  const have = new Map(reply.entries.map((e) => [e.key, e]));
+  const stale = best.filter((e) => {
+    const held = have.get(e.key);
+    return held === undefined || !sameDot(held, e);
+  });
+  if (stale.length > 0) sendTo(ctx, reply.from, { type: 'replicate', epoch: ctx.s.epoch, entries: stale });
 }
 
 function checkQuorum(ctx: StepContext, r: PendingRead): void {
-  if (r.answered !== false || r.replies.length < r.needed) return;
-  let best: Entry | null = null;
-  for (const { entry } of r.replies) if (entry !== null) best = best === null ? entry : prefer(entry, best);
-  for (const { from, entry } of r.replies) repair(ctx, from, entry, best);
+  if (r.answered !== false || r.replies.length < r.needed || !r.replies.some((x) => x.covers)) return;
+  const best = newestOf(r.replies);
+  for (const reply of r.replies) repair(ctx, reply, best);
   answerRead(ctx, r, best, ctx.s.self, true);
 }
 
-function onQuorumReply(ctx: StepContext, r: PendingRead, from: string, entry: Entry | null): void {
-  if (!r.targets.includes(from) || r.replies.some((x) => x.from === from)) return;
-  if (entry !== null) applyEntries(ctx, [entry]);
-  const updated: PendingRead = { ...r, replies: [...r.replies, { from, entry }] };
+function onQuorumReply(ctx: StepContext, r: PendingRead, reply: ReadReply): void {
+  if (!r.targets.includes(reply.from)) return;
+  applyEntries(ctx, reply.entries);
+  // A replier asked again (its first reply did not cover the token) replaces its older reply.
+  const updated: PendingRead = { ...r, replies: [...r.replies.filter((x) => x.from !== reply.from), reply] };
   putRead(ctx, updated);
-  if (r.answered !== false) repair(ctx, from, entry, r.answered);
+  if (r.answered !== false) repair(ctx, reply, r.answered);
   else checkQuorum(ctx, updated);
+}
+
+/** Quorum reads that have their replies but none covering the token ask the repliers again. */
+function retryUncoveredReads(ctx: StepContext): void {
+  const s = ctx.s;
+  for (const r of s.reads.values()) {
+    if (r.phase !== 'quorum' || r.answered !== false || r.replies.length < r.needed) continue;
+    const self = r.targets.includes(s.self) ? [localReply(s, r)] : [];
+    putRead(ctx, { ...r, replies: [...self, ...r.replies.filter((x) => x.from !== s.self)] });
+    for (const t of r.targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'quorum', token: r.token });
+    checkQuorum(ctx, s.reads.get(r.requestId)!);
+  }
 }
 
 function startRead(ctx: StepContext, r: PendingRead): void {
   const s = ctx.s;
   if (r.consistency === 'eventual') {
-    answerRead(ctx, r, localEntry(s, r.key), s.self);
+    answerRead(ctx, r, localSelect(s, r.selection), s.self);
   } else if (r.consistency === 'causal') {
-    if (coversToken(s.store, r.token)) answerRead(ctx, r, localEntry(s, r.key), s.self);
+    if (coversToken(s.store, r.token)) answerRead(ctx, r, localSelect(s, r.selection), s.self);
     else {
       putRead(ctx, { ...r, phase: 'causal-wait' });
       setTimer(ctx, readTimer(r.requestId), s.config.causalWaitMs);
@@ -586,28 +647,31 @@ function onReadTimer(ctx: StepContext, r: PendingRead): void {
     }
     putRead(ctx, { ...r, phase: 'causal-ask', targets, replies: [] });
     setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
-    for (const t of targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, key: r.key, purpose: 'causal', token: r.token });
+    for (const t of targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'causal', token: r.token });
     return;
   }
   if (r.answered !== false) dropRead(ctx, r.requestId);
-  else failRead(ctx, r, r.phase === 'causal-ask' ? 'stale-session' : 'timeout');
+  else {
+    const uncovered = r.phase === 'causal-ask' || r.phase === 'master-wait' || (r.phase === 'quorum' && r.replies.length >= r.needed);
+    failRead(ctx, r, uncovered ? 'stale-session' : 'timeout');
+  }
 }
 
 function onReadReply(ctx: StepContext, from: string, msg: Extract<ReplicationMessage, { type: 'readReply' }>): void {
   const r = ctx.s.reads.get(msg.requestId);
   if (r === undefined) return;
   if (r.phase === 'quorum') {
-    if (msg.ok) onQuorumReply(ctx, r, from, msg.entry);
+    if (msg.ok) onQuorumReply(ctx, r, { from, entries: msg.entries, covers: msg.covers });
   } else if (r.phase === 'causal-ask') {
-    if (!msg.ok || !r.targets.includes(from)) return;
-    if (msg.entry !== null) applyEntries(ctx, [msg.entry]);
-    // The peer covered the token; our replica now holds its entry or a newer one.
-    answerRead(ctx, r, localEntry(ctx.s, r.key), from);
+    if (!msg.ok || !msg.covers || !r.targets.includes(from)) return;
+    applyEntries(ctx, msg.entries);
+    // The peer covered the token; our replica now holds what it holds of the selection, or newer.
+    answerRead(ctx, r, localSelect(ctx.s, r.selection), from);
   } else if (r.phase === 'forwarded') {
     if (from !== r.targets[0]) return;
     if (msg.ok) {
-      if (msg.entry !== null) applyEntries(ctx, [msg.entry]);
-      answerRead(ctx, r, msg.entry, from);
+      applyEntries(ctx, msg.entries);
+      answerRead(ctx, r, msg.entries, from);
     } else failRead(ctx, r, msg.error);
   }
 }
@@ -654,15 +718,9 @@ function onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): voi
       if (msg.epoch === s.epoch) onReplicateAck(ctx, from, msg.dots);
       return;
     case 'readRequest':
-      if (msg.purpose === 'quorum') sendTo(ctx, from, { type: 'readReply', requestId: msg.requestId, ok: true, entry: localEntry(s, msg.key) });
-      else if (msg.purpose === 'causal') {
-        sendTo(
-          ctx,
-          from,
-          coversToken(s.store, msg.token)
-            ? { type: 'readReply', requestId: msg.requestId, ok: true, entry: localEntry(s, msg.key) }
-            : { type: 'readReply', requestId: msg.requestId, ok: false, error: 'stale-session' },
-        );
+      if (msg.purpose === 'quorum' || msg.purpose === 'causal') {
+        const { entries, covers } = localReply(s, msg);
+        sendTo(ctx, from, { type: 'readReply', requestId: msg.requestId, ok: true, entries, covers });
       } else ctx.protocol.onMessage?.(ctx, from, msg);
       return;
     case 'readReply':
@@ -686,12 +744,11 @@ function setAlive(ctx: StepContext, ids: readonly string[]): void {
   ctx.protocol.onAliveChange?.(ctx, added, removed);
 }
 
-/** Answer causal reads the replica now covers. */
-function settleCausalReads(ctx: StepContext): void {
+/** Answer causal reads (and confirmed masters' strong reads) the replica now covers. */
+function settleWaitingReads(ctx: StepContext): void {
   for (const r of [...ctx.s.reads.values()]) {
-    if ((r.phase === 'causal-wait' || r.phase === 'causal-ask') && coversToken(ctx.s.store, r.token)) {
-      answerRead(ctx, r, localEntry(ctx.s, r.key), ctx.s.self);
-    }
+    const waiting = r.phase === 'causal-wait' || r.phase === 'causal-ask' || r.phase === 'master-wait';
+    if (waiting && coversToken(ctx.s.store, r.token)) answerRead(ctx, r, localSelect(ctx.s, r.selection), ctx.s.self);
   }
 }
 
@@ -780,7 +837,7 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
           const r: PendingRead = {
             requestId: event.requestId,
             client: { kind: 'local' },
-            key: event.key,
+            selection: event.range ?? { key: event.key ?? '' },
             consistency: event.consistency,
             token: event.token ?? EMPTY_VECTOR_CLOCK,
             phase: 'causal-wait',
@@ -808,6 +865,7 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
             if (!s.ticking) break;
             setTimer(ctx, RETRY_TIMER, s.config.retryIntervalMs);
             for (const id of s.alive) flushHints(ctx, id);
+            retryUncoveredReads(ctx);
             protocol.onRetry?.(ctx);
           } else if (event.name.startsWith('write:')) {
             const w = s.writes.get(event.name.slice('write:'.length));
@@ -836,7 +894,7 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
           stopAll(ctx);
           break;
       }
-      if (s.store !== state.store && s.reads.size > 0) settleCausalReads(ctx);
+      if (s.store !== state.store && s.reads.size > 0) settleWaitingReads(ctx);
       if (s.store !== state.store || s.epoch !== state.epoch) {
         ctx.effects.unshift({ type: 'persist', entries: [...ctx.changed.values()], meta: { store: storeMeta(s.store), epoch: s.epoch } });
       }

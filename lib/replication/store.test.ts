@@ -29,6 +29,9 @@ import {
   type ApplyFn,
   type Entry,
   type ReplicaStore,
+  groupsOf,
+  select,
+  tokenAfterEntries,
 } from './store';
 
 function writes(origin: string, keys: readonly string[], now = 1000): { store: ReplicaStore; entries: Entry[] } {
@@ -274,4 +277,62 @@ test('LWW: the same set of entries in any order, duplicated or not, gives the sa
 test('the property catches a tie-break by arrival order', () => {
   const arrivalOrderWins = createApply(() => true);
   assert.throws(() => assertOrderIndependent(arrivalOrderWins), /Property failed/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Selections and their indexes
+
+function bookings(): ReturnType<typeof emptyStore> {
+  let s = emptyStore();
+  const docs: [string, Record<string, string> | string][] = [
+    ['booking:1:a', { userId: 'u1' }], ['booking:1:b', { userId: 'u2' }], ['booking:2:c', { userId: 'u1' }],
+    ['hold:1:h', { userId: 'u1' }], ['movie:1', 'Alien'], ['booking:10:d', { userId: 'u2' }],
+  ];
+  for (const [i, [key, value]] of docs.entries()) s = write(s, 'node-1', key, value, 1000 + i).store;
+  return s;
+}
+
+const keysOf = (entries: readonly { key: string }[]) => entries.map((e) => e.key);
+
+test('select: a key, the groups of a showtime, an owner, and a prefix that is not a group', () => {
+  const s = bookings();
+  assert.deepEqual(keysOf(select(s, { key: 'movie:1' })), ['movie:1']);
+  assert.deepEqual(select(s, { key: 'movie:2' }), []);
+  assert.deepEqual(keysOf(select(s, { prefixes: ['booking:1:', 'hold:1:'] })), ['booking:1:a', 'booking:1:b', 'hold:1:h'], 'booking:10: is not in booking:1:');
+  assert.deepEqual(keysOf(select(s, { prefixes: ['booking:'], owner: 'u1' })), ['booking:1:a', 'booking:2:c']);
+  assert.deepEqual(keysOf(select(s, { prefixes: ['booking:1'] })), ['booking:10:d', 'booking:1:a', 'booking:1:b'], 'scanned (key order)');
+  assert.deepEqual(keysOf(select(s, { prefixes: ['booking:', 'booking:1:'] })), ['booking:10:d', 'booking:1:a', 'booking:1:b', 'booking:2:c'], 'each key once');
+  assert.deepEqual(groupsOf('a:b:c:d:e'), ['a:', 'a:b:', 'a:b:c:']);
+});
+
+test('select: the indexes follow new versions, and are rebuilt on restore', () => {
+  let s = bookings();
+  s = write(s, 'node-1', 'booking:1:a', { userId: 'u3' }, 2000).store;
+  assert.deepEqual(keysOf(select(s, { prefixes: ['booking:'], owner: 'u1' })), ['booking:2:c']);
+  assert.deepEqual(keysOf(select(s, { prefixes: ['booking:'], owner: 'u3' })), ['booking:1:a']);
+  const restored = restoreStore([...s.entries.values()], storeMeta(s));
+  for (const sel of [{ prefixes: ['booking:1:'] }, { prefixes: ['booking:'], owner: 'u2' }, { prefixes: ['hold:'] }]) {
+    assert.deepEqual(select(restored, sel), select(s, sel));
+  }
+});
+
+test('select returns what a scan of every entry would, for random stores', () => {
+  const key = fc.tuple(fc.constantFrom('booking', 'hold', 'movie'), fc.integer({ min: 1, max: 12 }), fc.constantFrom('a', 'b', 'c', 'd')).map(([k, st, id]) => `${k}:${st}:${id}`);
+  const doc = fc.record({ key, owner: fc.constantFrom('u1', 'u2', undefined) });
+  fc.assert(fc.property(fc.array(doc, { maxLength: 60 }), fc.constantFrom('booking:', 'booking:1:', 'hold:1', 'movie:'), fc.constantFrom('u1', 'u2', undefined), (docs, prefix, owner) => {
+    let s = emptyStore();
+    for (const [i, d] of docs.entries()) s = write(s, 'node-1', d.key, d.owner === undefined ? 'x' : { userId: d.owner }, 1000 + i).store;
+    const scan = [...s.entries.values()]
+      .filter((e) => e.key.startsWith(prefix) && (owner === undefined || (e.value as { userId?: string } | null)?.userId === owner))
+      .map((e) => e.key).sort();
+    assert.deepEqual(keysOf(select(s, owner === undefined ? { prefixes: [prefix] } : { prefixes: [prefix], owner })), scan);
+  }));
+});
+
+test('tokenAfterEntries: grows by the dots read; a claim the entries cover gives way to its dot', () => {
+  const s = bookings();
+  const [a] = select(s, { key: 'booking:1:a' });
+  assert.deepEqual(tokenAfterEntries({ 'node-2': 3 }, [a!]), { 'node-2': 3, 'node-1': 1 });
+  assert.deepEqual(tokenAfterEntries(factClaim('booking:1:a', 0), [a!]), { 'node-1': 1 });
+  assert.deepEqual(tokenAfterEntries(factClaim('booking:1:a', 1), [a!]), { ...factClaim('booking:1:a', 1), 'node-1': 1 }, 'a higher rank is not covered');
 });

@@ -27,13 +27,20 @@
  *   answer to its digest and `seen`, it has seen all the peer has seen and may merge the peer's
  *   vector. Session tokens are checked against `seen` (`covers`).
  *
+ * Selections (range reads) and their indexes
+ * - A document's *groups* are its key's prefixes that end in `:` (`booking:` and `booking:42:` for
+ *   `booking:42:b17`, at most MAX_GROUP_DEPTH); its *owner* is `value.userId` when that is a
+ *   string. The store keeps both as indexes, so a read of a showtime's documents (two groups) or a
+ *   user's bookings (by owner) costs what it returns, not the size of the replica. A prefix that is
+ *   not an indexed group is scanned.
+ *
  * Digest
  * - Keys fall into `DIGEST_BUCKETS` buckets by FNV-1a of the key. A bucket's digest is the XOR of
  *   a 64-bit hash of each entry in it, kept up to date on every change, so two stores compare in
  *   O(buckets) and `diff` names the buckets whose entries differ.
  */
 import { compare, entry as clockEntry, increment, isVectorClock, merge, dominates, type VectorClock } from '../algorithms/vector-clock';
-import { Map as PersistentMap } from 'immutable';
+import { Map as PersistentMap, Set as PersistentSet } from 'immutable';
 import { fnv1a32, hash64, hex32 } from './hash';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -83,7 +90,16 @@ export interface ReplicaStore {
   readonly conflicts: number;
   /** The latest `MAX_CONFLICT_RECORDS` conflicts, oldest first. */
   readonly recentConflicts: readonly ConflictRecord[];
+  /** Index: group (key up to its last `:`) → keys. */
+  readonly groups: PersistentMap<string, PersistentSet<string>>;
+  /** Index: owner (`value.userId`) → keys. */
+  readonly owners: PersistentMap<string, PersistentSet<string>>;
 }
+
+/** What a read selects: one document, or every document under `prefixes` (of `owner`, if given; see the header). */
+export type Selection =
+  | { readonly key: string }
+  | { readonly prefixes: readonly string[]; readonly owner?: string };
 
 export const DIGEST_BUCKETS = 16;
 export const MAX_CONFLICT_RECORDS = 20;
@@ -103,7 +119,61 @@ export function emptyStore(): ReplicaStore {
     digest: new Array<string>(DIGEST_BUCKETS).fill(EMPTY_DIGEST_PART),
     conflicts: 0,
     recentConflicts: [],
+    groups: PersistentMap(),
+    owners: PersistentMap(),
   };
+}
+
+/** Groups indexed per key: its prefixes ending in `:`, up to this many (deeper prefixes are scanned). */
+export const MAX_GROUP_DEPTH = 3;
+
+/** The groups a key is indexed under: `booking:`, `booking:42:` for `booking:42:b17`. */
+export function groupsOf(key: string): string[] {
+  const out: string[] = [];
+  for (let i = key.indexOf(':'); i !== -1 && out.length < MAX_GROUP_DEPTH; i = key.indexOf(':', i + 1)) out.push(key.slice(0, i + 1));
+  return out;
+}
+
+export function ownerOf(e: Entry | undefined): string | undefined {
+  const owner = (e?.value as { userId?: unknown } | null | undefined)?.userId;
+  return typeof owner === 'string' ? owner : undefined;
+}
+
+type Index = PersistentMap<string, PersistentSet<string>>;
+
+function indexAdd(index: Index, name: string, key: string): Index {
+  return index.set(name, (index.get(name) ?? PersistentSet<string>()).add(key));
+}
+
+function indexRemove(index: Index, name: string, key: string): Index {
+  const left = index.get(name)?.remove(key);
+  return left === undefined || left.size === 0 ? index.remove(name) : index.set(name, left);
+}
+
+/** Keys starting with `prefix`: from the group index when it is an indexed group, else by a scan. */
+function keysUnder(store: ReplicaStore, prefix: string): Iterable<string> {
+  const indexed = prefix.endsWith(':') && groupsOf(prefix).length === prefix.split(':').length - 1;
+  if (indexed) return store.groups.get(prefix) ?? [];
+  return [...store.entries.keys()].filter((k) => k.startsWith(prefix));
+}
+
+/**
+ * The entries a selection names, tombstones included (a quorum read needs them, so a delete wins
+ * over an older live version), in key order. Cost: what it returns, through the indexes.
+ */
+export function select(store: ReplicaStore, selection: Selection): Entry[] {
+  if ('key' in selection) {
+    const e = store.entries.get(selection.key);
+    return e === undefined ? [] : [e];
+  }
+  const { prefixes, owner } = selection;
+  const keys = new Set<string>();
+  if (owner !== undefined) {
+    for (const key of store.owners.get(owner) ?? []) if (prefixes.some((p) => key.startsWith(p))) keys.add(key);
+  } else {
+    for (const p of prefixes) for (const key of keysUnder(store, p)) keys.add(key);
+  }
+  return [...keys].sort().map((k) => store.entries.get(k)!);
 }
 
 export function bucketOf(key: string): number {
@@ -188,6 +258,20 @@ export function tokenAfterRead(store: ReplicaStore, token: VectorClock): VectorC
     const covered = name.startsWith(CLAIM_PREFIX) && coversClaim(store, name, n);
     out = merge(out, covered ? dotClock(store.entries.get(name.slice(CLAIM_PREFIX.length))!) : { [name]: n });
   }
+  return out;
+}
+
+/**
+ * The token a read answers with when it returns `entries` (not a whole store): the session's, grown
+ * by their dots; a claim one of them covers gives way to its dot.
+ */
+export function tokenAfterEntries(token: VectorClock, entries: readonly Entry[]): VectorClock {
+  let out: VectorClock = {};
+  for (const [name, n] of Object.entries(token)) {
+    const held = name.startsWith(CLAIM_PREFIX) ? entries.find((e) => e.key === name.slice(CLAIM_PREFIX.length)) : undefined;
+    out = merge(out, held !== undefined && rankOf(held) + 1 >= n ? dotClock(held) : { [name]: n });
+  }
+  for (const e of entries) out = merge(out, dotClock(e));
   return out;
 }
 
@@ -364,7 +448,14 @@ function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): Replic
   hashes[2 * b] = hi;
   hashes[2 * b + 1] = lo;
   digest[b] = hex32(hi) + hex32(lo);
-  return { ...store, entries: store.entries.set(e.key, e), hashes, digest };
+  let { groups, owners } = store;
+  if (old === undefined) for (const g of groupsOf(e.key)) groups = indexAdd(groups, g, e.key);
+  const [was, now] = [ownerOf(old), ownerOf(e)];
+  if (was !== now) {
+    if (was !== undefined) owners = indexRemove(owners, was, e.key);
+    if (now !== undefined) owners = indexAdd(owners, now, e.key);
+  }
+  return { ...store, entries: store.entries.set(e.key, e), hashes, digest, groups, owners };
 }
 
 // ---------------------------------------------------------------------------------------------

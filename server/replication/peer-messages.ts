@@ -30,7 +30,13 @@ export const entry: z.ZodType<Entry> = z.object({
 });
 const entries = z.array(entry).max(MAX_ENTRIES_PER_MESSAGE);
 const digest = z.array(z.string().max(64)).max(1_024);
-const errorCode = z.enum(['timeout', 'no-master', 'stale-session', 'busy', 'stopped']);
+const errorCode = z.enum(['timeout', 'no-master', 'stale-session', 'no-quorum', 'busy', 'stopped']);
+const prefix = z.string().min(1).max(200);
+/** What a read selects: one document, or the documents under some prefixes (of one owner). */
+const selection = z.union([
+  z.object({ key }).strict(),
+  z.object({ prefixes: z.array(prefix).min(1).max(MAX_PREFIXES), owner: z.string().min(1).max(200).optional() }).strict(),
+]);
 
 // (Discriminated by `type`, then by `ok` for the two replies: one lookup instead of trying each shape.)
 export const replicationMessage: z.ZodType<ReplicationMessage> = z.discriminatedUnion('type', [
@@ -45,9 +51,9 @@ export const replicationMessage: z.ZodType<ReplicationMessage> = z.discriminated
     z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(true), entry, replicas: count }),
     z.object({ type: z.literal('writeReply'), requestId, ok: z.literal(false), error: errorCode }),
   ]),
-  z.object({ type: z.literal('readRequest'), epoch: count, requestId, key, purpose: z.enum(['quorum', 'causal', 'master']), token: vectorClockSchema }),
+  z.object({ type: z.literal('readRequest'), epoch: count, requestId, selection, purpose: z.enum(['quorum', 'causal', 'master']), token: vectorClockSchema }),
   z.discriminatedUnion('ok', [
-    z.object({ type: z.literal('readReply'), requestId, ok: z.literal(true), entry: entry.nullable() }),
+    z.object({ type: z.literal('readReply'), requestId, ok: z.literal(true), entries, covers: z.boolean() }),
     z.object({ type: z.literal('readReply'), requestId, ok: z.literal(false), error: errorCode }),
   ]),
   z.object({ type: z.literal('leaderCheck'), epoch: count, id: requestId }),
@@ -71,22 +77,6 @@ export const replicationPart = z.object({
 
 export const okReply = z.object({ ok: z.literal(true) });
 export const emptyBody = z.object({}).strict();
-
-export const rangeQuery = z.object({
-  prefixes: z.array(z.string().max(200)).min(1).max(MAX_PREFIXES),
-  userId: z.string().max(200).optional(),
-  token: vectorClockSchema.optional(),
-  /** Resume after this key (the previous page's `next`). */
-  after: z.string().max(500).optional(),
-});
-export const rangePage = z.object({
-  entries,
-  token: vectorClockSchema,
-  servedBy: z.string().max(1_000),
-  covers: z.boolean(),
-  /** The key to resume after, or null on the last page. */
-  next: z.string().max(500).nullable(),
-});
 
 const settingsShape = {
   mode: z.enum(['master-slave', 'multi-master', 'gossip']),

@@ -8,7 +8,7 @@ import {
   type ReplicationEffect, type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
 } from '../../lib/replication/replication';
 import {
-  applyAll, coversToken, dotClock, emptyStore, factClaim, rankOf, tokenAfterRead, type Entry, type JsonValue,
+  coversToken, dotClock, factClaim, rankOf, select, tokenAfterRead, type Entry, type JsonValue,
 } from '../../lib/replication/store';
 import { factRank } from '../../lib/booking/facts';
 import type { ClusterNode } from '../cluster/cluster-node';
@@ -28,23 +28,17 @@ export class ReplicationUnavailable extends Error {
 
 type Waiter = { resolve(effect: Extract<ReplicationEffect, { type: 'writeResult' | 'readResult' }>): void };
 
-/** A read over a key range (a showtime's documents, a user's bookings) answered by one node. */
-export type RangeQuery = { prefixes: string[]; userId?: string };
+/** A read over a key range: a showtime's documents, a user's bookings (`owner`). */
+export type RangeQuery = { prefixes: string[]; owner?: string };
 export type RangeResult = { entries: Entry[]; token: VectorClock; servedBy: string };
-type RangePage = RangeResult & { covers: boolean; next: string | null };
 
 const OUTBOX_BATCH = 200;
 const ORPHAN_AFTER_MS = 10_000;
 const DRAIN_INTERVAL_MS = 1_000;
 const ALIVE_POLL_MS = 100;
 const SETTINGS_POLL_MS = 2_000;
-const CAUSAL_POLL_MS = 20;
 /** Claims on unpublished facts a token carries at most (keeps tokens small during a long outage). */
 const MAX_CLAIMS_PER_TOKEN = 16;
-/** Entries' JSON bytes per `repl.range` reply page (a seat map of any size reads in pages). */
-const RANGE_PAGE_BYTES = 512 * 1024;
-/** Pages one range read fetches from a peer at most (so 64 MiB). */
-const MAX_RANGE_PAGES = 128;
 /** Unfinished split messages held at once (two of the largest), and how long one may take. */
 const REASSEMBLY_HELD_BYTES = 2 * wire.MAX_PARTS_PER_MESSAGE * REPL_PART_BYTES;
 const REASSEMBLY_TIMEOUT_MS = 10_000;
@@ -108,7 +102,6 @@ export class ReplicationNode {
       if (whole) this.receiveWhole(from, whole);
       return { ok: true };
     });
-    this.cluster.on('repl.range', wire.rangeQuery, (_from, query) => this.localRangePage(query));
     this.cluster.on('repl.stats', wire.emptyBody, () => this.localStats());
     this.cluster.on('repl.settings', wire.replicationSettings, async (_from, settings) => {
       await this.applySettings(settings);
@@ -455,98 +448,25 @@ export class ReplicationNode {
 
   // ---- reads at a consistency level -------------------------------------------------------------
 
-  private matching(entries: Iterable<Entry>, query: RangeQuery): Entry[] {
-    const out: Entry[] = [];
-    for (const e of entries) {
-      if (e.deleted || !query.prefixes.some((p) => e.key.startsWith(p))) continue;
-      if (query.userId !== undefined && (e.value as { userId?: string } | null)?.userId !== query.userId) continue;
-      out.push(e);
-    }
-    return out;
-  }
-
-  /** This replica's answer, and whether it has seen `token`. */
-  private localRange(query: RangeQuery & { token?: VectorClock }): RangeResult & { covers: boolean } {
+  /** This replica's answer (what an eventual read, or a causal one it covers, returns). */
+  private localRange(range: RangeQuery, token: VectorClock): RangeResult {
     const store = this.state.store;
-    return {
-      entries: this.matching(store.entries.values(), query),
-      token: tokenAfterRead(store, query.token ?? {}),
-      servedBy: this.nodeId,
-      covers: coversToken(store, query.token ?? {}),
-    };
-  }
-
-  /** One page of this replica's answer, by key order after `query.after`, at most RANGE_PAGE_BYTES of entries. */
-  private localRangePage(query: RangeQuery & { token?: VectorClock; after?: string }): RangePage {
-    const whole = this.localRange(query);
-    const sorted = whole.entries.filter((e) => query.after === undefined || e.key > query.after).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const entries: Entry[] = [];
-    let bytes = 0;
-    for (const e of sorted) {
-      bytes += Buffer.byteLength(JSON.stringify(e));
-      if (bytes > RANGE_PAGE_BYTES && entries.length > 0) break;
-      entries.push(e);
-    }
-    const next = entries.length < sorted.length ? entries[entries.length - 1]!.key : null;
-    return { ...whole, entries, next };
-  }
-
-  /** A peer's whole answer to a range read, page by page (undefined if a page is missing). */
-  private async remoteRange(peer: string, query: RangeQuery & { token: VectorClock }): Promise<(RangeResult & { covers: boolean }) | undefined> {
-    const entries: Entry[] = [];
-    let after: string | undefined;
-    for (let page = 0; page < MAX_RANGE_PAGES; page++) {
-      const answer = await this.cluster.request(peer, 'repl.range', after === undefined ? query : { ...query, after }, wire.rangePage).catch(() => undefined);
-      if (!answer) return undefined;
-      entries.push(...answer.entries);
-      if (answer.next === null) return { entries, token: answer.token, servedBy: answer.servedBy, covers: answer.covers };
-      after = answer.next;
-    }
-    this.log.warn(`replication: a range read from ${peer} has more than ${MAX_RANGE_PAGES} pages`);
-    return undefined;
+    return { entries: select(store, range).filter((e) => !e.deleted), token: tokenAfterRead(store, token), servedBy: this.nodeId };
   }
 
   /**
-   * eventual: this replica. causal: this replica once it has seen the client's session token
-   * (waiting up to causalWaitMs), else a peer that has. strong: the master in master-slave;
-   * otherwise R replicas merged (the newest version of each document wins).
+   * A range read at a consistency level, through the replication core (lib/replication): eventual
+   * answers from this replica; causal from it once it has seen the session token (waiting up to
+   * causalWaitMs, then asking the peers); strong is the protocol's — R replicas of every key's
+   * preference list (multi-master), every replica (gossip), or the master after a majority
+   * confirmed it still leads (master-slave) — and also covers the session token, or fails.
+   * The two local cases answer here at once, as the core would, without waiting for a step.
    */
-  async readRange(query: RangeQuery, consistency: Consistency, token: VectorClock = {}): Promise<RangeResult> {
-    if (consistency === 'eventual') return this.localRange({ ...query, token });
-    if (consistency === 'causal') {
-      const deadline = Date.now() + (this.core.config.causalWaitMs ?? 300);
-      for (;;) {
-        const local = this.localRange({ ...query, token });
-        if (local.covers) return local;
-        if (Date.now() >= deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, CAUSAL_POLL_MS));
-      }
-      for (const peer of this.cluster.alivePeerIds()) {
-        const answer = await this.remoteRange(peer, { ...query, token });
-        if (answer?.covers) return answer;
-      }
-      throw new ReplicationUnavailable('stale-session');
-    }
-    if (this.core.mode === 'master-slave') {
-      const master = this.cluster.leader.leader;
-      if (!master) throw new ReplicationUnavailable('no-master');
-      if (master === this.nodeId) return this.localRange({ ...query, token });
-      const answer = await this.remoteRange(master, { ...query, token });
-      if (!answer) throw new ReplicationUnavailable('no-master');
-      return answer;
-    }
-    const needed = this.core.config.r;
-    const peers = this.cluster.alivePeerIds().slice(0, Math.max(0, needed - 1));
-    const answers = [this.localRange({ ...query, token }), ...(await Promise.all(
-      peers.map((p) => this.remoteRange(p, { ...query, token })),
-    )).filter((a): a is RangeResult & { covers: boolean } => a !== undefined)];
-    if (answers.length < needed) throw new ReplicationUnavailable('timeout');
-    const merged = applyAll(emptyStore(), answers.flatMap((a) => a.entries)).store;
-    return {
-      entries: [...merged.entries.values()],
-      token: tokenAfterRead(merged, answers.reduce((t, a) => merge(t, a.token), token)),
-      servedBy: answers.map((a) => a.servedBy).join('+'),
-    };
+  async readRange(range: RangeQuery, consistency: Consistency, token: VectorClock = {}): Promise<RangeResult> {
+    if (consistency === 'eventual' || (consistency === 'causal' && coversToken(this.state.store, token))) return this.localRange(range, token);
+    const result = await this.request({ type: 'read', now: this.now(), requestId: randomUUID(), range, consistency, token });
+    if (result.type !== 'readResult' || !result.ok) throw new ReplicationUnavailable(result.type === 'readResult' ? result.error : 'unexpected answer');
+    return { entries: result.entries.filter((e) => !e.deleted), token: result.token, servedBy: result.servedBy };
   }
 
   // ---- status for GET /api/replicas ---------------------------------------------------------------

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { client, createTestDatabase, createUsersDirect, type TestDatabase } from '../../test/helpers';
+import { client, createTestDatabase, createUsersDirect, type Reply, type TestDatabase } from '../../test/helpers';
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../../test/cluster';
 
-type Stats = { mode: string; converged: boolean; nodes: { nodeId: string; entries: number; digest: string; byKind: Record<string, number> }[] };
+type Stats = { mode: string; converged: boolean; nodes: { nodeId: string; mode: string; entries: number; digest: string; byKind: Record<string, number> }[] };
 
 describe('replication across 3 real nodes', () => {
   let database: TestDatabase;
@@ -60,7 +60,7 @@ describe('replication across 3 real nodes', () => {
       assert.equal(changed.status, 200, JSON.stringify(changed.body));
       await waitFor(`every node in ${mode}`, 10_000, async () => {
         const stats = (await client(cluster.node('node-3').url).get<Stats>('/api/replicas')).body;
-        return stats.nodes.length === 3 && stats.nodes.every((n) => (n as unknown as { mode: string }).mode === mode);
+        return stats.nodes.length === 3 && stats.nodes.every((n) => n.mode === mode);
       });
       const { booking, token, seat } = await book('node-1');
       const mine = await client(cluster.node('node-2').url, users[0]!.token).get('/api/bookings?consistency=causal', { 'x-session-token': token });
@@ -74,6 +74,44 @@ describe('replication across 3 real nodes', () => {
     }
     // Switching modes lost nothing: every replica ends up with every booking.
     await converged();
+    // The tests below run in the default mode, as a fresh cluster does.
+    assert.equal((await admin.post('/api/replicas', { mode: 'multi-master' })).status, 200);
+    await waitFor('every node back in multi-master', 10_000, async () => {
+      const stats = (await client(cluster.node('node-1').url).get<Stats>('/api/replicas')).body;
+      return stats.nodes.length === 3 && stats.nodes.every((n) => n.mode === 'multi-master');
+    });
+  });
+
+  test('gossip refuses a strong read while a replica is cut off (W = 1 needs them all), and answers once it is back', async () => {
+    const admin = client(cluster.node('node-1').url, await cluster.adminToken());
+    assert.equal((await admin.post('/api/replicas', { mode: 'gossip' })).status, 200);
+    const isolated = client(cluster.node('node-3').url, await cluster.adminToken());
+    try {
+      await waitFor('every node in gossip', 10_000, async () => {
+        const stats = (await client(cluster.node('node-1').url).get<Stats>('/api/replicas')).body;
+        return stats.nodes.length === 3 && stats.nodes.every((n) => n.mode === 'gossip');
+      });
+      assert.equal((await isolated.post('/api/faults', { partitionedFrom: ['*'] })).status, 200);
+      const { booking, token } = await book('node-1');
+      let refused: Reply | undefined;
+      await waitFor('node-1 to notice node-3 is gone and refuse', 10_000, async () => {
+        refused = await client(cluster.node('node-1').url, users[0]!.token).get('/api/bookings?consistency=strong', { 'x-session-token': token });
+        return refused.status === 503;
+      });
+      assert.equal(refused!.body.error.details.reason, 'no-quorum', JSON.stringify(refused!.body));
+      assert.equal((await isolated.post('/api/faults', { partitionedFrom: [] })).status, 200);
+      await waitFor('a strong read with the booking once node-3 is back', 10_000, async () => {
+        const res = await client(cluster.node('node-2').url, users[0]!.token).get('/api/bookings?consistency=strong', { 'x-session-token': token });
+        return res.status === 200 && res.body.bookings.some((b: { id: string }) => b.id === booking.id);
+      });
+    } finally {
+      await isolated.post('/api/faults', { partitionedFrom: [] });
+      assert.equal((await admin.post('/api/replicas', { mode: 'multi-master' })).status, 200);
+      await waitFor('every node back in multi-master', 10_000, async () => {
+        const stats = (await client(cluster.node('node-1').url).get<Stats>('/api/replicas')).body;
+        return stats.nodes.length === 3 && stats.nodes.every((n) => n.mode === 'multi-master');
+      });
+    }
   });
 
   test('concurrent bookings share peer requests (one per peer per step) and every replica still converges on them', async () => {

@@ -184,8 +184,12 @@ function startSession(cluster: ReplicationCluster, rng: Random, session: string,
       if (r.ok && r.token !== undefined) token = r.token;
       cluster.at(cluster.now + rng.float(10, 250), next);
     };
+    const consistency = rng.pick(CONSISTENCIES);
     if (rng.chance(0.4)) cluster.write(session, node, key, `${session}:${++written}`, token, after);
-    else cluster.read(session, node, key, rng.pick(CONSISTENCIES), token, after);
+    // Most strong reads come from a client with no session (a fresh browser): the protocol
+    // alone, not the session token, must make them see every acknowledged write.
+    else if (consistency === 'strong' && rng.chance(0.9)) cluster.read(`${session}/fresh`, node, key, consistency, EMPTY_VECTOR_CLOCK, () => cluster.at(cluster.now + rng.float(10, 250), next));
+    else cluster.read(session, node, key, consistency, token, after);
   };
   cluster.at(rng.float(100, 400), next);
 }

@@ -72,7 +72,7 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     if (!ctx.replication) return { bookings: await listBookings(ctx.db, owner) };
     // Read from the replicas, at the consistency the client asks for.
     const consistency = readConsistency(ctx, req);
-    const read = await ctx.replication.readRange({ prefixes: ['booking:'], userId: owner }, consistency, sessionTokenOf(req));
+    const read = await ctx.replication.readRange({ prefixes: ['booking:'], owner }, consistency, sessionTokenOf(req));
     sendSessionToken(reply, read.token);
     reply.header('x-replica-served-by', read.servedBy);
     const facts = read.entries.map((e) => e.value as unknown as BookingFact);
