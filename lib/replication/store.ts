@@ -40,7 +40,7 @@
  *   O(buckets) and `diff` names the buckets whose entries differ.
  */
 import { compare, entry as clockEntry, increment, isVectorClock, merge, dominates, type VectorClock } from '../algorithms/vector-clock';
-import { Map as PersistentMap, Set as PersistentSet } from 'immutable';
+import { Map as PersistentMap } from 'immutable';
 import { fnv1a32, hash64, hex32 } from './hash';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -90,10 +90,10 @@ export interface ReplicaStore {
   readonly conflicts: number;
   /** The latest `MAX_CONFLICT_RECORDS` conflicts, oldest first. */
   readonly recentConflicts: readonly ConflictRecord[];
-  /** Index: group (key up to its last `:`) → keys. */
-  readonly groups: PersistentMap<string, PersistentSet<string>>;
-  /** Index: owner (`value.userId`) → keys. */
-  readonly owners: PersistentMap<string, PersistentSet<string>>;
+  /** Index: group (a key prefix ending in `:`) → its entries by key. */
+  readonly groups: Index;
+  /** Index: owner (`value.userId`) → its entries by key. */
+  readonly owners: Index;
 }
 
 /** What a read selects: one document, or every document under `prefixes` (of `owner`, if given; see the header). */
@@ -139,10 +139,14 @@ export function ownerOf(e: Entry | undefined): string | undefined {
   return typeof owner === 'string' ? owner : undefined;
 }
 
-type Index = PersistentMap<string, PersistentSet<string>>;
+/**
+ * The indexes hold the entries themselves, not keys: a read walks one small map instead of looking
+ * every key up in the replica's (a lookup's cost grows with the replica: deeper tries, cache misses).
+ */
+type Index = PersistentMap<string, PersistentMap<string, Entry>>;
 
-function indexAdd(index: Index, name: string, key: string): Index {
-  return index.set(name, (index.get(name) ?? PersistentSet<string>()).add(key));
+function indexPut(index: Index, name: string, e: Entry): Index {
+  return index.set(name, (index.get(name) ?? PersistentMap<string, Entry>()).set(e.key, e));
 }
 
 function indexRemove(index: Index, name: string, key: string): Index {
@@ -150,11 +154,11 @@ function indexRemove(index: Index, name: string, key: string): Index {
   return left === undefined || left.size === 0 ? index.remove(name) : index.set(name, left);
 }
 
-/** Keys starting with `prefix`: from the group index when it is an indexed group, else by a scan. */
-function keysUnder(store: ReplicaStore, prefix: string): Iterable<string> {
+/** Entries whose key starts with `prefix`: from the group index when it is an indexed group, else by a scan. */
+function entriesUnder(store: ReplicaStore, prefix: string): Iterable<Entry> {
   const indexed = prefix.endsWith(':') && groupsOf(prefix).length === prefix.split(':').length - 1;
-  if (indexed) return store.groups.get(prefix) ?? [];
-  return [...store.entries.keys()].filter((k) => k.startsWith(prefix));
+  if (indexed) return store.groups.get(prefix)?.values() ?? [];
+  return [...store.entries.values()].filter((e) => e.key.startsWith(prefix));
 }
 
 /**
@@ -167,13 +171,13 @@ export function select(store: ReplicaStore, selection: Selection): Entry[] {
     return e === undefined ? [] : [e];
   }
   const { prefixes, owner } = selection;
-  const keys = new Set<string>();
+  const found = new Map<string, Entry>();
   if (owner !== undefined) {
-    for (const key of store.owners.get(owner) ?? []) if (prefixes.some((p) => key.startsWith(p))) keys.add(key);
+    for (const e of store.owners.get(owner)?.values() ?? []) if (prefixes.some((p) => e.key.startsWith(p))) found.set(e.key, e);
   } else {
-    for (const p of prefixes) for (const key of keysUnder(store, p)) keys.add(key);
+    for (const p of prefixes) for (const e of entriesUnder(store, p)) found.set(e.key, e);
   }
-  return [...keys].sort().map((k) => store.entries.get(k)!);
+  return [...found.keys()].sort().map((k) => found.get(k)!);
 }
 
 export function bucketOf(key: string): number {
@@ -449,12 +453,10 @@ function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): Replic
   hashes[2 * b + 1] = lo;
   digest[b] = hex32(hi) + hex32(lo);
   let { groups, owners } = store;
-  if (old === undefined) for (const g of groupsOf(e.key)) groups = indexAdd(groups, g, e.key);
+  for (const g of groupsOf(e.key)) groups = indexPut(groups, g, e);
   const [was, now] = [ownerOf(old), ownerOf(e)];
-  if (was !== now) {
-    if (was !== undefined) owners = indexRemove(owners, was, e.key);
-    if (now !== undefined) owners = indexAdd(owners, now, e.key);
-  }
+  if (was !== undefined && was !== now) owners = indexRemove(owners, was, e.key);
+  if (now !== undefined) owners = indexPut(owners, now, e);
   return { ...store, entries: store.entries.set(e.key, e), hashes, digest, groups, owners };
 }
 
