@@ -192,7 +192,7 @@ describe('peer messages on real nodes: authenticated before parsed, fresh, once,
 
   test('every message type with a body of the wrong shape is refused with 400, and the node stays healthy', async () => {
     const types = ['heartbeat', 'election', 'clock.poll', 'clock.adjust', 'clock.history', 'election.algorithm', 'election.trigger',
-      'election.stats', 'repl', 'repl.part', 'repl.range', 'repl.stats', 'repl.settings'];
+      'election.stats', 'repl', 'repl.batch', 'repl.part', 'repl.stats', 'repl.settings'];
     const wrong: unknown[] = [42, 'x', null, [], { type: 'nope' }, { algorithm: 'paxos', deltaMs: 'soon', prefixes: 'all', mode: 'raft' }];
     const before = (await refused()).malformed!;
     for (const type of types) {
@@ -236,7 +236,7 @@ describe('peer messages on real nodes: authenticated before parsed, fresh, once,
     await waitForAgreement(cluster, all, 20_000);
   });
 
-  test('a catch-up of thousands of entries after a partition converges through split messages; range reads come in pages', async () => {
+  test('a catch-up of thousands of entries after a partition converges through split messages, and so do the replies of a large strong range read', async () => {
     const entries = 4_000;
     const padding = 'p'.repeat(600);
     const isolated = client(cluster.node('node-2').url, await cluster.adminToken());
@@ -267,23 +267,25 @@ describe('peer messages on real nodes: authenticated before parsed, fresh, once,
     console.log(`# ${entries} entries (~${Math.round((entries * 700) / MiB)} MiB) caught up in ${ms} ms: ${split} messages split, node-2 reassembled ${reassembled}`);
     assert.ok(split >= 1 && reassembled >= 1, JSON.stringify(s.nodes));
 
-    // A range read over all of them is answered in pages, each under the peer limit.
-    const keys = new Set<string>();
-    let after: string | undefined;
-    let pages = 0;
-    for (;;) {
-      const answer = await send(envelope('repl.range', { prefixes: ['bulk:'], ...(after ? { after } : {}) }));
-      assert.equal(answer.status, 200, JSON.stringify(answer.body).slice(0, 300));
-      assert.ok(Buffer.byteLength(JSON.stringify(answer.body)) <= MiB);
-      const page = (answer.body as Envelope<{ entries: { key: string }[]; next: string | null }>).body;
-      for (const e of page.entries) keys.add(e.key);
-      pages += 1;
-      if (page.next === null) break;
-      after = page.next;
-      assert.ok(pages < 100, 'the pages end');
-    }
-    assert.ok(pages >= 2, `${pages} pages`);
-    assert.equal(keys.size, entries);
+    // A strong range read whose replies are larger than one peer message: the replies travel in parts.
+    const showtime = (await database.db.query<{ id: number }>('SELECT id FROM showtimes ORDER BY id LIMIT 1')).rows[0]!.id;
+    await database.db.query(
+      `INSERT INTO replication_outbox (key, value, node_id)
+       SELECT 'hold:' || $3::int || ':bulk' || lpad(i::text, 5, '0'),
+              jsonb_build_object('id', 'bulk' || i, 'userId', 'nobody', 'showtimeId', $3::int, 'seats', '[]'::jsonb,
+                                 'expiresAt', '2000-01-01T00:00:00Z', 'status', 'released', 'padding', $1::text), 'node-1'
+       FROM generate_series(1, $2) i`,
+      [padding, entries, showtime],
+    );
+    await waitFor('every replica to hold the released holds', 60_000, async () => {
+      const now = await stats('node-1');
+      return now.nodes.length === 3 && now.nodes.every((n) => (n.byKind.hold ?? 0) >= entries);
+    }, 200);
+    const splitBefore = (await stats('node-2')).nodes.reduce((sum, n) => sum + n.messagesSplit, 0);
+    const map = await client(cluster.node('node-2').url).get(`/api/showtimes/${showtime}?consistency=strong`);
+    assert.equal(map.status, 200, JSON.stringify(map.body).slice(0, 300));
+    const splitAfter = (await stats('node-2')).nodes.reduce((sum, n) => sum + n.messagesSplit, 0);
+    assert.ok(splitAfter > splitBefore, `no reply was split (${splitBefore} → ${splitAfter})`);
   });
 });
 
