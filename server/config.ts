@@ -54,6 +54,8 @@ const envSchema = z.object({
   REPLICATION_W: z.coerce.number().int().min(1).max(100).default(2),
   /** master-slave: acknowledge after every live slave applied the write (true) or at once (false). */
   REPLICATION_SYNC: z.enum(['true', 'false']).default('true'),
+  /** Multi-master anti-entropy, and a master-slave slave's sync with its master: one push-pull this often. */
+  REPLICATION_ANTI_ENTROPY_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
   GOSSIP_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   GOSSIP_FANOUT: z.coerce.number().int().min(1).max(100).default(3),
   /** Consistency of replica reads when the client does not say (?consistency= or X-Consistency). */
@@ -97,6 +99,7 @@ export type Config = {
     synchronous: boolean;
     gossipIntervalMs: number;
     fanout: number;
+    antiEntropyMs: number;
     readConsistency: 'strong' | 'eventual' | 'causal';
   };
   cluster: {
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       synchronous: e.REPLICATION_SYNC === 'true',
       gossipIntervalMs: e.GOSSIP_INTERVAL_MS,
       fanout: e.GOSSIP_FANOUT,
+      antiEntropyMs: e.REPLICATION_ANTI_ENTROPY_MS,
       readConsistency: e.READ_CONSISTENCY,
     },
     cluster: {

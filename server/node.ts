@@ -95,8 +95,8 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   Object.assign(ctx, { cluster, clock: cluster.clock });
   cluster.clock.skewMs = config.cluster.clockSkewMs;
   await cluster.start();
-  const { mode, n, r, w, synchronous, gossipIntervalMs, fanout } = config.replication;
-  const replication = new ReplicationNode(config.nodeId, db, cluster, log, { mode, n, r, w, synchronous, gossipIntervalMs, fanout }, {});
+  const { mode, n, r, w, synchronous, gossipIntervalMs, fanout, antiEntropyMs } = config.replication;
+  const replication = new ReplicationNode(config.nodeId, db, cluster, log, { mode, n, r, w, synchronous, gossipIntervalMs, fanout }, { syncIntervalMs: antiEntropyMs });
   await replication.start();
   ctx.replication = replication;
 
