@@ -154,27 +154,31 @@ function pgbenchScript(target: Target): string {
 \\set c random(1, ${SEATS_PER_ROW + 1} - :n)
 WITH b AS (SELECT gen_random_uuid() AS id),
 locked AS (
-  SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
+  SELECT seat_id, booking_id, hold_id, held_until, held_by, version FROM showtime_seats
   WHERE showtime_id = :st AND seat_id = ANY(${seats}) ORDER BY seat_id FOR UPDATE
 ), free AS (
   SELECT seat_id FROM locked WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = ${user})
 ), ok AS (
   SELECT count(*) = :n::int AS all_free FROM free
+), v AS (
+  SELECT max(version) + 1 AS version FROM locked
 ), taken AS (
-  UPDATE showtime_seats s SET booking_id = (SELECT id FROM b), hold_id = NULL, held_by = NULL, held_until = NULL
-  FROM free, ok WHERE ok.all_free AND s.showtime_id = :st AND s.seat_id = free.seat_id
+  UPDATE showtime_seats s SET booking_id = (SELECT id FROM b), hold_id = NULL, held_by = NULL, held_until = NULL, version = v.version
+  FROM free, ok, v WHERE ok.all_free AND s.showtime_id = :st AND s.seat_id = free.seat_id
 ), booking AS (
-  INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp")
-  SELECT (SELECT id FROM b), ${user}, :st, NULL, ${seats}, ${PRICE_CENTS} * :n::int, :client_id, '{"pgbench": 1}', 'pgbench', clock_timestamp()
-  FROM ok WHERE ok.all_free
+  INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp", seat_version)
+  SELECT (SELECT id FROM b), ${user}, :st, NULL, ${seats}, ${PRICE_CENTS} * :n::int, :client_id, '{"pgbench": 1}', 'pgbench', clock_timestamp(), v.version
+  FROM ok, v WHERE ok.all_free
 ), sold AS (
   INSERT INTO booking_seats (booking_id, showtime_id, seat_id, price_cents)
   SELECT (SELECT id FROM b), :st, u.seat, ${PRICE_CENTS} FROM ok, unnest(${seats}) AS u(seat) WHERE ok.all_free
 ), facts AS (
   INSERT INTO replication_outbox (key, value, node_id)
-  SELECT 'booking:' || :st || ':' || (SELECT id FROM b), '{"bench": true}'::jsonb, 'pgbench' FROM ok WHERE ok.all_free
+  SELECT 'booking:' || :st || ':' || (SELECT id FROM b),
+         '{"bench": true}'::jsonb || jsonb_build_object('seatVersions', (SELECT jsonb_object_agg(seat, v.version) FROM unnest(${seats}) AS seat)),
+         'pgbench' FROM ok, v WHERE ok.all_free
 ), notified AS (
-  SELECT pg_notify('seat_changes', :st::text) FROM ok WHERE ok.all_free
+  SELECT pg_notify('seat_changes', seat_change_payload(:st, v.version, 'booked', NULL, ${seats})) FROM ok, v WHERE ok.all_free
 )
 SELECT ok.all_free, (SELECT count(*) FROM notified) FROM ok;
 `;

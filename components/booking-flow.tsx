@@ -33,7 +33,8 @@ export function BookingFlow({ showtimeId, initialSeats, onBooked }: { showtimeId
   const auth = useAuth();
   const router = useRouter();
   const pathname = usePathname();
-  const { map, error, live, flash, refresh } = useLiveSeatMap(showtimeId);
+  const viewer = auth.status === 'loading' ? undefined : auth.user?.id ?? null;
+  const { map, error, live, flash, reads, refresh } = useLiveSeatMap(showtimeId, viewer);
   const [selected, setSelected] = useState<string[]>(() => initialSeats.slice(0, MAX_SEATS));
   const [phase, setPhase] = useState<Phase>({ kind: 'selecting' });
   const [message, setMessage] = useState<Message | null>(null);
@@ -169,7 +170,7 @@ export function BookingFlow({ showtimeId, initialSeats, onBooked }: { showtimeId
           <p className="text-slate-300">
             <span className="font-semibold text-white">{map.showtime.screenName}</span> · {map.summary.available} of {map.summary.total} seats free
           </p>
-          <LiveBadge state={live} />
+          <LiveBadge state={live} reads={reads} />
         </div>
         <SeatMap map={map} selected={selectedSet} onToggle={toggle} flash={flash} locked={phase.kind !== 'selecting'} />
         <SeatLegend categories={map.categories} seats={map.seats} />
@@ -197,7 +198,7 @@ export function BookingFlow({ showtimeId, initialSeats, onBooked }: { showtimeId
   );
 }
 
-function LiveBadge({ state }: { state: LiveState }) {
+function LiveBadge({ state, reads }: { state: LiveState; reads: number }) {
   const styles: Record<LiveState, [string, string]> = {
     live: ['bg-emerald-400', 'Live: seats update as others book'],
     connecting: ['bg-amber-400 animate-pulse', 'Connecting to live updates…'],
@@ -205,7 +206,7 @@ function LiveBadge({ state }: { state: LiveState }) {
   };
   const [dot, text] = styles[state];
   return (
-    <span className="inline-flex items-center gap-2 text-xs text-slate-400" data-live={state} role="status">
+    <span className="inline-flex items-center gap-2 text-xs text-slate-400" data-live={state} data-seat-maps={reads} role="status">
       <span className={`size-2 rounded-full ${dot}`} aria-hidden="true" />
       {text}
     </span>

@@ -2,15 +2,10 @@
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { apiFetch, type SeatMapData } from '@/lib/client/api';
+import { applySeatsEvent, mergeSeatMap, newlyTaken, parseSeatsEvent } from '@/lib/client/live-seat-map';
 
-/** Changes arriving within this window are fetched together. */
+/** Refetches asked for within this window (a burst of resyncs) are one. */
 const REFRESH_COALESCE_MS = 120;
-/**
- * Seat statuses are read from the replicas, which may apply a change a moment after the database
- * announced it (this browser's session token covers only its own writes): one more look once the
- * changes have settled.
- */
-const REFRESH_SETTLE_MS = 1_000;
 /** While the live stream is down the map is polled this often. */
 const FALLBACK_POLL_MS = 10_000;
 /** A stream the server refused (full, or an error) is retried after this long. */
@@ -20,54 +15,60 @@ const FLASH_MS = 2_000;
 
 export type LiveState = 'connecting' | 'live' | 'offline';
 
-function newlyTaken(before: SeatMapData, after: SeatMapData): Set<string> {
-  const was = new Map(before.seats.map((s) => [s.id, s.status]));
-  return new Set(
-    after.seats.filter((s) => s.status !== 'available' && !s.heldByYou && was.get(s.id) === 'available').map((s) => s.id),
-  );
-}
-
 /**
- * A showtime's seat map that stays current: fetched once, then refetched whenever the node's
- * server-sent event stream says seats of this showtime changed (on any node). If the stream is
- * down, the map is polled until it is back.
+ * A showtime's seat map that stays current: read once, then changed by the node's server-sent
+ * event stream, whose events carry the seats that changed, their state and its version — shown
+ * at once, on any node, however far the replica that serves the seat map lags. Reads and events
+ * are merged seat by seat by version (lib/client/live-seat-map.ts), so a late or stale read never
+ * undoes a newer event. The map is read again only when the stream (re)connects or says `resync`
+ * (it may have missed changes), after this visitor's own actions, and while the stream is down.
+ *
+ * `viewer` is the logged-in user's id (null: nobody; undefined: not known yet): the stream is
+ * opened with the session, so that it marks this visitor's own holds, and opened again when the
+ * visitor changes.
  */
-export function useLiveSeatMap(showtimeId: number) {
+export function useLiveSeatMap(showtimeId: number, viewer: string | null | undefined) {
   const [map, setMap] = useState<SeatMapData | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [live, setLive] = useState<LiveState>('connecting');
   const [flash, setFlash] = useState<ReadonlySet<string>>(new Set());
+  /** Seat-map reads merged so far (the page shows it as data-seat-maps, for tests). */
+  const [reads, setReads] = useState(0);
   const current = useRef<SeatMapData | null>(null);
   const sequence = useRef(0);
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const settle = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const flashTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const liveRef = useRef<LiveState>('connecting');
+
+  const show = useCallback((next: SeatMapData) => {
+    const before = current.current;
+    if (next === before) return;
+    current.current = next;
+    setMap(next);
+    const taken = before ? newlyTaken(before, next) : new Set<string>();
+    if (taken.size) {
+      setFlash(taken);
+      clearTimeout(flashTimer.current);
+      flashTimer.current = setTimeout(() => setFlash(new Set()), FLASH_MS);
+    }
+  }, []);
 
   const refresh = useCallback(async () => {
     const mine = ++sequence.current;
     try {
-      const next = await apiFetch<SeatMapData>(`/api/showtimes/${showtimeId}`);
-      if (mine !== sequence.current) return; // a newer answer is on its way
-      const before = current.current;
-      current.current = next;
-      setMap(next);
+      const read = await apiFetch<SeatMapData>(`/api/showtimes/${showtimeId}`);
+      // Answers of one showtime may arrive out of order: only the latest request's is merged.
+      if (mine !== sequence.current) return;
+      show(mergeSeatMap(current.current, read));
+      setReads((n) => n + 1);
       setError(null);
-      const taken = before ? newlyTaken(before, next) : new Set<string>();
-      if (taken.size) {
-        setFlash(taken);
-        clearTimeout(flashTimer.current);
-        flashTimer.current = setTimeout(() => setFlash(new Set()), FLASH_MS);
-      }
     } catch (err) {
       if (mine === sequence.current) setError(err);
     }
-  }, [showtimeId]);
+  }, [showtimeId, show]);
 
-  /** At most one refetch per window however many changes arrive in it, and one after the last. */
+  /** One refetch for every request within a short window. */
   const refreshSoon = useCallback(() => {
-    clearTimeout(settle.current);
-    settle.current = setTimeout(() => void refresh(), REFRESH_SETTLE_MS);
     if (pending.current !== undefined) return;
     pending.current = setTimeout(() => {
       pending.current = undefined;
@@ -80,6 +81,7 @@ export function useLiveSeatMap(showtimeId: number) {
   }, [refresh]);
 
   useEffect(() => {
+    if (viewer === undefined) return; // the session is not known yet: open the stream once it is
     let source: EventSource | null = null;
     let retry: ReturnType<typeof setTimeout> | undefined;
     const setState = (state: LiveState) => {
@@ -88,12 +90,18 @@ export function useLiveSeatMap(showtimeId: number) {
     };
     const open = () => {
       source = new EventSource(`/api/showtimes/${showtimeId}/events`);
-      // Subscribed: anything that changed before the subscription is picked up by one refetch.
+      // Subscribed (again): whatever changed before, or while the stream was down, is read once.
       source.addEventListener('hello', () => {
         setState('live');
         refreshSoon();
       });
-      source.addEventListener('seats', refreshSoon);
+      source.addEventListener('seats', (e) => {
+        const event = parseSeatsEvent((e as MessageEvent<string>).data, showtimeId);
+        if (!event) return;
+        if ('resync' in event) refreshSoon();
+        else if (current.current) show(applySeatsEvent(current.current, event));
+        else refreshSoon(); // nothing to apply it to yet: the first read is on its way, read again after it
+      });
       source.onerror = () => {
         setState('offline');
         if (source?.readyState === EventSource.CLOSED) {
@@ -112,10 +120,9 @@ export function useLiveSeatMap(showtimeId: number) {
       clearInterval(poll);
       clearTimeout(pending.current);
       pending.current = undefined;
-      clearTimeout(settle.current);
       clearTimeout(flashTimer.current);
     };
-  }, [showtimeId, refresh, refreshSoon]);
+  }, [showtimeId, viewer, refresh, refreshSoon, show]);
 
-  return { map, error, live, flash, refresh };
+  return { map, error, live, flash, reads, refresh };
 }

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { buildIfNeeded } from '../scripts/build-if-needed';
-import { startCluster, type TestCluster } from '../test/cluster';
-import { createTestDatabase, findShowtime, signedUpClient, type TestDatabase } from '../test/helpers';
+import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
+import { client, createTestDatabase, findShowtime, signedUpClient, type TestDatabase } from '../test/helpers';
 import { launchBrowser, openSeatMap, PAGE_TIMEOUT_MS, seat, signUp, snap, VIEWPORTS, waitForNotice, waitForSeat, watchConsole } from './browser';
 
 /**
@@ -16,6 +16,8 @@ import { launchBrowser, openSeatMap, PAGE_TIMEOUT_MS, seat, signUp, snap, VIEWPO
 const TEST_TIMEOUT_MS = 120_000;
 /** A failed API answer the page handles (shown as a message), e.g. the 409 of a lost race. */
 const handled = (status: number) => new RegExp(`status of ${status} .*\\/api\\/`);
+/** How many seat-map answers the page has merged so far (it says so on its live badge). */
+const seatMapsMerged = async (page: Page) => Number(await page.locator('[data-seat-maps]').getAttribute('data-seat-maps'));
 const titled = (title: string) => new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 
 describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
@@ -250,6 +252,87 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     await waitForSeat(page, 'K4', 'booked');
     await page.getByRole('button', { name: 'Hold 1 seat' }).waitFor();
     consoleWatch.assertClean(handled(409));
+  });
+
+  test('with replication to node-2 delayed, a booking through node-1 shows on node-2 at once, and a stale seat map arriving later does not undo it', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const DELAY_MS = 6_000;
+    const AT_ONCE_MS = 2_000;
+    const watcher = await newPage();
+    const consoleWatch = watchConsole(watcher);
+    await signUp(watcher, node2, 'Grace');
+    const booker = await signedUpClient(node1, 'heidi');
+    await openSeatMap(watcher, node2, showtime.movieId, showtime.id);
+    await waitForSeat(watcher, 'L4', 'available');
+
+    // The watcher's own hold shows as theirs (selected, not "held by someone else").
+    await seat(watcher, 'L6').click();
+    await watcher.getByRole('button', { name: 'Hold 1 seat' }).click();
+    await watcher.getByTestId('hold-countdown').waitFor();
+    await waitForSeat(watcher, 'L6', 'selected');
+
+    // Hold back the seat map the page fetches next (after "Change seats"): node-2's answer from
+    // before the booking, delivered only once the booking is on the page — a stale read arriving
+    // after a newer event.
+    const mapPath = `/api/showtimes/${showtime.id}`;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    let staleBody: { seats: { id: string; status: string }[] } | undefined;
+    let fetchedStale!: () => void;
+    const staleFetched = new Promise<void>((resolve) => { fetchedStale = resolve; });
+    const holdBack = async (route: Route) => {
+      if (staleBody || route.request().method() !== 'GET') return route.continue();
+      const response = await route.fetch();
+      staleBody = await response.json();
+      fetchedStale();
+      await released;
+      await route.fulfill({ response });
+    };
+    await watcher.route((url) => url.pathname === mapPath, holdBack);
+    await watcher.getByRole('button', { name: 'Change seats' }).click();
+    await staleFetched;
+    await waitForSeat(watcher, 'L6', 'selected'); // released: free again, still selected
+    assert.equal(staleBody!.seats.find((s) => s.id === 'L4')!.status, 'available');
+
+    const admin = await cluster.adminToken();
+    const delay = async (ms: number) => {
+      for (const [id, peer] of [['node-1', 'node-2'], ['node-2', 'node-1']] as const) {
+        const res = await client(cluster.node(id).url, admin).post('/api/faults', { delayToMs: ms ? { [peer]: ms } : {} });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+      }
+    };
+    await delay(DELAY_MS);
+    try {
+      const started = Date.now();
+      // The booking answers once its replication times out (node-2 must acknowledge it): not awaited here.
+      const booked = booker.api.post('/api/bookings', { showtimeId: showtime.id, seats: ['L4'] });
+      await waitForSeat(watcher, 'L4', 'booked', AT_ONCE_MS);
+      const shownAfterMs = Date.now() - started;
+      const replicaNow = await client(node2).get(`${mapPath}?consistency=eventual`);
+      assert.equal(replicaNow.body.seats.find((s: { id: string }) => s.id === 'L4').status, 'available', `node-2's replica is still behind (shown after ${shownAfterMs} ms)`);
+
+      // The held-back stale answer arrives now (the page counts the seat maps it has merged); L4 stays booked.
+      const merged = await seatMapsMerged(watcher);
+      release();
+      await watcher.waitForFunction((n) => Number(document.querySelector('[data-seat-maps]')?.getAttribute('data-seat-maps')) > n, merged);
+      await watcher.unroute((url) => url.pathname === mapPath, holdBack);
+      assert.equal(await seat(watcher, 'L4').getAttribute('data-status'), 'booked', 'a stale seat map did not undo the booking');
+      assert.equal((await booked).status, 201);
+
+      // Once node-2's replica has the booking, a fresh seat map agrees; the page still shows it.
+      await waitFor("node-2's replica to have the booking", DELAY_MS + 20_000, async () =>
+        (await client(node2).get(`${mapPath}?consistency=eventual`)).body.seats.find((s: { id: string }) => s.id === 'L4').status === 'booked', 100);
+    } finally {
+      await delay(0);
+    }
+    await waitForAgreement(cluster, ['node-1', 'node-2'], 20_000);
+    await watcher.getByRole('button', { name: 'Hold 1 seat' }).click();
+    await watcher.getByTestId('hold-countdown').waitFor();
+    const before = await seatMapsMerged(watcher);
+    await watcher.getByRole('button', { name: 'Change seats' }).click();
+    await watcher.waitForFunction((n) => Number(document.querySelector('[data-seat-maps]')?.getAttribute('data-seat-maps')) > n, before);
+    await waitForSeat(watcher, 'L6', 'selected');
+    assert.equal(await seat(watcher, 'L4').getAttribute('data-status'), 'booked');
+    consoleWatch.assertClean();
   });
 
   test('admin adds a movie and a showtime; a wrong password gets a readable message', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -20,6 +20,8 @@ export type BookingFact = {
   processedBy: string;
   logicalClock: number;
   vectorClock: Record<string, number>;
+  /** The seats whose state this version of the document set, and the version it gave them (see `deriveSeatStates`). */
+  seatVersions?: SeatVersions;
 };
 
 export type HoldFact = {
@@ -29,7 +31,17 @@ export type HoldFact = {
   seats: string[];
   expiresAt: string;
   status: 'active' | 'released' | 'expired' | 'booked';
+  /** As for bookings: the seats this version set (a release frees only the seats still held by it). */
+  seatVersions?: SeatVersions;
 };
+
+/** Seat id → the version (`showtime_seats.version`) a change gave that seat. */
+export type SeatVersions = Record<string, number>;
+
+/** The same version for every seat of `seats`. */
+export function versionsOf(seats: string[], version: number): SeatVersions {
+  return Object.fromEntries(seats.map((s) => [s, version]));
+}
 
 export type Fact = { key: string; value: BookingFact | HoldFact | Record<string, unknown> };
 
@@ -79,23 +91,49 @@ export async function recordFacts(client: pg.ClientBase | pg.Pool, origin: strin
   );
 }
 
-export type SeatStates = Record<string, { status: 'held' | 'booked'; userId: string }>;
+export type SeatState = { status: 'available' | 'held' | 'booked'; userId?: string; version: number };
+export type SeatStates = Record<string, SeatState>;
 
-/** A showtime's seat states as a replica knows them, from its booking and hold documents. */
+const PRECEDENCE: Record<SeatState['status'], number> = { available: 0, held: 1, booked: 2 };
+
+/** What a document says about seats: its `seatVersions`, or (written before versions) every seat at version 0. */
+function claims(fact: { seats?: unknown; seatVersions?: unknown }): [string, number][] {
+  if (fact.seatVersions && typeof fact.seatVersions === 'object') {
+    return Object.entries(fact.seatVersions as Record<string, unknown>).map(([seat, v]) => [seat, Number.isSafeInteger(v) ? (v as number) : 0]);
+  }
+  return Array.isArray(fact.seats) ? fact.seats.map((seat) => [String(seat), 0]) : [];
+}
+
+/**
+ * A showtime's seat states as a replica knows them, from its booking and hold documents. Each
+ * document version claims the seats it changed at the version that change gave them; a seat is
+ * in the state of its newest claim: a confirmed booking's seats are booked, a cancelled one's
+ * available, an active hold's held until it lapses (then available), a released or expired
+ * hold's available; a booked hold claims nothing (its booking does). A replica that misses a
+ * later change shows the seat as it was, at that older version — which a live seat map can tell
+ * from a newer event. Documents written before versions claim their seats at version 0, where
+ * booked > held > available (the rule before versions).
+ */
 export function deriveSeatStates(documents: Iterable<{ key: string; value: unknown }>, nowMs: number): SeatStates {
   const states: SeatStates = {};
-  const holds: HoldFact[] = [];
+  const claim = (seat: string, state: SeatState) => {
+    const known = states[seat];
+    if (!known || state.version > known.version || (state.version === known.version && PRECEDENCE[state.status] > PRECEDENCE[known.status])) {
+      states[seat] = state;
+    }
+  };
   for (const { key, value } of documents) {
     if (key.startsWith('booking:')) {
       const b = value as BookingFact;
-      if (b.status === 'confirmed') for (const seat of b.seats) states[seat] = { status: 'booked', userId: b.userId };
+      for (const [seat, version] of claims(b)) {
+        claim(seat, b.status === 'confirmed' ? { status: 'booked', userId: b.userId, version } : { status: 'available', version });
+      }
     } else if (key.startsWith('hold:')) {
-      holds.push(value as HoldFact);
+      const h = value as HoldFact;
+      if (h.status === 'booked' && !h.seatVersions) continue;
+      const live = h.status === 'active' && Date.parse(h.expiresAt) > nowMs;
+      for (const [seat, version] of claims(h)) claim(seat, live ? { status: 'held', userId: h.userId, version } : { status: 'available', version });
     }
-  }
-  for (const h of holds) {
-    if (h.status !== 'active' || Date.parse(h.expiresAt) <= nowMs) continue;
-    for (const seat of h.seats) if (!states[seat]) states[seat] = { status: 'held', userId: h.userId };
   }
   return states;
 }

@@ -4,8 +4,8 @@ import { AppError } from '../errors';
 import { inRetryingTransaction, sqlState, withDeadlockRetry, type Db } from '../db/pool';
 import type { User } from '../auth/accounts';
 import { getShowtimeInfo, type ShowtimeInfo } from './catalog';
-import { notifySeatChange, SEAT_CHANNEL } from './seat-events';
-import { bookingFact, deriveSeatStates, holdFact, recordFacts, type BookingFact } from './facts';
+import { notifySeatChange, notifySql } from './seat-events';
+import { bookingFact, deriveSeatStates, holdFact, recordFacts, versionsOf, type BookingFact, type SeatVersions } from './facts';
 import { resolveSeats } from './seats';
 
 /** The spec's distributed metadata, stamped by the node that processes a booking. */
@@ -52,16 +52,23 @@ function seatsUnavailable(requested: string[], got: string[]): AppError {
 // Lock the requested seat rows in one canonical order (no deadlocks between overlapping
 // requests), then take exactly those that are free. A hold whose held_until has passed counts as
 // free here, so an expired hold blocks nobody even before the sweeper clears it.
+//
+// Every statement that changes seats gives the seats it changes one new version, greater than
+// each of their previous ones: the largest version among the locked rows, plus one, read after
+// the row locks were granted — so a seat's versions follow the order in which its changes
+// committed (see lib/booking/seat-events.ts).
 const TAKE_SEATS_FOR_HOLD = `
   WITH locked AS (
-    SELECT seat_id FROM showtime_seats WHERE showtime_id = $1 AND seat_id = ANY($2::text[])
+    SELECT seat_id, version FROM showtime_seats WHERE showtime_id = $1 AND seat_id = ANY($2::text[])
     ORDER BY seat_id FOR UPDATE
+  ), v AS (
+    SELECT max(version) + 1 AS version FROM locked
   )
-  UPDATE showtime_seats s SET hold_id = $3, held_by = $4, held_until = now() + make_interval(secs => $5)
-  FROM locked
+  UPDATE showtime_seats s SET hold_id = $3, held_by = $4, held_until = now() + make_interval(secs => $5), version = v.version
+  FROM locked, v
   WHERE s.showtime_id = $1 AND s.seat_id = locked.seat_id AND s.booking_id IS NULL
     AND (s.hold_id IS NULL OR s.held_until <= now() OR s.held_by = $4)
-  RETURNING s.seat_id, s.held_until`;
+  RETURNING s.seat_id, s.held_until, s.version`;
 
 export async function createHold(
   db: Db, user: User, input: { showtimeId: number; seats: string[] }, limits: ReservationLimits,
@@ -73,21 +80,22 @@ export async function createHold(
   const holdId = randomUUID();
   return inRetryingTransaction(db, async (client) => {
     await assertUnderHoldCap(client, user.id, info.id, seatIds, limits.maxHeldSeats);
-    const taken = await client.query<{ seat_id: string; held_until: Date }>({
+    const taken = await client.query<{ seat_id: string; held_until: Date; version: number }>({
       name: 'take_seats_for_hold', text: TAKE_SEATS_FOR_HOLD, values: [info.id, seatIds, holdId, user.id, limits.holdTtlS],
     });
     if (taken.rowCount !== seatIds.length) {
       throw seatsUnavailable(seatIds, taken.rows.map((r) => r.seat_id));
     }
-    const expiresAt = taken.rows[0]!.held_until;
+    const { held_until: expiresAt, version } = taken.rows[0]!;
     await client.query(
       'INSERT INTO seat_holds (id, showtime_id, user_id, seat_ids, expires_at) VALUES ($1, $2, $3, $4, $5)',
       [holdId, info.id, user.id, seatIds, expiresAt],
     );
-    await recordFacts(client, limits.origin, [
-      holdFact({ id: holdId, userId: user.id, showtimeId: info.id, seats: seatIds, expiresAt: expiresAt.toISOString(), status: 'active' }),
-    ]);
-    await notifySeatChange(client, info.id);
+    await recordFacts(client, limits.origin, [holdFact({
+      id: holdId, userId: user.id, showtimeId: info.id, seats: seatIds, expiresAt: expiresAt.toISOString(), status: 'active',
+      seatVersions: versionsOf(seatIds, version),
+    })]);
+    await notifySeatChange(client, { showtimeId: info.id, version, status: 'held', seats: seatIds, holder: user.id });
     return {
       id: holdId, showtimeId: info.id, seats: seatIds, expiresAt: expiresAt.toISOString(),
       totalCents: seats.reduce((sum, s) => sum + s.priceCents, 0),
@@ -114,6 +122,20 @@ async function assertUnderHoldCap(client: pg.PoolClient, userId: string, showtim
   }
 }
 
+// Free the seats still held by a hold (a seat its holder took over into a newer hold stays
+// there), at one new version.
+const FREE_HELD_SEATS = `
+  WITH locked AS (
+    SELECT seat_id, version FROM showtime_seats
+    WHERE showtime_id = $1 AND seat_id = ANY($2::text[]) AND hold_id = $3 AND booking_id IS NULL
+    ORDER BY seat_id FOR UPDATE
+  ), v AS (
+    SELECT max(version) + 1 AS version FROM locked
+  )
+  UPDATE showtime_seats s SET hold_id = NULL, held_by = NULL, held_until = NULL, version = v.version
+  FROM locked, v WHERE s.showtime_id = $1 AND s.seat_id = locked.seat_id
+  RETURNING s.seat_id, s.version`;
+
 /** Release a hold: its seats become available at once. Releasing twice is harmless. */
 export async function releaseHold(db: Db, user: User, holdId: string, origin: string): Promise<{ id: string; status: string }> {
   return inRetryingTransaction(db, async (client) => {
@@ -123,15 +145,18 @@ export async function releaseHold(db: Db, user: User, holdId: string, origin: st
     const row = hold.rows[0];
     if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('HOLD_NOT_FOUND', 'No such hold');
     if (row.status !== 'active') return { id: holdId, status: row.status };
-    await client.query(
-      'UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL WHERE hold_id = $1 AND booking_id IS NULL',
-      [holdId],
-    );
+    const freed = await client.query<{ seat_id: string; version: number }>({
+      name: 'free_held_seats', text: FREE_HELD_SEATS, values: [row.showtime_id, row.seat_ids, holdId],
+    });
     await client.query("UPDATE seat_holds SET status = 'released' WHERE id = $1", [holdId]);
+    const freedSeats = new Set(freed.rows.map((r) => r.seat_id));
+    const seats = row.seat_ids.filter((s) => freedSeats.has(s));
+    const version = freed.rows[0]?.version ?? 0;
     await recordFacts(client, origin, [holdFact({
       id: holdId, userId: row.user_id, showtimeId: row.showtime_id, seats: row.seat_ids, expiresAt: row.expires_at.toISOString(), status: 'released',
+      seatVersions: versionsOf(seats, version),
     })]);
-    await notifySeatChange(client, row.showtime_id);
+    await notifySeatChange(client, { showtimeId: row.showtime_id, version, status: 'available', seats });
     return { id: holdId, status: 'released' };
   });
 }
@@ -140,21 +165,24 @@ export async function releaseHold(db: Db, user: User, holdId: string, origin: st
 // every one is free (or held by this same user) take them, record the booking and its seats, mark
 // the hold booked and announce the change. Nothing is written when a seat is taken. The UNIQUE
 // constraint on booking_seats still has the last word on a double sale.
+// The booking's fact gets the seats' new version here (`seatVersions`), the hold's fact claims none.
 const BOOK_SEATS = `
   WITH locked AS (
-    SELECT seat_id, booking_id, hold_id, held_until, held_by FROM showtime_seats
+    SELECT seat_id, booking_id, hold_id, held_until, held_by, version FROM showtime_seats
     WHERE showtime_id = $1 AND seat_id = ANY($2::text[]) ORDER BY seat_id FOR UPDATE
   ), free AS (
     SELECT seat_id FROM locked
     WHERE booking_id IS NULL AND (hold_id IS NULL OR held_until <= now() OR held_by = $4)
   ), ok AS (
     SELECT count(*) = cardinality($2::text[]) AS all_free FROM free
+  ), v AS (
+    SELECT max(version) + 1 AS version FROM locked
   ), taken AS (
-    UPDATE showtime_seats s SET booking_id = $3, hold_id = NULL, held_by = NULL, held_until = NULL
-    FROM free, ok WHERE ok.all_free AND s.showtime_id = $1 AND s.seat_id = free.seat_id
+    UPDATE showtime_seats s SET booking_id = $3, hold_id = NULL, held_by = NULL, held_until = NULL, version = v.version
+    FROM free, ok, v WHERE ok.all_free AND s.showtime_id = $1 AND s.seat_id = free.seat_id
   ), booking AS (
-    INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp")
-    SELECT $3, $4, $1, $5::uuid, $2, $6, $7, $8, $9, $10 FROM ok WHERE ok.all_free
+    INSERT INTO bookings (id, user_id, showtime_id, hold_id, seat_ids, total_cents, logical_clock, vector_clock, processed_by, "timestamp", seat_version)
+    SELECT $3, $4, $1, $5::uuid, $2, $6, $7, $8, $9, $10, v.version FROM ok, v WHERE ok.all_free
   ), sold AS (
     INSERT INTO booking_seats (booking_id, showtime_id, seat_id, price_cents)
     SELECT $3, $1, u.seat, u.price FROM ok, unnest($2::text[], $11::int[]) AS u(seat, price) WHERE ok.all_free
@@ -163,9 +191,14 @@ const BOOK_SEATS = `
     WHERE ok.all_free AND h.id = $5::uuid AND h.status IN ('active', 'expired')
   ), facts AS (
     INSERT INTO replication_outbox (key, value, node_id)
-    SELECT f.key, f.value, $9 FROM ok, jsonb_to_recordset($12::jsonb) AS f(key text, value jsonb) WHERE ok.all_free
+    SELECT f.key,
+           CASE WHEN f.key LIKE 'booking:%'
+             THEN f.value || jsonb_build_object('seatVersions', (SELECT jsonb_object_agg(seat, v.version) FROM unnest($2::text[]) AS seat))
+             ELSE f.value END,
+           $9
+    FROM ok, v, jsonb_to_recordset($12::jsonb) AS f(key text, value jsonb) WHERE ok.all_free
   ), notified AS (
-    SELECT pg_notify('${SEAT_CHANNEL}', $1::text) FROM ok WHERE ok.all_free
+    SELECT ${notifySql('$1::bigint', 'v.version', "'booked'", 'NULL', '$2::text[]')} FROM ok, v WHERE ok.all_free
   )
   SELECT ok.all_free, ARRAY(SELECT seat_id FROM free) AS free_seats, (SELECT count(*) FROM notified) AS notified FROM ok`;
 
@@ -288,23 +321,28 @@ async function republished(db: Db, origin: string, replay: BookingResult): Promi
   return replay;
 }
 
+/** The booking's fact in its current state, claiming its seats at the version its last change gave them. */
 async function recordCurrentBookingFact(client: pg.ClientBase | Db, origin: string, bookingId: string): Promise<void> {
   const { rows: [row] } = await client.query<BookingRow>(`${BOOKING_SELECT} WHERE b.id = $1`, [bookingId]);
-  if (row) await recordFacts(client, origin, [bookingFact(toBookingFact(toBooking(row)))]);
+  if (row) await recordFacts(client, origin, [bookingFact(toBookingFact(toBooking(row), versionsOf(row.seat_ids, row.seat_version)))]);
 }
 
-function toBookingFact(b: Booking): BookingFact {
+function toBookingFact(b: Booking, seatVersions?: SeatVersions): BookingFact {
   return {
     id: b.id, userId: b.userId, showtimeId: b.showtimeId, seats: b.seats.map((s) => s.id), totalCents: b.totalCents, status: b.status,
     createdAt: b.createdAt, cancelledAt: b.cancelledAt, processedBy: b.distributedInfo.processedBy,
     logicalClock: b.distributedInfo.logicalClock, vectorClock: b.distributedInfo.vectorClock,
+    ...(seatVersions ? { seatVersions } : {}),
   };
 }
 
+/** A new booking's facts; BOOK_SEATS adds the booking's `seatVersions`. The booked hold claims no seat: its booking does. */
 function factsOfBooking(b: Booking, holdId: string | null, hold: { expiresAt: string } | null) {
   const facts = [bookingFact(toBookingFact(b))];
   if (holdId && hold) {
-    facts.push(holdFact({ id: holdId, userId: b.userId, showtimeId: b.showtimeId, seats: b.seats.map((s) => s.id), expiresAt: hold.expiresAt, status: 'booked' }));
+    facts.push(holdFact({
+      id: holdId, userId: b.userId, showtimeId: b.showtimeId, seats: b.seats.map((s) => s.id), expiresAt: hold.expiresAt, status: 'booked', seatVersions: {},
+    }));
   }
   return facts;
 }
@@ -338,7 +376,7 @@ function rethrowAsRollback(err: unknown): never {
 
 const BOOKING_SELECT = `
   SELECT b.id, b.user_id, b.showtime_id, m.title, sc.name AS screen_name, s.starts_at, b.seat_ids, b.total_cents,
-         b.status, b.created_at, b.cancelled_at, b.logical_clock, b.vector_clock, b.processed_by, b."timestamp",
+         b.status, b.created_at, b.cancelled_at, b.logical_clock, b.vector_clock, b.processed_by, b."timestamp", b.seat_version,
          (SELECT jsonb_agg(jsonb_build_object('id', ss.seat_id, 'category', ss.category, 'priceCents', ss.price_cents))
             FROM showtime_seats ss WHERE ss.showtime_id = b.showtime_id AND ss.seat_id = ANY(b.seat_ids)) AS seats
   FROM bookings b JOIN showtimes s ON s.id = b.showtime_id JOIN movies m ON m.id = s.movie_id JOIN screens sc ON sc.id = s.screen_id`;
@@ -346,7 +384,7 @@ const BOOKING_SELECT = `
 type BookingRow = {
   id: string; user_id: string; showtime_id: number; title: string; screen_name: string; starts_at: Date; seat_ids: string[];
   total_cents: number; status: 'confirmed' | 'cancelled'; created_at: Date; cancelled_at: Date | null; logical_clock: number;
-  vector_clock: Record<string, number>; processed_by: string; timestamp: Date; seats: Booking['seats'] | null;
+  vector_clock: Record<string, number>; processed_by: string; timestamp: Date; seat_version: number; seats: Booking['seats'] | null;
 };
 
 function toBooking(r: BookingRow): Booking {
@@ -382,11 +420,22 @@ export async function getBooking(db: Db, user: User, id: string): Promise<Bookin
   return toBooking(row);
 }
 
+// Free a booking's seats, at one new version.
+const FREE_BOOKED_SEATS = `
+  WITH locked AS (
+    SELECT seat_id, version FROM showtime_seats WHERE showtime_id = $1 AND booking_id = $2 ORDER BY seat_id FOR UPDATE
+  ), v AS (
+    SELECT max(version) + 1 AS version FROM locked
+  )
+  UPDATE showtime_seats s SET booking_id = NULL, version = v.version
+  FROM locked, v WHERE s.showtime_id = $1 AND s.seat_id = locked.seat_id
+  RETURNING s.seat_id, s.version`;
+
 /** Cancel a booking; its seats become available again. Cancelling twice is harmless. */
 export async function cancelBooking(db: Db, user: User, id: string, origin: string): Promise<Booking> {
   await inRetryingTransaction(db, async (client) => {
-    const { rows } = await client.query<{ user_id: string; status: string; showtime_id: number }>(
-      'SELECT user_id, status, showtime_id FROM bookings WHERE id = $1 FOR UPDATE', [id],
+    const { rows } = await client.query<{ user_id: string; status: string; showtime_id: number; seat_ids: string[] }>(
+      'SELECT user_id, status, showtime_id, seat_ids FROM bookings WHERE id = $1 FOR UPDATE', [id],
     );
     const row = rows[0];
     if (!row || (row.user_id !== user.id && user.role !== 'admin')) throw new AppError('BOOKING_NOT_FOUND', 'No such booking');
@@ -394,24 +443,27 @@ export async function cancelBooking(db: Db, user: User, id: string, origin: stri
     // unpublished in the outbox of a node that crashed before answering.
     if (row.status === 'cancelled') return recordCurrentBookingFact(client, origin, id);
     await client.query('DELETE FROM booking_seats WHERE booking_id = $1', [id]);
-    await client.query('UPDATE showtime_seats SET booking_id = NULL WHERE booking_id = $1', [id]);
-    await client.query("UPDATE bookings SET status = 'cancelled', cancelled_at = now() WHERE id = $1", [id]);
+    const freed = await client.query<{ seat_id: string; version: number }>({ name: 'free_booked_seats', text: FREE_BOOKED_SEATS, values: [row.showtime_id, id] });
+    const version = freed.rows[0]?.version ?? 0;
+    await client.query("UPDATE bookings SET status = 'cancelled', cancelled_at = now(), seat_version = $2 WHERE id = $1", [id, version]);
     await recordCurrentBookingFact(client, origin, id);
-    await notifySeatChange(client, row.showtime_id);
+    const freedSeats = new Set(freed.rows.map((r) => r.seat_id));
+    await notifySeatChange(client, { showtimeId: row.showtime_id, version, status: 'available', seats: row.seat_ids.filter((s) => freedSeats.has(s)) });
   });
   return getBooking(db, user, id);
 }
 
 export type SeatStatus = 'available' | 'held' | 'booked';
 
-type SeatState = { booked: boolean; held: boolean; mine: boolean };
+type SeatState = { status: SeatStatus; mine: boolean; version: number };
 
 /** The seat map from PostgreSQL (no cluster; and the tests' reference). */
 export async function getSeatMap(db: Db, showtimeId: number, userId: string | undefined) {
   const info = await getShowtimeInfo(db, showtimeId);
   const { rows } = await db.query<{ seat_id: string } & SeatState>({
     name: 'seat_states',
-    text: `SELECT seat_id, booking_id IS NOT NULL AS booked, held_until > now() AS held, held_by = $2 AS mine
+    text: `SELECT seat_id, CASE WHEN booking_id IS NOT NULL THEN 'booked' WHEN held_until > now() THEN 'held' ELSE 'available' END AS status,
+                  coalesce(held_by = $2, false) AS mine, version
            FROM showtime_seats WHERE showtime_id = $1`,
     values: [showtimeId, userId ?? null],
   });
@@ -422,19 +474,22 @@ export async function getSeatMap(db: Db, showtimeId: number, userId: string | un
 export async function getSeatMapFromReplica(db: Db, showtimeId: number, userId: string | undefined, documents: { key: string; value: unknown }[]) {
   const info = await getShowtimeInfo(db, showtimeId);
   const states = deriveSeatStates(documents, Date.now());
-  const state = new Map(Object.entries(states).map(([seat, s]) => [seat, {
-    booked: s.status === 'booked', held: s.status === 'held', mine: s.userId === userId,
-  }]));
+  const state = new Map(Object.entries(states).map(([seat, s]) => [seat, { status: s.status, mine: s.userId === userId, version: s.version }]));
   return buildSeatMap(info, state);
 }
 
+/**
+ * Every seat with its status (`heldByYou` on the viewer's own holds) and `version`: the version of
+ * the change that put it in that state, as this source knows it (0: never changed). A live seat
+ * map keeps, seat by seat, whichever of this and its events is newer.
+ */
 function buildSeatMap(info: ShowtimeInfo, state: Map<string, SeatState>) {
   const counts = { available: 0, held: 0, booked: 0 };
   const seats = info.seats.map((s) => {
     const r = state.get(s.id);
-    const status: SeatStatus = r?.booked ? 'booked' : r?.held ? 'held' : 'available';
+    const status: SeatStatus = r?.status ?? 'available';
     counts[status]++;
-    return { ...s, status, ...(status === 'held' && r?.mine ? { heldByYou: true } : {}) };
+    return { ...s, status, ...(status === 'held' && r?.mine ? { heldByYou: true } : {}), version: r?.version ?? 0 };
   });
   return {
     showtime: {
@@ -468,20 +523,37 @@ export async function bookingsFromReplica(db: Db, facts: BookingFact[]): Promise
  * it. Leader-only in a cluster, run inside the leader's fenced transaction.
  */
 export async function expireHolds(client: pg.PoolClient, origin: string): Promise<number> {
-  // Each showtime whose seats were freed is announced once (delivered when the transaction commits).
-  await client.query(
-    `WITH freed AS (
-       UPDATE showtime_seats SET hold_id = NULL, held_by = NULL, held_until = NULL
-       WHERE held_until <= now() AND booking_id IS NULL RETURNING showtime_id
+  // The lapsed seats of every showtime are freed at one new version; each showtime whose seats
+  // were freed is announced once (delivered when the transaction commits).
+  const freed = await client.query<{ seat_id: string; hold_id: string; version: number }>(
+    `WITH lapsed AS (
+       SELECT showtime_id, seat_id, hold_id, version FROM showtime_seats
+       WHERE held_until <= now() AND booking_id IS NULL ORDER BY showtime_id, seat_id FOR UPDATE
+     ), v AS (
+       SELECT max(version) + 1 AS version FROM lapsed
+     ), freed AS (
+       UPDATE showtime_seats s SET hold_id = NULL, held_by = NULL, held_until = NULL, version = v.version
+       FROM lapsed, v WHERE s.showtime_id = lapsed.showtime_id AND s.seat_id = lapsed.seat_id
+       RETURNING s.showtime_id, s.seat_id, lapsed.hold_id, s.version
+     ), notified AS (
+       SELECT ${notifySql('showtime_id', 'max(version)', "'available'", 'NULL', 'array_agg(seat_id ORDER BY seat_id)')} FROM freed GROUP BY showtime_id
      )
-     SELECT pg_notify('${SEAT_CHANNEL}', showtime_id::text) FROM (SELECT DISTINCT showtime_id FROM freed) f`,
+     SELECT seat_id, hold_id, version, (SELECT count(*) FROM notified) AS notified FROM freed`,
   );
+  const version = freed.rows[0]?.version ?? 0;
+  const freedByHold = new Map<string, Set<string>>();
+  for (const r of freed.rows) {
+    if (!freedByHold.has(r.hold_id)) freedByHold.set(r.hold_id, new Set());
+    freedByHold.get(r.hold_id)!.add(r.seat_id);
+  }
   const res = await client.query<{ id: string; user_id: string; showtime_id: number; seat_ids: string[]; expires_at: Date }>(
     `UPDATE seat_holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now()
      RETURNING id, user_id, showtime_id, seat_ids, expires_at`,
   );
+  // An expired hold claims the seats this sweep freed from it (none, if its holder took them over into a newer hold).
   await recordFacts(client, origin, res.rows.map((h) => holdFact({
     id: h.id, userId: h.user_id, showtimeId: h.showtime_id, seats: h.seat_ids, expiresAt: h.expires_at.toISOString(), status: 'expired',
+    seatVersions: versionsOf(h.seat_ids.filter((s) => freedByHold.get(h.id)?.has(s)), version),
   })));
   return res.rowCount ?? 0;
 }

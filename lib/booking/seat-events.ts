@@ -1,26 +1,81 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 
 /**
  * Live seat changes across node processes. Every transaction that changes a seat's state (hold,
- * release, booking, cancel, hold expiry) calls `notifySeatChange` inside the transaction, so
- * PostgreSQL delivers the notification only if and when it commits. Each node process runs one
- * `SeatEventHub`: a single dedicated connection LISTENing on the channel, fanning notifications
- * out to the subscribers of that showtime (the server-sent event streams of open seat maps).
+ * release, booking, cancel, hold expiry) notifies inside the transaction, so PostgreSQL delivers
+ * the notification only if and when it commits — and, to each listener, in commit order. Each
+ * node process runs one `SeatEventHub`: a single dedicated connection LISTENing on the channel,
+ * fanning notifications out to the subscribers of that showtime (the server-sent event streams of
+ * open seat maps).
+ *
+ * A notification says what changed: the seats, the state they are all in now, the version the
+ * change gave them (`showtime_seats.version`: every change sets the seats it touches to one new
+ * version, greater than each of their previous ones, after taking their row locks — so a seat's
+ * versions follow the order of its commits) and, for a hold, the holder. Its payload is built by
+ * the SQL function `seat_change_payload` (migration 007), which announces a change too big for a
+ * notification (8000 bytes) as a resync instead:
+ *
+ *   {"showtimeId": 42, "version": 17, "status": "held", "seats": ["F7", "F8"], "holder": "<user id>"}
+ *   {"showtimeId": 42, "resync": true}
  */
 export const SEAT_CHANNEL = 'seat_changes';
 
-/** Announce, inside the current transaction, that seats of `showtimeId` changed. */
-export async function notifySeatChange(client: pg.ClientBase, showtimeId: number): Promise<void> {
-  await client.query({ name: 'notify_seat_change', text: `SELECT pg_notify('${SEAT_CHANNEL}', $1)`, values: [String(showtimeId)] });
+export type SeatChangeStatus = 'available' | 'held' | 'booked';
+
+/** One committed change of a showtime's seats, as notified. `holder` only for `held`. */
+export type SeatChange = { showtimeId: number; version: number; status: SeatChangeStatus; seats: string[]; holder?: string };
+
+/** The SQL expression that notifies a change (arguments: SQL expressions of its fields). */
+export function notifySql(showtime: string, version: string, status: string, holder: string, seats: string): string {
+  return `pg_notify('${SEAT_CHANNEL}', seat_change_payload(${showtime}, ${version}, ${status}, ${holder}, ${seats}))`;
+}
+
+/** Announce, inside the current transaction, a change of seats (delivered when it commits). */
+export async function notifySeatChange(client: pg.ClientBase, change: SeatChange): Promise<void> {
+  if (!change.seats.length) return;
+  await client.query({
+    name: 'notify_seat_change',
+    text: `SELECT ${notifySql('$1::bigint', '$2::bigint', '$3::text', '$4::uuid', '$5::text[]')}`,
+    values: [change.showtimeId, change.version, change.status, change.holder ?? null, change.seats],
+  });
 }
 
 /**
- * What a subscriber hears. `resync` means notifications may have been missed (the listener
- * connection dropped and came back): refetch, whatever changed.
+ * What a subscriber hears: a change, or `resync` — something changed that this event does not
+ * describe (the listener connection dropped and came back, so notifications may have been
+ * missed; a change too big for one notification; a node of an older version): refetch.
  */
-export type SeatEvent = { showtimeId: number; resync?: true };
+export type SeatEvent = SeatChange | { showtimeId: number; resync: true };
 export type SeatSubscriber = (event: SeatEvent) => void;
+
+const showtimeId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const payloadSchema = z.union([
+  z.object({
+    showtimeId,
+    version: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    status: z.enum(['available', 'held', 'booked']),
+    seats: z.array(z.string().min(1).max(8)).min(1).max(10_000),
+    holder: z.uuid().optional(),
+  }).strict(),
+  z.object({ showtimeId, resync: z.literal(true) }).strict(),
+]);
+/** What nodes of an older version notified: only the showtime's id. */
+const BARE_SHOWTIME_PAYLOAD = /^[1-9][0-9]{0,15}$/;
+
+/** A notification's payload as an event, or undefined if it is not one of ours. */
+export function parseSeatPayload(payload: string): SeatEvent | undefined {
+  if (BARE_SHOWTIME_PAYLOAD.test(payload)) return { showtimeId: Number(payload), resync: true };
+  let json: unknown;
+  try {
+    json = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  const parsed = payloadSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
 
 export type SeatEventLimits = {
   /** Subscribers (open streams) per process; beyond it `subscribe` refuses. */
@@ -31,8 +86,6 @@ export type SeatEventLimits = {
 };
 
 export const DEFAULT_SEAT_EVENT_LIMITS: SeatEventLimits = { maxSubscribers: 1_000, reconnectMinMs: 100, reconnectMaxMs: 5_000 };
-
-const SHOWTIME_PAYLOAD = /^[1-9][0-9]{0,15}$/;
 
 export class SeatEventHub {
   private readonly subscribers = new Map<number, Set<SeatSubscriber>>();
@@ -128,9 +181,9 @@ export class SeatEventHub {
   }
 
   private onNotification(msg: pg.Notification): void {
-    if (msg.channel !== SEAT_CHANNEL || !msg.payload || !SHOWTIME_PAYLOAD.test(msg.payload)) return;
-    const showtimeId = Number(msg.payload);
-    this.deliver(showtimeId, { showtimeId });
+    if (msg.channel !== SEAT_CHANNEL || !msg.payload) return;
+    const event = parseSeatPayload(msg.payload);
+    if (event) this.deliver(event.showtimeId, event);
   }
 
   private resyncAll(): void {

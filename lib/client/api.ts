@@ -23,6 +23,8 @@ export type Seat = {
   wheelchair: boolean;
   status: SeatStatus;
   heldByYou?: boolean;
+  /** The version of the change that put the seat in this state (lib/client/live-seat-map.ts). */
+  version: number;
 };
 export type SeatMapData = {
   showtime: { id: number; movieId: number; movieTitle: string; screenId: number; screenName: string; startsAt: string };

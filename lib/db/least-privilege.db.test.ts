@@ -93,7 +93,7 @@ async function assertAppRuns(url: string): Promise<void> {
   assert.equal(booking.status, 201, JSON.stringify(booking.body));
   const sold = await db.query('SELECT count(*)::int AS n FROM booking_seats WHERE showtime_id = $1', [showtime.id]);
   assert.equal(sold.rows[0].n, 2);
-  await waitFor('the seat change notification', 5_000, async () => notified.includes(String(showtime.id)));
+  await waitFor('the seat change notification', 5_000, async () => notified.some((p) => (JSON.parse(p) as { showtimeId?: number }).showtimeId === showtime.id));
 }
 
 test('a fresh DATA_DIR: the app connects as a role that is not a superuser, and everything works', async () => {

@@ -60,7 +60,7 @@ describe('catalogue', () => {
     assert.equal(map.status, 200);
     assert.equal(map.body.seats.length, showtime.seatsTotal);
     const seat = map.body.seats[0];
-    assert.deepEqual(Object.keys(seat).sort(), ['category', 'id', 'number', 'priceCents', 'row', 'status', 'wheelchair']);
+    assert.deepEqual(Object.keys(seat).sort(), ['category', 'id', 'number', 'priceCents', 'row', 'status', 'version', 'wheelchair']);
     assert.equal(seat.status, 'available');
     assert.equal(seat.id, `${seat.row}${seat.number}`);
   });

@@ -7,7 +7,10 @@ import { inTransaction } from '../../../lib/db/pool';
 import { waitFor } from '../../../test/cluster';
 import { client, findShowtime, signedUpClient, startTestApi, type TestApi } from '../../../test/helpers';
 
-type SseEvent = { event: string; data: { showtimeId: number; resync?: boolean; nodeId?: string; listening?: boolean } };
+type SseEvent = {
+  event: string;
+  data: { showtimeId: number; resync?: boolean; nodeId?: string; listening?: boolean; version?: number; status?: string; seats?: string[]; heldByYou?: boolean };
+};
 
 /** A server-sent event stream read with fetch: every event is kept; `next` waits for a matching one. */
 async function openStream(url: string) {
@@ -98,12 +101,15 @@ describe('live seat events across API instances (LISTEN/NOTIFY)', () => {
 
     const events = await stream.until('the booking event on node-2', (e) => e.event === 'seats' && !e.data.resync, 1);
     assert.equal(events.length, 1);
-    assert.deepEqual(events[0]!.data, { showtimeId: showtimeA.id });
+    // The event carries the change: the seats, their new state and its version.
+    const { version } = events[0]!.data;
+    assert.ok(Number.isSafeInteger(version) && version! > 0);
+    assert.deepEqual(events[0]!.data, { showtimeId: showtimeA.id, version, status: 'booked', seats: ['F7', 'F8'] });
     assert.equal(stream.seatEvents().length, before + 1);
-    // What the page does next: refetch from node-2, which now shows the seats as booked.
+    // node-2's seat map agrees, at the same version.
     const map = await client(node2.url).get(`/api/showtimes/${showtimeA.id}`);
-    const statuses = map.body.seats.filter((s: { id: string }) => ['F7', 'F8'].includes(s.id)).map((s: { status: string }) => s.status);
-    assert.deepEqual(statuses, ['booked', 'booked']);
+    const seats = map.body.seats.filter((s: { id: string }) => ['F7', 'F8'].includes(s.id)).map((s: { status: string; version: number }) => [s.status, s.version]);
+    assert.deepEqual(seats, [['booked', version], ['booked', version]]);
     await stream.close();
   });
 
@@ -134,8 +140,17 @@ describe('live seat events across API instances (LISTEN/NOTIFY)', () => {
     // would have been written to it before this one.
     assert.equal((await alice.api.post('/api/holds', { showtimeId: showtimeA.id, seats: ['G5'] })).status, 201);
     await streamA.until('second hold event', (e) => e.event === 'seats' && !e.data.resync, 3);
-    assert.deepEqual(changes(streamA).map((e) => e.data.showtimeId), [showtimeA.id, showtimeA.id, showtimeA.id]);
-    assert.deepEqual(changes(streamB).map((e) => e.data.showtimeId), [showtimeB.id, showtimeB.id]);
+    assert.deepEqual(changes(streamA).map((e) => [e.data.showtimeId, e.data.status, e.data.seats]), [
+      [showtimeA.id, 'held', ['G1', 'G2']], [showtimeA.id, 'available', ['G1', 'G2']], [showtimeA.id, 'held', ['G5']],
+    ]);
+    assert.deepEqual(changes(streamB).map((e) => [e.data.showtimeId, e.data.status, e.data.seats]), [
+      [showtimeB.id, 'booked', ['C3']], [showtimeB.id, 'available', ['C3']],
+    ]);
+    // Each change of a seat has a higher version than the one before it.
+    const [held, released] = changes(streamA);
+    assert.ok(released!.data.version! > held!.data.version!);
+    const [sold, cancelled] = changes(streamB);
+    assert.ok(cancelled!.data.version! > sold!.data.version!);
     await streamA.close();
     await streamB.close();
   });
@@ -148,7 +163,38 @@ describe('live seat events across API instances (LISTEN/NOTIFY)', () => {
     await stream.until('hold event', (e) => e.event === 'seats' && !e.data.resync, 1);
     await node1.database.db.query("UPDATE showtime_seats SET held_until = now() - interval '1 second' WHERE hold_id = $1", [hold.body.hold.id]);
     await inTransaction(node1.database.db, (c) => expireHolds(c, 'node-1'));
-    await stream.until('expiry event', (e) => e.event === 'seats' && !e.data.resync, 2);
+    const [held, expired] = await stream.until('expiry event', (e) => e.event === 'seats' && !e.data.resync, 2);
+    assert.deepEqual(expired!.data, { showtimeId: showtimeA.id, version: expired!.data.version, status: 'available', seats: ['K4'] });
+    assert.ok(expired!.data.version! > held!.data.version!);
+    await stream.close();
+  });
+
+  test('a change too big for one notification (8000 bytes) is announced as a resync', async () => {
+    // A sweep that frees more seats of one showtime than a payload can list: a screen of 2,000
+    // seats, every one of them held and lapsed.
+    const db = node1.database.db;
+    const layout = { categories: [{ code: 'standard', name: 'Standard', priceCents: 900, color: '#336699' }], rows: Array.from({ length: 40 }, (_, i) => ({ label: `${String.fromCharCode(65 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`, seats: 50, category: 'standard' })) };
+    const screen = await db.query<{ id: number }>('INSERT INTO screens (name, layout, seat_count) VALUES ($1, $2, 2000) RETURNING id', ['Arena', JSON.stringify(layout)]);
+    const movie = await db.query<{ id: number }>('SELECT id FROM movies ORDER BY id LIMIT 1');
+    const showtime = await db.query<{ id: number }>(
+      "INSERT INTO showtimes (movie_id, screen_id, starts_at) VALUES ($1, $2, now() + interval '30 days') RETURNING id", [movie.rows[0]!.id, screen.rows[0]!.id],
+    );
+    const id = showtime.rows[0]!.id;
+    const seats = layout.rows.flatMap((r) => Array.from({ length: r.seats }, (_, n) => ({ id: `${r.label}${n + 1}`, row: r.label, n: n + 1 })));
+    await db.query(
+      `INSERT INTO showtime_seats (showtime_id, seat_id, row_label, seat_number, category, price_cents, held_by, hold_id, held_until)
+       SELECT $1, s.id, s.row, s.n, 'standard', 900, (SELECT id FROM users LIMIT 1), gen_random_uuid(), now() - interval '1 second'
+       FROM jsonb_to_recordset($2::jsonb) AS s(id text, row text, n int)`, [id, JSON.stringify(seats)],
+    );
+    const stream = await openListeningStream(node2, id);
+    const isResync = (e: SseEvent) => e.event === 'seats' && e.data.resync === true;
+    const resyncsBefore = stream.events.filter(isResync).length;
+    await inTransaction(db, (c) => expireHolds(c, 'node-1'));
+    const resyncs = await stream.until('the resync', isResync, resyncsBefore + 1);
+    assert.deepEqual(resyncs.at(-1)!.data, { showtimeId: id, resync: true });
+    assert.equal(stream.seatEvents().filter((e) => !e.data.resync).length, 0, 'no change event for it');
+    const free = await db.query("SELECT count(*)::int AS n FROM showtime_seats WHERE showtime_id = $1 AND hold_id IS NULL AND version > 0", [id]);
+    assert.equal(free.rows[0].n, seats.length, 'the seats were freed, at a version');
     await stream.close();
   });
 

@@ -2,9 +2,9 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { getShowtimeInfo } from '../../../lib/booking/catalog';
-import { SeatEventHub } from '../../../lib/booking/seat-events';
+import { SeatEventHub, type SeatEvent } from '../../../lib/booking/seat-events';
 import { AppError } from '../../../lib/errors';
-import type { NodeContext } from '../context';
+import { currentUser, type NodeContext } from '../context';
 import { idParam } from '../schemas';
 
 /** A comment line on every open stream this often, so proxies and browsers keep it open. */
@@ -17,10 +17,31 @@ function sseFrame(event: string, data: unknown): string {
 }
 
 /**
- * `GET /api/showtimes/:id/events`: server-sent events for one showtime's seat map. `hello` once
- * subscribed, then `seats` ({ showtimeId, resync? }) after every committed seat change, on
- * whichever node it happened (PostgreSQL LISTEN/NOTIFY, see lib/booking/seat-events.ts). The
- * client refetches `GET /api/showtimes/:id` on each.
+ * What one stream is told of a seat event: the change itself, with `heldByYou` when the stream's
+ * own user holds the seats — never who holds them.
+ */
+export function seatsEventFor(event: SeatEvent, userId: string | undefined) {
+  if ('resync' in event) return { showtimeId: event.showtimeId, resync: true as const };
+  const { holder, ...change } = event;
+  return change.status === 'held' && holder !== undefined && holder === userId ? { ...change, heldByYou: true as const } : change;
+}
+
+/**
+ * `GET /api/showtimes/:id/events`: server-sent events for one showtime's seat map, on whichever
+ * node a change happened (PostgreSQL LISTEN/NOTIFY, see lib/booking/seat-events.ts; in order of
+ * commit). `hello` once subscribed ({ showtimeId, nodeId, listening }), then a `seats` event per
+ * committed change, carrying the change itself:
+ *
+ *   { showtimeId, version, status: 'available' | 'held' | 'booked', seats: ['F7', 'F8'], heldByYou?: true }
+ *
+ * every listed seat is now in `status`, at `version` (the seats' `version` in
+ * `GET /api/showtimes/:id` counts the same way: a seat's newer state has the higher version).
+ * `heldByYou` marks a hold of the stream's own user (the session cookie or bearer token it was
+ * opened with). `{ showtimeId, resync: true }` instead says that changes may have gone unheard
+ * (the node's listener reconnected; a change too big for one notification): refetch the seat map.
+ * A client applies a change to the seats it names only where it is newer than what it shows, and
+ * merges a seat-map read the same way, so a read from a replica that lags cannot undo an event.
+ * See docs/live-seat-map.md.
  *
  * The listener lives and dies with this API server: started when it is ready, and stopped —
  * after every open stream is closed — before it closes (an open stream would otherwise keep
@@ -56,8 +77,9 @@ export function eventsRoutes(app: FastifyInstance, ctx: NodeContext): void {
   app.get('/api/showtimes/:id/events', { exposeHeadRoute: false }, async (req, reply) => {
     const { id } = z.object({ id: idParam }).parse(req.params);
     await getShowtimeInfo(ctx.db, id); // 404 for an unknown showtime, before the stream opens
+    const userId = (await currentUser(ctx, req))?.id;
     const res = reply.raw;
-    const unsubscribe = hub.subscribe(id, (event) => res.write(sseFrame('seats', event)));
+    const unsubscribe = hub.subscribe(id, (event) => res.write(sseFrame('seats', seatsEventFor(event, userId))));
     if (!unsubscribe) throw new AppError('RATE_LIMITED', 'This server has too many live connections; try again shortly');
 
     // From here on the response is ours, not Fastify's: it stays open until the client leaves.
