@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../test/helpers';
-import { formatReport, INVARIANTS } from './checker';
+import { formatReport, INVARIANTS, readLines } from './checker';
 import { FAULT_KINDS } from './history';
 import { runChaos, type ChaosResult } from './runner';
 
@@ -45,6 +45,15 @@ describe(`chaos: 3 nodes, ${DURATION_MS / 1000} s, seed ${SEED}`, () => {
     assert.ok((report.operations.byKind['read-bookings']?.ok ?? 0) > 20);
     assert.ok(report.elections.samples > 20);
     assert.equal(report.vacuous, null);
+  });
+
+  test('strong and eventual reads were made, and judged, during the faults and after convergence', () => {
+    const { strong, eventual, linearizability } = result.report.reads;
+    console.log(readLines(result.report).join('\n'));
+    assert.ok(strong.checked > 20, `strong reads judged: ${JSON.stringify(strong)}`);
+    assert.ok(strong.afterConvergence > 0 && eventual.afterConvergence > 0, 'reads after convergence judged');
+    assert.ok(eventual.checked > 20, `eventual reads judged: ${JSON.stringify(eventual)}`);
+    assert.ok(linearizability.documents > 0, 'booking documents with strong observations');
   });
 
   for (const invariant of INVARIANTS) {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { check, formatReport, INVARIANTS, type DbSnapshot, type InvariantName } from './checker';
+import { linearizable, type BookingLife } from './reads';
 import { HistoryWriter, parseHistory, readHistory, type CompleteEvent, type HistoryEvent, type OpKind } from './history';
 
 /** Hand-made histories: a tiny builder that keeps time and op numbers. */
@@ -34,8 +35,19 @@ function builder() {
     cancel: (process: string, bookingId: string) => request(process, 'cancel', { status: 'ok', http: 200, value: { bookingId, status: 'cancelled' } }, { args: { bookingId } }),
     readBookings: (process: string, bookings: [string, 'confirmed' | 'cancelled'][], consistency: 'causal' | 'eventual' | 'strong' = 'causal') =>
       request(process, 'read-bookings', { status: 'ok', http: 200, servedBy: 'node-2', value: { bookings } }, { consistency }),
-    readSeats: (process: string, booked: string[], showtimeId = 1) =>
-      request(process, 'read-seats', { status: 'ok', http: 200, value: { showtimeId, booked } }, { consistency: 'causal', args: { showtimeId } }),
+    readSeats: (process: string, booked: string[], showtimeId = 1, consistency: 'causal' | 'eventual' | 'strong' = 'causal', held: string[] = []) =>
+      request(process, 'read-seats', { status: 'ok', http: 200, value: { showtimeId, booked, held } }, { consistency, args: { showtimeId } }),
+    /** A strong read refused: 503 REPLICA_UNAVAILABLE with its reason (a legal answer). */
+    strongRefused: (process: string, f: 'read-bookings' | 'read-seats', reason: string) =>
+      request(process, f, { status: 'fail', http: 503, code: 'REPLICA_UNAVAILABLE', reason }, { consistency: 'strong', ...(f === 'read-seats' ? { args: { showtimeId: 1 } } : {}) }),
+    /** The two halves of a request, for requests that overlap in time. */
+    begin: (process: string, f: OpKind, extra: { key?: string; consistency?: 'causal' | 'eventual' | 'strong'; args?: Record<string, unknown> } = {}) => {
+      const id = ++op;
+      events.push({ type: 'invoke', t: (t += 10), op: id, process, f, ...extra });
+      return id;
+    },
+    end: (id: number, process: string, f: OpKind, outcome: Omit<CompleteEvent, 'type' | 't' | 'op' | 'process' | 'f'>) =>
+      void events.push({ type: 'complete', t: (t += 10), op: id, process, f, ...outcome }),
     unavailable: (process: string) => request(process, 'read-bookings', { status: 'info', http: 503, code: 'REPLICA_UNAVAILABLE' }, { consistency: 'causal' }),
     election: (node: string, leader: string | null, epoch: number) => void events.push({ type: 'election', t: (t += 1), node, leader, epoch }),
     fault: (id: number, phase: 'start' | 'stop', fault: 'kill' | 'partition' = 'kill') => void events.push({ type: 'nemesis', t: (t += 1), phase, id, fault, targets: ['node-3'] }),
@@ -71,9 +83,10 @@ function cleanSnapshot(nodes: string[]): DbSnapshot {
 /**
  * Two sessions: c1 books A1, reads it, cancels it; c2 then books A1+A2 (a seat sold again only
  * after its cancellation); a killed leader, a 409, a timeout that never took effect, causal reads
- * that see everything they must, an election history with one leader per epoch, convergence.
+ * that see everything they must, an election history with one leader per epoch, convergence
+ * (left out with `converge: false`, for reads made during the run).
  */
-function cleanHistory() {
+function cleanHistory({ converge = true } = {}) {
   const h = builder();
   h.signup('c1', U1);
   h.signup('c2', U2);
@@ -96,7 +109,7 @@ function cleanHistory() {
   h.readBookings('c1', [['b3', 'confirmed'], ['b1', 'cancelled']]);
   h.readBookings('c2', [['b2', 'confirmed']]);
   h.readSeats('c2', ['A1', 'A2', 'A3']);
-  h.converged();
+  if (converge) h.converged();
   return h;
 }
 
@@ -329,6 +342,144 @@ describe('chaos checker', () => {
     assert.deepEqual(forwarded.violationsOnUncoveredWrites, { readYourWrites: 1 });
     // Without a violation nothing is attributed.
     assert.deepEqual(check(cleanHistory().events, cleanSnapshot(['node-1', 'node-2', 'node-3'])).violationsOnUncoveredWrites, {});
+  });
+
+  test('strong reads that see every acknowledged write, and refused ones, pass and are counted', () => {
+    const h = cleanHistory();
+    h.readBookings('c1', [['b3', 'confirmed'], ['b1', 'cancelled']], 'strong');
+    h.readSeats('c1', ['A1', 'A2', 'A3'], 1, 'strong');
+    h.strongRefused('c2', 'read-seats', 'no-quorum');
+    h.strongRefused('c1', 'read-bookings', 'timeout');
+    const report = check(h.events, cleanSnapshot(h.nodes));
+    assertOnly(report, {});
+    assert.equal(report.ok, true);
+    assert.equal(report.reads.strong.checked, 2);
+    assert.deepEqual(report.reads.strong.refused, { 'no-quorum': 1, timeout: 1 });
+    assert.equal(report.reads.strong.violations, 0);
+    assert.equal(report.reads.linearizability.nonLinearizable, 0);
+    assert.match(formatReport(report), /Strong reads: 2 answered and judged/);
+  });
+
+  test('a strong read that misses a booking acknowledged before it began breaks strongReads', () => {
+    // Another client's seat map without c1's b3 (A3, acknowledged before the read), and c1's own list without it.
+    const seats = cleanHistory();
+    seats.readSeats('c2', ['A1', 'A2'], 1, 'strong');
+    const bySeats = check(seats.events, cleanSnapshot(seats.nodes));
+    assertOnly(bySeats, { strongReads: 1 });
+    assert.match(bySeats.violations[0]!.message, /strong seat map .* seats A3 of booking b3/);
+    assert.equal(bySeats.reads.strong.violations, 1);
+
+    const list = cleanHistory();
+    list.readBookings('c1', [['b1', 'cancelled']], 'strong');
+    const byList = check(list.events, cleanSnapshot(list.nodes));
+    assertOnly(byList, { strongReads: 1 });
+    assert.match(byList.violations[0]!.message, /strong read .* misses booking b3/);
+    assert.equal(byList.reads.linearizability.nonLinearizable, 1, 'b3 was seen by c1\'s causal read only; its strong read after the 201 cannot be ordered');
+  });
+
+  test('a strong read that shows confirmed what was acknowledged cancelled before it began breaks strongReads', () => {
+    const list = cleanHistory();
+    list.readBookings('c1', [['b3', 'confirmed'], ['b1', 'confirmed']], 'strong');
+    assertOnly(check(list.events, cleanSnapshot(list.nodes)), { strongReads: 1 });
+    // A seat booked only by b1, cancelled (acknowledged) long before: nothing can explain it.
+    const seats = cleanHistory();
+    const snapshot = cleanSnapshot(seats.nodes);
+    seats.readSeats('c2', ['A1', 'A2', 'A3'], 1, 'strong');
+    assertOnly(check(seats.events, snapshot), {});
+    const h = builder();
+    h.signup('c1', U1);
+    h.book('c1', 'k1', 'b1', ['A1']);
+    h.cancel('c1', 'b1');
+    h.readSeats('c1', ['A1'], 1, 'strong');
+    h.converged();
+    const cancelled: DbSnapshot = {
+      bookings: [{ id: 'b1', userId: U1, showtimeId: 1, seats: ['A1'], status: 'cancelled' }], bookingSeats: [],
+      idempotencyKeys: [{ userId: U1, key: 'k1', bookingId: 'b1' }], elections: [],
+      replicas: h.nodes.map((nodeId) => ({ nodeId, bookings: [{ id: 'b1', status: 'cancelled' }] })), outbox: 0,
+    };
+    const report = check(h.events, cancelled);
+    assertOnly(report, { strongReads: 1 });
+    assert.match(report.violations[0]!.message, /seat A1 booked, though every booking of it was acknowledged cancelled/);
+  });
+
+  test('a strong read that began before the write was acknowledged may miss it (concurrent)', () => {
+    const h = cleanHistory();
+    const snapshot = cleanSnapshot(h.nodes);
+    // c2 books A4 (b4); c1's strong seat map and c2's own strong list begin before the 201.
+    const book = h.begin('c2', 'book', { key: 'k4b', args: { showtimeId: 1, seats: ['A4'] } });
+    const map = h.begin('c1', 'read-seats', { consistency: 'strong', args: { showtimeId: 1 } });
+    const list = h.begin('c2', 'read-bookings', { consistency: 'strong' });
+    h.end(book, 'c2', 'book', { status: 'ok', http: 201, value: { bookingId: 'b4', showtimeId: 1, seats: ['A4'] } });
+    h.end(map, 'c1', 'read-seats', { status: 'ok', http: 200, value: { showtimeId: 1, booked: ['A1', 'A2', 'A3'] } });
+    h.end(list, 'c2', 'read-bookings', { status: 'ok', http: 200, value: { bookings: [['b2', 'confirmed']] } });
+    snapshot.bookings.push({ id: 'b4', userId: U2, showtimeId: 1, seats: ['A4'], status: 'confirmed' });
+    snapshot.bookingSeats.push({ bookingId: 'b4', showtimeId: 1, seatId: 'A4' });
+    snapshot.idempotencyKeys.push({ userId: U2, key: 'k4b', bookingId: 'b4' });
+    for (const r of snapshot.replicas) r.bookings.push({ id: 'b4', status: 'confirmed' });
+    const report = check(h.events, snapshot);
+    assertOnly(report, {});
+    assert.equal(report.reads.strong.checked, 2);
+    assert.equal(report.reads.linearizability.nonLinearizable, 0);
+    // The same seat map begun after the 201 must show it.
+    h.readSeats('c1', ['A1', 'A2', 'A3'], 1, 'strong');
+    assertOnly(check(h.events, snapshot), { strongReads: 1 });
+  });
+
+  test('an eventual read showing a booking or seat nobody wrote breaks eventualReads', () => {
+    const h = cleanHistory({ converge: false });
+    h.readBookings('c1', [['b3', 'confirmed'], ['b-never', 'confirmed']], 'eventual');
+    h.converged();
+    const report = check(h.events, cleanSnapshot(h.nodes));
+    assertOnly(report, { eventualReads: 1 });
+    assert.match(report.violations[0]!.message, /eventual read .* booking b-never that was never written/);
+    assert.equal(report.reads.eventual.violations, 1);
+
+    const other = cleanHistory({ converge: false });
+    other.readBookings('c1', [['b2', 'confirmed']], 'eventual'); // c2's booking in c1's list
+    other.readSeats('c1', ['A1', 'A9'], 1, 'eventual'); // nobody ever asked for A9
+    other.readSeats('c1', [], 1, 'eventual', ['A7']); // nor held A7
+    other.converged();
+    const r2 = check(other.events, cleanSnapshot(other.nodes));
+    assertOnly(r2, { eventualReads: 3 });
+    assert.ok(r2.violations.some((v) => /of another user/.test(v.message)));
+    // A stale eventual read during the run is legal: b3 not there yet, b1 still confirmed.
+    const stale = cleanHistory({ converge: false });
+    stale.readBookings('c1', [['b1', 'confirmed']], 'eventual');
+    stale.converged();
+    assertOnly(check(stale.events, cleanSnapshot(stale.nodes)), {});
+  });
+
+  test('after the replicas converged an eventual read must show exactly PostgreSQL', () => {
+    const h = cleanHistory(); // ends with the convergence event
+    h.readBookings('c1', [['b3', 'confirmed'], ['b1', 'cancelled']], 'eventual');
+    h.readSeats('c2', ['A1', 'A2', 'A3'], 1, 'eventual');
+    const fine = check(h.events, cleanSnapshot(h.nodes));
+    assertOnly(fine, {});
+    assert.equal(fine.reads.eventual.afterConvergence, 2);
+    h.readBookings('c1', [['b3', 'confirmed'], ['b1', 'confirmed']], 'eventual');
+    h.readSeats('c2', ['A2', 'A3'], 1, 'eventual');
+    const report = check(h.events, cleanSnapshot(h.nodes));
+    assertOnly(report, { eventualReads: 2 });
+    assert.ok(report.violations.some((v) => /after convergence differs from PostgreSQL on bookings b1/.test(v.message)));
+  });
+
+  test('linearizability of one booking document: real-time order across strong reads', () => {
+    const life: BookingLife = { id: 'b', showtimeId: 1, seats: ['A1'], createInvokedT: 10, ackT: 20, cancelled: true, cancelInvokedT: 50, cancelAckedT: 60 };
+    const at = (seen: 'absent' | 'confirmed' | 'cancelled' | 'not-confirmed', invokeT: number, completeT: number) => ({ op: 0, seen, invokeT, completeT });
+    assert.ok(linearizable(life, [at('absent', 5, 15), at('confirmed', 12, 30), at('confirmed', 40, 45), at('cancelled', 55, 70)]));
+    // Concurrent with the creation, two reads may disagree only in an order real time allows.
+    assert.ok(linearizable(life, [at('confirmed', 11, 14), at('absent', 12, 19)]), 'overlapping reads: either order');
+    assert.ok(!linearizable(life, [at('confirmed', 11, 14), at('absent', 15, 19)]), 'seen, then gone for a read begun later');
+    assert.ok(!linearizable(life, [at('absent', 25, 30)]), 'absent after the 201');
+    assert.ok(!linearizable(life, [at('cancelled', 30, 40)]), 'cancelled before anyone asked');
+    assert.ok(!linearizable(life, [at('cancelled', 52, 56), at('confirmed', 57, 58)]), 'cancelled, then confirmed again');
+    // not-confirmed (a seat map with its seat free) is satisfied by "not yet" or "already cancelled".
+    assert.ok(linearizable(life, [at('not-confirmed', 15, 18), at('confirmed', 19, 25), at('not-confirmed', 55, 65)]));
+    assert.ok(!linearizable(life, [at('confirmed', 19, 25), at('not-confirmed', 30, 40)]), 'free seat while confirmed');
+    assert.ok(!linearizable(life, [at('not-confirmed', 15, 30), at('confirmed', 12, 14), at('not-confirmed', 40, 45)]));
+    const never: BookingLife = { ...life, cancelled: false };
+    assert.ok(!linearizable(never, [at('not-confirmed', 30, 40)]), 'never cancelled: its seat must stay booked after the 201');
+    assert.ok(linearizable(never, [at('not-confirmed', 5, 30)]));
   });
 
   test('a run in which nothing could happen is inconclusive, not a pass', () => {

@@ -1,6 +1,10 @@
 import type {
-  BookingView, CompleteEvent, ConvergenceEvent, ElectionSample, FaultKind, HistoryEvent, MetaEvent, NemesisEvent, OpKind, OpStatus,
+  BookingView, CompleteEvent, Consistency, ConvergenceEvent, ElectionSample, FaultKind, HistoryEvent, MetaEvent, NemesisEvent, OpKind, OpStatus,
 } from './history';
+import {
+  countAfter, indexLives, judgeEventualReads, judgeLinearizability, judgeStrongReads,
+  type BookingLife, type HoldAttempt, type Read, type ReadCounts, type ReadFinding, type Truth,
+} from './reads';
 
 /**
  * The chaos checker: a pure function of the recorded history and a snapshot of the database taken
@@ -22,10 +26,11 @@ export type DbSnapshot = {
 };
 
 export type InvariantName =
-  | 'doubleSales' | 'lostBookings' | 'unexplainedBookings' | 'readYourWrites' | 'monotonicReads' | 'notConverged' | 'twoLeaders';
+  | 'doubleSales' | 'lostBookings' | 'unexplainedBookings' | 'readYourWrites' | 'monotonicReads' | 'strongReads' | 'eventualReads'
+  | 'notConverged' | 'twoLeaders';
 
 export const INVARIANTS: readonly InvariantName[] = [
-  'doubleSales', 'lostBookings', 'unexplainedBookings', 'readYourWrites', 'monotonicReads', 'notConverged', 'twoLeaders',
+  'doubleSales', 'lostBookings', 'unexplainedBookings', 'readYourWrites', 'monotonicReads', 'strongReads', 'eventualReads', 'notConverged', 'twoLeaders',
 ];
 
 export const INVARIANT_TITLES: Record<InvariantName, string> = {
@@ -34,6 +39,8 @@ export const INVARIANT_TITLES: Record<InvariantName, string> = {
   unexplainedBookings: 'bookings present that no request can explain',
   readYourWrites: 'read-your-writes violations (causal sessions)',
   monotonicReads: 'monotonic-read violations (causal sessions)',
+  strongReads: 'strong reads missing an acknowledged write (or showing an unwritten one)',
+  eventualReads: 'eventual reads showing an unwritten value, or stale after convergence',
   notConverged: 'replicas not converged after the heal bound',
   twoLeaders: 'two leaders in one epoch',
 };
@@ -85,6 +92,16 @@ export type Report = {
     windows: FaultWindow[];
   };
   elections: { samples: number; epochsSeen: number; epochsInDatabase: number };
+  /**
+   * Strong and eventual reads judged (answered ones), refused (by reason) and unanswered, and how
+   * many of the answered ones were made after the replicas converged; the linearizability of the
+   * booking documents' strong reads (measured: docs/replication.md does not promise it).
+   */
+  reads: {
+    strong: ReadCounts & { afterConvergence: number };
+    eventual: ReadCounts & { afterConvergence: number };
+    linearizability: { documents: number; nonLinearizable: number; findings: ReadFinding[] };
+  };
   convergence: { checked: boolean; converged: boolean; waitedMs: number | null; boundMs: number | null };
 };
 
@@ -97,7 +114,7 @@ type Op = {
   f: OpKind;
   invokeT: number;
   key?: string;
-  consistency?: string;
+  consistency?: Consistency;
   args: Record<string, unknown>;
   token?: Record<string, number>;
   complete?: CompleteEvent;
@@ -119,6 +136,75 @@ function availabilityOf(ops: CompleteEvent[]): Availability {
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+type AckedBooking = { id: string; process: string; showtimeId: number; seats: string[]; ackT: number; key?: string };
+
+/**
+ * Every booking document's writes: the acknowledged ones, and those in PostgreSQL (an ambiguous
+ * request's, dated by its first attempt; one no run request made, at -∞).
+ */
+function bookingLives(
+  snapshot: DbSnapshot, acked: Map<string, AckedBooking>, attemptsByKey: Map<string, Op[]>,
+  keyOfBooking: Map<string, { userId: string; key: string }>, processOfUser: Map<string, string>,
+  cancelInvokedT: Map<string, number>, cancelAckedT: Map<string, number>,
+): BookingLife[] {
+  const inDatabase = new Map(snapshot.bookings.map((b) => [b.id, b]));
+  const firstAttemptT = (process: string | undefined, key: string | undefined) =>
+    (process && key ? attemptsByKey.get(`${process}/${key}`)?.[0]?.invokeT : undefined) ?? -Infinity;
+  const cancels = (id: string) => ({
+    ...(cancelInvokedT.has(id) ? { cancelInvokedT: cancelInvokedT.get(id)! } : {}),
+    ...(cancelAckedT.has(id) ? { cancelAckedT: cancelAckedT.get(id)! } : {}),
+    cancelled: inDatabase.get(id)?.status === 'cancelled',
+  });
+  const lives: BookingLife[] = [...acked.values()].map((a) => ({
+    id: a.id, process: a.process, showtimeId: a.showtimeId, seats: a.seats, createInvokedT: firstAttemptT(a.process, a.key), ackT: a.ackT, ...cancels(a.id),
+  }));
+  for (const b of snapshot.bookings) {
+    if (acked.has(b.id)) continue;
+    const process = processOfUser.get(b.userId);
+    const key = keyOfBooking.get(b.id)?.key;
+    lives.push({ id: b.id, ...(process ? { process } : {}), showtimeId: b.showtimeId, seats: b.seats, createInvokedT: firstAttemptT(process, key), ...cancels(b.id) });
+  }
+  return lives;
+}
+
+/** The reads of the history, with what they returned. */
+function readsOf(ops: Op[]): Read[] {
+  return ops.filter((o) => o.f === 'read-bookings' || o.f === 'read-seats').map((o) => {
+    const c = o.complete;
+    const showtimeId = Number(c?.value?.showtimeId ?? o.args.showtimeId);
+    return {
+      op: o.op, process: o.process, f: o.f as Read['f'], consistency: o.consistency ?? 'causal', invokeT: o.invokeT, completeT: c?.t ?? Infinity,
+      status: c?.status ?? 'none',
+      ...(c?.code ? { code: c.code } : {}), ...(c?.reason ? { reason: c.reason } : {}),
+      ...(c?.servedBy ? { servedBy: c.servedBy } : {}), ...(c?.replicaServedBy ? { replicaServedBy: c.replicaServedBy } : {}),
+      ...(o.f === 'read-seats' ? { showtimeId, booked: strs(c?.value?.booked), held: strs(c?.value?.held) } : {}),
+      ...(o.f === 'read-bookings' ? { bookings: (Array.isArray(c?.value?.bookings) ? c.value.bookings : []) as BookingView[] } : {}),
+    };
+  });
+}
+
+function holdAttemptsOf(ops: Op[]): HoldAttempt[] {
+  return ops.filter((o) => o.f === 'hold').map((o) => ({ showtimeId: Number(o.args.showtimeId), seats: strs(o.args.seats), invokeT: o.invokeT }));
+}
+
+/** PostgreSQL's bookings per run client and booked seats per showtime, after the run. */
+function truthOf(snapshot: DbSnapshot, processOfUser: Map<string, string>): Truth {
+  const truth: Truth = { bookingsOf: new Map(), bookedSeats: new Map() };
+  for (const b of snapshot.bookings) {
+    const process = processOfUser.get(b.userId);
+    if (!process) continue;
+    const mine = truth.bookingsOf.get(process) ?? new Map<string, BookingView[1]>();
+    mine.set(b.id, b.status);
+    truth.bookingsOf.set(process, mine);
+  }
+  for (const r of snapshot.bookingSeats) {
+    const seats = truth.bookedSeats.get(r.showtimeId) ?? new Set<string>();
+    seats.add(r.seatId);
+    truth.bookedSeats.set(r.showtimeId, seats);
+  }
+  return truth;
+}
 
 export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): Report {
   const violations: Violation[] = [];
@@ -410,6 +496,17 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     }
   }
 
+  // ── 4b. Strong and eventual reads (chaos/reads.ts) ──────────────────────────────────────────
+  const lives = indexLives(bookingLives(snapshot, acked, attemptsByKey, keyOfBooking, processOfUser, cancelInvokedT, cancelAckedT));
+  const reads = readsOf(opsInOrder);
+  const holds = holdAttemptsOf(opsInOrder);
+  const convergedT = convergence?.converged ? convergence.t : null;
+  const strong = judgeStrongReads(reads, lives, holds);
+  const eventual = judgeEventualReads(reads, lives, holds, convergedT === null ? null : { convergedT, truth: truthOf(snapshot, processOfUser) });
+  for (const f of strong.findings) violate('strongReads', f.message, f.detail);
+  for (const f of eventual.findings) violate('eventualReads', f.message, f.detail);
+  const linearizability = judgeLinearizability(reads, lives);
+
   // ── 5. Convergence after the heal ────────────────────────────────────────────────────────────
   if (!convergence) {
     violate('notConverged', 'the history has no convergence measurement after the heal');
@@ -544,6 +641,15 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
       windows,
     },
     elections: { samples: samples.length, epochsSeen, epochsInDatabase: recorded.size },
+    reads: {
+      strong: { ...strong.counts, afterConvergence: countAfter(reads, 'strong', convergedT) },
+      eventual: { ...eventual.counts, afterConvergence: countAfter(reads, 'eventual', convergedT) },
+      linearizability: {
+        documents: linearizability.documents,
+        nonLinearizable: linearizability.findings.length,
+        findings: linearizability.findings.slice(0, MAX_LISTED_PER_INVARIANT),
+      },
+    },
     convergence: {
       checked: convergence !== undefined,
       converged: convergence?.converged ?? false,
@@ -554,6 +660,18 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
 }
 
 const MAX_PRINTED_PER_INVARIANT = 5;
+
+const refusals = (c: ReadCounts) => Object.entries(c.refused).map(([why, n]) => `${why} ${n}`).join(', ') || 'none';
+
+/** The strong/eventual read figures, one line each (also used by chaos/figures.ts). */
+export function readLines(report: Report): string[] {
+  const { strong, eventual, linearizability } = report.reads;
+  return [
+    `Strong reads: ${strong.checked} answered and judged (${strong.afterConvergence} after convergence), ${strong.violations} violations; refused ${refusals(strong)}; unanswered ${strong.unknown}`,
+    `Eventual reads: ${eventual.checked} answered and judged (${eventual.afterConvergence} after convergence), ${eventual.violations} violations; refused ${refusals(eventual)}; unanswered ${eventual.unknown}`,
+    `Linearizability of strong reads per booking (measured, not promised): ${linearizability.documents} documents, ${linearizability.nonLinearizable} not linearizable`,
+  ];
+}
 const pct = (a: Availability) => (a.share === null ? '—' : `${(a.share * 100).toFixed(1)}% of ${a.ops}`);
 
 /** The human summary. */
@@ -605,6 +723,7 @@ export function formatReport(report: Report): string {
   lines.push(`Faults: ${report.faults.total} — ${Object.entries(report.faults.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}${report.faults.nemesisErrors ? ` (${report.faults.nemesisErrors} nemesis actions failed)` : ''}`);
   lines.push(`Availability (answered without a system error): overall ${pct(report.availability.overall)}; no fault ${pct(report.availability.outsideFaults)}; during faults ${pct(report.availability.duringFaults)}`);
   for (const [k, a] of Object.entries(report.availability.byKind)) lines.push(`  during ${k.padEnd(17)} ${pct(a!)}`);
+  for (const line of readLines(report)) lines.push(line);
   lines.push(`Elections: ${report.elections.samples} samples, ${report.elections.epochsSeen} epochs seen, ${report.elections.epochsInDatabase} claimed in the database`);
   lines.push(`Convergence after heal: ${report.convergence.checked ? (report.convergence.converged ? `converged in ${report.convergence.waitedMs} ms` : `NOT converged within ${report.convergence.boundMs} ms`) : 'not measured'}`);
   return lines.join('\n');

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Availability, Report } from './checker';
-import { INVARIANT_TITLES, INVARIANTS } from './checker';
+import { INVARIANT_TITLES, INVARIANTS, readLines } from './checker';
 import { FAULT_KINDS } from './history';
 
 /**
@@ -62,7 +62,9 @@ export function figuresMarkdown(report: Report, facts: RunFacts): string {
   const onUncovered = (report.violationsOnUncoveredWrites.readYourWrites ?? 0) + (report.violationsOnUncoveredWrites.monotonicReads ?? 0);
   if (onUncovered) lines.push(`| causal-read violations about writes acknowledged with a token that does not cover them (known bug 2) | ${onUncovered} |`);
   lines.push('');
-  lines.push('| Operations | ok | refused (4xx, `NO_HEALTHY_NODE`) | unknown (timeout, broken, 5xx) | ok latency p50 / p99 ms |');
+  lines.push(...readLines(report).map((l) => `- ${l}`));
+  lines.push('');
+  lines.push('| Operations | ok | refused (4xx, `NO_HEALTHY_NODE`, reads refused with 503 `REPLICA_UNAVAILABLE`) | unknown (timeout, broken, 5xx) | ok latency p50 / p99 ms |');
   lines.push('|---|---:|---:|---:|---:|');
   let total = { ok: 0, fail: 0, info: 0 };
   for (const [f, c] of Object.entries(report.operations.byKind)) {

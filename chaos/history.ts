@@ -17,7 +17,8 @@ export type OpKind = 'signup' | 'hold' | 'release' | 'book' | 'cancel' | 'read-b
 /**
  * The outcome of one request:
  * - `ok`: the system acknowledged it (2xx);
- * - `fail`: the system refused it definitively, nothing changed (4xx, or the gateway had no node to send it to);
+ * - `fail`: the system refused it definitively, nothing changed (4xx, the gateway had no node to send it to, or a
+ *   read refused with 503 REPLICA_UNAVAILABLE — e.g. a strong read without its quorum);
  * - `info`: unknown — a timeout, a broken connection or a 5xx; it may or may not have taken effect.
  */
 export type OpStatus = 'ok' | 'fail' | 'info';
@@ -54,13 +55,15 @@ export type CompleteEvent = {
   http?: number;
   /** The error code of the answer (docs/errors.md), or TIMEOUT / NETWORK when none came. */
   code?: string;
+  /** The error's `details.reason` (REPLICA_UNAVAILABLE: no-quorum, no-master, stale-session, timeout, busy). */
+  reason?: string;
   servedBy?: string;
   replicaServedBy?: string;
   /** The session token the answer carried (decoded), if any. */
   token?: Record<string, number>;
   /**
    * signup: { userId }; hold: { holdId, showtimeId, seats }; book: { bookingId, showtimeId, seats, replayed };
-   * cancel: { bookingId, status }; read-bookings: { bookings: BookingView[] }; read-seats: { showtimeId, booked: string[] }.
+   * cancel: { bookingId, status }; read-bookings: { bookings: BookingView[] }; read-seats: { showtimeId, booked: string[], held: string[] }.
    */
   value?: Record<string, unknown>;
 };

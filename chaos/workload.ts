@@ -60,13 +60,18 @@ function decodeToken(token: string | undefined): Record<string, number> | undefi
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+const READS: readonly OpKind[] = ['read-bookings', 'read-seats'];
+
 /**
- * ok: 2xx. fail: a definite refusal — a 4xx, or the gateway's 503 NO_HEALTHY_NODE (never sent to
- * a node). info: no answer (timeout, broken connection) or any other 5xx — it may have happened.
+ * ok: 2xx. fail: a definite refusal — a 4xx, the gateway's 503 NO_HEALTHY_NODE (never sent to
+ * a node), or a read's 503 REPLICA_UNAVAILABLE (a read changes nothing; refusing a strong read
+ * without its quorum is a legal answer). info: no answer (timeout, broken connection) or any
+ * other 5xx — it may have happened.
  */
-function classify(http: number, code: string | undefined): { status: OpStatus; retriable: boolean } {
+function classify(f: OpKind, http: number, code: string | undefined): { status: OpStatus; retriable: boolean } {
   if (http >= 200 && http < 300) return { status: 'ok', retriable: false };
   if (http === 503 && code === 'NO_HEALTHY_NODE') return { status: 'fail', retriable: true };
+  if (http === 503 && code === 'REPLICA_UNAVAILABLE' && READS.includes(f)) return { status: 'fail', retriable: true };
   if (http >= 500) return { status: 'info', retriable: true };
   return { status: 'fail', retriable: false };
 }
@@ -119,8 +124,10 @@ export class Client {
       } catch {
         parsed = text;
       }
-      const code = (parsed as { error?: { code?: string } } | undefined)?.error?.code;
-      const { status, retriable } = classify(res.status, code);
+      const error = (parsed as { error?: { code?: string; details?: { reason?: unknown } } } | undefined)?.error;
+      const code = error?.code;
+      const reason = typeof error?.details?.reason === 'string' ? error.details.reason : undefined;
+      const { status, retriable } = classify(f, res.status, code);
       const token = res.headers.get('x-session-token');
       if (status === 'ok' && token) this.sessionToken = token;
       const value = status === 'ok' ? summarize(parsed) : undefined;
@@ -128,6 +135,7 @@ export class Client {
       h.record({
         type: 'complete', op, process: this.name, f, status, http: res.status,
         ...(code ? { code } : {}),
+        ...(reason ? { reason } : {}),
         ...(res.headers.get('x-served-by') ? { servedBy: res.headers.get('x-served-by')! } : {}),
         ...(res.headers.get('x-replica-served-by') ? { replicaServedBy: res.headers.get('x-replica-served-by')! } : {}),
         ...(value ? { value } : {}),
@@ -293,16 +301,22 @@ export class Client {
   async readSeats(showtime: Showtime, consistency: Consistency): Promise<OpStatus> {
     const res = await this.request('read-seats', 'GET', `/api/showtimes/${showtime.id}?consistency=${consistency}`, undefined, { consistency, args: { showtimeId: showtime.id } }, (b) => {
       const seats = (b as { seats?: { id: string; status: string }[] })?.seats ?? [];
-      return { showtimeId: showtime.id, booked: seats.filter((s) => s.status === 'booked').map((s) => s.id) };
+      const having = (status: string) => seats.filter((s) => s.status === status).map((s) => s.id);
+      return { showtimeId: showtime.id, booked: having('booked'), held: having('held') };
     });
     return res.status;
   }
 
-  /** After the heal: one causal read of everything the session cares about. */
+  /**
+   * After the heal and convergence, with no writes any more: a read of everything the session
+   * cares about at every level. The strong and eventual ones must show exactly PostgreSQL's state.
+   */
   async finalReads(): Promise<void> {
-    await this.readBookings('causal');
-    await this.readSeats(this.options.hot, 'causal');
-    await this.readSeats(this.options.warm, 'causal');
+    for (const level of ['causal', 'strong', 'eventual'] as const) {
+      await this.readBookings(level);
+      await this.readSeats(this.options.hot, level);
+      await this.readSeats(this.options.warm, level);
+    }
   }
 }
 
