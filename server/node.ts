@@ -9,6 +9,7 @@ import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
 import { buildApi, type FallbackHandler } from './api/app';
 import type { NodeContext } from './api/context';
 import { ClusterClock } from './cluster/cluster-clock';
+import { clockTraceConfig } from './cluster/clock-trace';
 import { ClusterNode, type ClusterConfig } from './cluster/cluster-node';
 import { parsePeerList } from './cluster/membership';
 import { clusterSecret } from './cluster/secret';
@@ -89,6 +90,8 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     berkeley: { outlierBoundMs: 100, maxRttMs: 200 },
     clockSkewMs: config.cluster.clockSkewMs,
     staticPeers: config.cluster.peers ? parsePeerList(config.cluster.peers) : undefined,
+    clockFile: path.join(config.dataDir, 'clocks', config.nodeId),
+    clockTrace: clockTraceConfig(process.env),
   };
   const cluster = await ClusterNode.create(clusterConfig, db, log, () => ({ inFlight: stats.inFlight, requestsServed: stats.served, loadAvg1m: 0 }));
   // The cluster's clock is the node's clock: bookings are stamped with it.

@@ -23,6 +23,9 @@ export function noFaults(): PeerFaults {
 /** What the transport needs from the node: its clocks at send time and its election epoch. */
 export type SendStamp = { epoch: number; lamport: number; vector: VectorClock };
 
+/** The message being stamped: the node applies its type's clock rule (and may record it by id). */
+export type OutgoingRef = { type: string; to: string; boot: string; seq: number };
+
 export class PeerUnreachable extends Error {
   constructor(
     readonly peer: string,
@@ -73,7 +76,7 @@ export class PeerTransport {
   constructor(
     private readonly self: string,
     private readonly secret: string,
-    private readonly stamp: () => SendStamp,
+    private readonly stamp: (message: OutgoingRef) => SendStamp,
     private readonly faults: PeerFaults,
     private readonly replayGuard: ReplayGuard,
     private readonly limits: TransportLimits = DEFAULT_TRANSPORT_LIMITS,
@@ -84,7 +87,8 @@ export class PeerTransport {
   /** Wrap a body for `to` (also used for replies): the envelope and its signed bytes. */
   envelope<B>(to: string, type: string, body: B): { envelope: Envelope<B>; bytes: Buffer; signature: string } {
     this.seq += 1;
-    const envelope: Envelope<B> = { from: this.self, to, type, ...this.stamp(), sentAt: this.wallClock(), boot: this.boot, seq: this.seq, body };
+    const stamp = this.stamp({ type, to, boot: this.boot, seq: this.seq });
+    const envelope: Envelope<B> = { from: this.self, to, type, ...stamp, sentAt: this.wallClock(), boot: this.boot, seq: this.seq, body };
     return { envelope, ...encode(this.secret, envelope) };
   }
 

@@ -4,10 +4,10 @@
  * message graph, clock readings), not from what nodes say about themselves.
  */
 import { pairwiseBoundMs } from '../algorithms/berkeley';
+import { checkClockTrace, type ClockCheckReport, type ClockViolation } from '../algorithms/clock-check';
 import { highestPriority } from '../algorithms/node-id';
 import { compare, type CausalOrder, type VectorClock } from '../algorithms/vector-clock';
 import type { History, TopologyChange } from './history';
-import { createRandom } from './random';
 import type { ScenarioResult } from './scenario';
 
 export const SIM_TEST_FILE = 'lib/sim/cluster.sim.test.ts';
@@ -151,71 +151,36 @@ function incarnationAt(h: History, node: string, time: number): number {
   return incarnation;
 }
 
-/** Lamport clocks grow along every local step and every message: they respect happens-before. */
-export function checkLamport(h: History): void {
-  const { lamport, prev, sendOf, node } = h.causal;
-  for (let i = 0; i < lamport.length; i++) {
-    const here = lamport[i] ?? 0;
-    for (const p of [prev[i] ?? -1, sendOf[i] ?? -1]) {
-      if (p >= 0 && (lamport[p] ?? 0) >= here) {
-        fail(h, 'lamport order', `event ${p} (${node[p]}, L=${lamport[p]}) happened before event ${i} (${node[i]}, L=${here})`);
-      }
-    }
-  }
-}
-
-/** True happens-before from the message graph: is `a` an ancestor of `b`? (Ancestors have smaller indices.) */
-export function happenedBefore(h: History, a: number, b: number): boolean {
-  if (a >= b) return false;
-  const { prev, sendOf } = h.causal;
-  const seen = new Uint8Array(b - a + 1);
-  const stack = [b];
-  while (stack.length > 0) {
-    const x = stack.pop() as number;
-    for (let k = 0; k < 2; k++) {
-      const p = (k === 0 ? prev[x] : sendOf[x]) ?? -1;
-      if (p === a) return true;
-      if (p > a && seen[p - a] === 0) {
-        seen[p - a] = 1;
-        stack.push(p);
-      }
-    }
-  }
-  return false;
-}
-
 export const VECTOR_CLOCK_SAMPLE_PAIRS = 200;
-/** Pairs are drawn this many events apart at most, where both orders and concurrency occur. */
-export const VECTOR_CLOCK_PAIR_SPAN = 400;
 
 /**
- * Vector clocks agree with the true causal history: along every edge the clock strictly grows,
- * and for sampled pairs `compare` answers exactly what the message graph says.
+ * Lamport and vector clocks judged against the causal history recorded in the run, by the same
+ * checker that judges real nodes' traces (lib/algorithms/clock-check.ts). `only` limits the
+ * verdict to one family of violations.
  */
+export function checkClocks(
+  h: History,
+  options: { samplePairs?: number; compare?: (a: VectorClock, b: VectorClock) => CausalOrder; only?: ClockViolation['check'] } = {},
+): ClockCheckReport {
+  const report = checkClockTrace(h.clockTrace, { samplePairs: options.samplePairs ?? VECTOR_CLOCK_SAMPLE_PAIRS, seed: h.seed ^ 0x7ec7c10c, maxViolations: 1, ...(options.compare && { compare: options.compare }) });
+  const relevant = report.violations.filter((v) => options.only === undefined || v.check === options.only || v.check === 'trace');
+  const first = relevant[0];
+  if (first !== undefined) fail(h, first.check === 'lamport' ? 'lamport order' : 'vector clocks', `${first.detail} (${report.violationCount} violations)`);
+  return report;
+}
+
+/** Lamport clocks grow along every local step and every message: they respect happens-before. */
+export function checkLamport(h: History): void {
+  checkClocks(h, { only: 'lamport' });
+}
+
+/** Vector clocks agree with the true causal history (exactly, at every record; and for sampled pairs). */
 export function checkVectorClocks(
   h: History,
   samplePairs = VECTOR_CLOCK_SAMPLE_PAIRS,
   compareVectorClocks: (a: VectorClock, b: VectorClock) => CausalOrder = compare,
 ): void {
-  const { vc, prev, sendOf, node } = h.causal;
-  const n = vc.length;
-  for (let i = 0; i < n; i++) {
-    const here = vc[i] ?? {};
-    for (const p of [prev[i] ?? -1, sendOf[i] ?? -1]) {
-      if (p >= 0 && compareVectorClocks(vc[p] ?? {}, here) !== 'before') {
-        fail(h, 'vector clocks', `event ${p} (${node[p]}) happened before event ${i} (${node[i]}) but compare says ${compareVectorClocks(vc[p] ?? {}, here)}`);
-      }
-    }
-  }
-  if (n < 2) return;
-  const rng = createRandom(h.seed ^ 0x7ec7c10c);
-  for (let k = 0; k < samplePairs; k++) {
-    const a = rng.int(0, n - 2);
-    const b = rng.int(a + 1, Math.min(n - 1, a + VECTOR_CLOCK_PAIR_SPAN));
-    const truth = happenedBefore(h, a, b) ? 'before' : 'concurrent';
-    const said = compareVectorClocks(vc[a] ?? {}, vc[b] ?? {});
-    if (said !== truth) fail(h, 'vector clocks', `events ${a} (${node[a]}) and ${b} (${node[b]}): the message graph says ${truth}, compare says ${said}`);
-  }
+  checkClocks(h, { samplePairs, compare: compareVectorClocks, only: 'vector' });
 }
 
 /** The app clock never runs backwards within one process lifetime. */
@@ -274,8 +239,7 @@ export function checkAll(r: ScenarioResult): void {
   checkClaimsNeedMajority(h, scenarioSettleMs(r));
   checkIsolatedLeadersStepDown(h, scenarioSettleMs(r));
   checkAgreedLeader(h);
-  checkLamport(h);
-  checkVectorClocks(h);
+  checkClocks(h);
   checkClocksMonotonic(h);
   checkClockBound(h, scenarioClockBoundMs(r));
 }

@@ -2,8 +2,9 @@
  * Deterministic discrete-event simulation of a MovieBook cluster.
  *
  * Each simulated node runs the same pure cores as the real node shell: an election core (Bully or
- * Ring), Lamport and vector clocks stamped on every message, and Berkeley synchronization with the
- * elected leader as time daemon. Around them the simulator plays the shell's part: a heartbeat
+ * Ring), Lamport and vector clocks under the shell's clock rules (lib/algorithms/clock-rules.ts,
+ * by the wire type each message would have), and Berkeley synchronization with the elected leader
+ * as time daemon. Around them the simulator plays the shell's part: a heartbeat
  * failure detector, timers, the fencing register (a linearizable compare-and-set that every node
  * reaches, like PostgreSQL). Time, the network (loss, random delay, hence reordering, and
  * partitions), crashes and restarts come from SimCluster (./sim-cluster), shared with the
@@ -15,11 +16,11 @@
  */
 import * as berkeley from '../algorithms/berkeley';
 import type { ClockSample, SlewedOffset } from '../algorithms/berkeley';
+import type { ClockTraceRecord } from '../algorithms/clock-check';
+import * as clocks from '../algorithms/clock-rules';
+import type { LogicalClock } from '../algorithms/clock-rules';
 import type { ElectionCore, ElectionEvent, ElectionMessage, ElectionState } from '../algorithms/election';
-import * as lamport from '../algorithms/lamport-clock';
-import * as vclock from '../algorithms/vector-clock';
-import type { VectorClock } from '../algorithms/vector-clock';
-import { CausalLog, type History, type FinalNodeState } from './history';
+import type { History, FinalNodeState } from './history';
 import { PERFECT_NETWORK, type NetworkConditions } from './network';
 import { CoreTimers, stepTraceLine } from './scheduler';
 import { SimCluster, type DeliverEvent, type TimerEvent } from './sim-cluster';
@@ -90,13 +91,22 @@ type Payload =
   | { readonly kind: 'timeReply'; readonly epoch: number; readonly round: number; readonly index: number; readonly clockMs: number }
   | { readonly kind: 'timeAdjust'; readonly epoch: number; readonly round: number; readonly deltaMs: number };
 
+/** The shell's message type for each payload, which decides its clock rule. */
+const WIRE_TYPE: Readonly<Record<Payload['kind'], string>> = {
+  election: 'election',
+  heartbeat: 'heartbeat',
+  timeRequest: 'clock.poll',
+  timeReply: 'clock.poll.reply',
+  timeAdjust: 'clock.adjust',
+};
+
 interface Envelope {
   readonly from: string;
   readonly to: string;
   readonly payload: Payload;
-  readonly lamport: number;
-  readonly vc: VectorClock;
-  readonly sendEvent: number;
+  /** Unique per message, like the shell's from/boot/seq. */
+  readonly id: string;
+  readonly stamp: LogicalClock;
 }
 
 type SimEvent =
@@ -125,9 +135,11 @@ interface NodeRuntime {
   readonly timers: CoreTimers;
   lastHeard: Map<string, number>;
   alive: Set<string>;
-  lamport: number;
-  vc: VectorClock;
-  lastEvent: number;
+  /** Kept across crashes: the shell writes it on every change before it leaves the node. */
+  logical: LogicalClock;
+  sent: number;
+  /** Message ids delivered, as the shell's replay guard refuses a second copy. */
+  readonly delivered: Set<string>;
   readonly clock: NodeClock;
   offset: SlewedOffset;
   persistedEpoch: number;
@@ -152,7 +164,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
       registerOps: [],
       topology: [],
       clockReadings: [],
-      causal: new CausalLog(),
+      clockTrace: [],
       droppedMessages: 0,
       deliveredMessages: 0,
       refusedAdjustments: 0,
@@ -172,9 +184,9 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
         timers: new CoreTimers(),
         lastHeard: new Map(),
         alive: new Set(),
-        lamport: lamport.LAMPORT_START,
-        vc: vclock.EMPTY_VECTOR_CLOCK,
-        lastEvent: -1,
+        logical: clocks.LOGICAL_START,
+        sent: 0,
+        delivered: new Set(),
         clock: options.clocks?.[id] ?? { skewMs: 0, driftPpm: 0 },
         offset: berkeley.initialOffset(this.config.berkeley.maxSlewRate),
         persistedEpoch: 0,
@@ -205,7 +217,8 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     node.daemon = null;
     node.lastAdjust = { epoch: -1, round: -1 };
     this.topologyChanged(started.kind);
-    this.localEvent(node);
+    node.logical = clocks.restore(clocks.LOGICAL_START, node.logical); // a fresh process reads its clock file
+    this.recordClock({ node: id, kind: 'restore', clock: node.logical });
     this.stepCore(node, { type: 'start' });
     this.scheduler.push(this.now, { kind: 'heartbeat', node: id, inc: node.incarnation });
   }
@@ -272,28 +285,29 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     return this.now * (1 + node.clock.driftPpm / 1e6) + node.clock.skewMs;
   }
 
-  private recordEvent(node: NodeRuntime, sendOf: number): number {
-    if (!this.config.recordCausality) return -1;
-    const id = this.history.causal.add(node.id, this.now, node.lamport, node.vc, node.lastEvent, sendOf);
-    node.lastEvent = id;
-    return id;
+  private recordClock(record: ClockTraceRecord): void {
+    if (this.config.recordCausality) this.history.clockTrace.push(record);
   }
 
-  private localEvent(node: NodeRuntime): void {
-    node.lamport = lamport.tick(node.lamport);
-    node.vc = vclock.increment(node.vc, node.id);
-    this.recordEvent(node, -1);
-  }
-
-  /** One send event stamped on every message of the batch (a multicast is one event). */
+  /** Each message is stamped by its type's send rule, as the shell's transport does. */
   private sendBatch(node: NodeRuntime, batch: readonly { to: string; payload: Payload }[]): void {
-    if (batch.length === 0) return;
-    node.lamport = lamport.tick(node.lamport);
-    node.vc = vclock.increment(node.vc, node.id);
-    const sendEvent = this.recordEvent(node, -1);
     for (const { to, payload } of batch) {
-      this.network.send(this.now, { from: node.id, to, payload, lamport: node.lamport, vc: node.vc, sendEvent });
+      const type = WIRE_TYPE[payload.kind];
+      const rule = clocks.clockRule(type);
+      node.logical = clocks.send(node.logical, node.id, rule);
+      const id = `${node.id}/${node.incarnation}/${++node.sent}`;
+      if (clocks.isClocked(rule)) this.recordClock({ node: node.id, kind: 'send', id, type, to, event: rule.send === 'tick', clock: node.logical });
+      this.network.send(this.now, { from: node.id, to, payload, id, stamp: node.logical });
     }
+  }
+
+  /** The receive rule of the message's type, once the node accepted it (as the shell does). */
+  private receiveClock(node: NodeRuntime, env: Envelope): void {
+    const type = WIRE_TYPE[env.payload.kind];
+    const rule = clocks.clockRule(type);
+    if (rule.receive === 'none') return;
+    node.logical = clocks.receive(node.logical, node.id, rule, env.stamp);
+    this.recordClock({ node: node.id, kind: 'receive', id: env.id, type, from: env.from, effect: rule.receive, stamp: env.stamp, clock: node.logical });
   }
 
   protected handle(event: SimEvent): void {
@@ -356,10 +370,14 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
   private deliver(env: Envelope): void {
     if (!this.network.arrives(env)) return;
     const node = this.mustGet(env.to);
-    node.lamport = lamport.receive(node.lamport, env.lamport);
-    node.vc = vclock.receive(node.vc, env.vc, node.id);
-    this.recordEvent(node, env.sendEvent);
+    if (node.delivered.has(env.id)) return;
+    node.delivered.add(env.id);
     const p = env.payload;
+    if (p.kind === 'timeAdjust' && p.epoch < node.election.epoch) {
+      this.history.refusedAdjustments += 1; // fencing: a deposed daemon's correction, refused before it counts
+      return;
+    }
+    this.receiveClock(node, env);
     switch (p.kind) {
       case 'election':
         this.stepCore(node, { type: 'message', from: env.from, msg: p.msg });
@@ -514,6 +532,5 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     reading();
     node.offset = berkeley.applyCorrection(node.offset, deltaMs, local);
     reading();
-    this.localEvent(node);
   }
 }

@@ -2,7 +2,7 @@
  * What a simulation run records. Checkers judge the run from this record alone; they do not ask
  * the nodes what they think of themselves.
  */
-import type { VectorClock } from '../algorithms/vector-clock';
+import type { ClockTraceRecord } from '../algorithms/clock-check';
 
 export interface LeaderBelief {
   readonly time: number;
@@ -57,34 +57,6 @@ export interface FinalNodeState {
   readonly appClockMs: number;
 }
 
-/**
- * Causal events in struct-of-arrays form (runs record tens of thousands). Event i happened on
- * node `node[i]`; `prev[i]` is the node's previous event (-1 for none); for a receive, `sendOf[i]`
- * is the matching send event (-1 otherwise). The stamps are what the node's clocks said.
- */
-export class CausalLog {
-  readonly node: string[] = [];
-  readonly time: number[] = [];
-  readonly lamport: number[] = [];
-  readonly vc: VectorClock[] = [];
-  readonly prev: number[] = [];
-  readonly sendOf: number[] = [];
-
-  get length(): number {
-    return this.node.length;
-  }
-
-  add(node: string, time: number, lamport: number, vc: VectorClock, prev: number, sendOf: number): number {
-    this.node.push(node);
-    this.time.push(time);
-    this.lamport.push(lamport);
-    this.vc.push(vc);
-    this.prev.push(prev);
-    this.sendOf.push(sendOf);
-    return this.node.length - 1;
-  }
-}
-
 export interface History {
   readonly seed: number;
   readonly algorithm: string;
@@ -94,7 +66,8 @@ export interface History {
   readonly registerOps: RegisterOp[];
   readonly topology: TopologyChange[];
   readonly clockReadings: ClockReading[];
-  readonly causal: CausalLog;
+  /** Every clock change and clocked message, per node in program order (lib/algorithms/clock-check.ts). */
+  readonly clockTrace: ClockTraceRecord[];
   /** Messages dropped by loss, partitions or dead receivers (for reports). */
   droppedMessages: number;
   deliveredMessages: number;

@@ -1,7 +1,22 @@
 import * as berkeley from '../../lib/algorithms/berkeley';
-import * as lamport from '../../lib/algorithms/lamport-clock';
+import type { ClockTraceRecord } from '../../lib/algorithms/clock-check';
+import * as rules from '../../lib/algorithms/clock-rules';
 import * as vc from '../../lib/algorithms/vector-clock';
 import type { DistributedInfo } from '../../lib/booking/reservations';
+
+/** A peer message as the clock trace names it: `id` is `from/boot/seq`, unique across runs. */
+export type MessageRef = { id: string; type: string };
+
+export type ClockHooks = {
+  /** Every new logical clock, synchronously, before it can leave the node. */
+  persist?(clock: rules.LogicalClock): void;
+  /** Every clock change and clocked message, in program order (CLOCK_TRACE_DIR). */
+  record?(record: ClockTraceRecord): void;
+};
+
+export function messageId(from: string, boot: string, seq: number): string {
+  return `${from}/${boot}/${seq}`;
+}
 
 /**
  * A node's clocks: Lamport and vector (logical), and the physical app clock, which is the
@@ -9,8 +24,8 @@ import type { DistributedInfo } from '../../lib/booking/reservations';
  * it never runs backwards.
  */
 export class ClusterClock {
-  private lamportTime = lamport.LAMPORT_START;
-  private vectorClock: vc.VectorClock = vc.EMPTY_VECTOR_CLOCK;
+  private logical: rules.LogicalClock = rules.LOGICAL_START;
+  private hooks: ClockHooks = {};
   private offset = berkeley.initialOffset();
   skewMs: number;
 
@@ -53,39 +68,52 @@ export class ClusterClock {
     };
   }
 
+  /** Where every change goes before it can leave the node (persist before sending), and the trace. */
+  attach(hooks: ClockHooks): void {
+    this.hooks = hooks;
+  }
+
   /** Resume after a restart from what was persisted, so counters never repeat. */
-  restore(lamportTime: number, vector: vc.VectorClock): void {
-    this.lamportTime = Math.max(this.lamportTime, lamportTime);
-    this.vectorClock = vc.merge(this.vectorClock, vector);
+  restore(persisted: rules.LogicalClock): void {
+    this.set(rules.restore(this.logical, persisted));
+    this.hooks.record?.({ node: this.nodeId, kind: 'restore', clock: this.logical });
   }
 
-  /** A local event (a booking, a hold, a message sent): tick both logical clocks. */
+  /** A local event (a booking, a hold, a cancellation): tick both logical clocks. */
   tick(): void {
-    this.lamportTime = lamport.tick(this.lamportTime);
-    this.vectorClock = vc.increment(this.vectorClock, this.nodeId);
+    this.set(rules.tick(this.logical, this.nodeId));
+    this.hooks.record?.({ node: this.nodeId, kind: 'local', clock: this.logical });
   }
 
-  /** A message event received: max + 1, and merge. */
-  receive(remoteLamport: number, remoteVector: vc.VectorClock): void {
-    this.lamportTime = lamport.receive(this.lamportTime, remoteLamport);
-    this.vectorClock = vc.receive(this.vectorClock, remoteVector, this.nodeId);
+  /** The stamp of an outgoing message, after its type's send rule (lib/algorithms/clock-rules.ts). */
+  stampSend(message: MessageRef & { to: string }): rules.LogicalClock {
+    const rule = rules.clockRule(message.type);
+    this.set(rules.send(this.logical, this.nodeId, rule));
+    if (rules.isClocked(rule)) this.hooks.record?.({ node: this.nodeId, kind: 'send', ...message, event: rule.send === 'tick', clock: this.logical });
+    return this.logical;
   }
 
-  /**
-   * Learn a peer's clocks from a heartbeat without counting an event: heartbeats are not events
-   * of interest (they would swamp the clocks), but spreading knowledge keeps clocks comparable.
-   */
-  observe(remoteLamport: number, remoteVector: vc.VectorClock): void {
-    this.lamportTime = Math.max(this.lamportTime, remoteLamport);
-    this.vectorClock = vc.merge(this.vectorClock, remoteVector);
+  /** A message delivered (accepted by its handler's checks): its type's receive rule. */
+  deliver(message: MessageRef & { from: string }, stamp: rules.LogicalClock): void {
+    const rule = rules.clockRule(message.type);
+    if (rule.receive === 'none') return;
+    this.set(rules.receive(this.logical, this.nodeId, rule, stamp));
+    const clean = { lamport: stamp.lamport, vector: stamp.vector };
+    this.hooks.record?.({ node: this.nodeId, kind: 'receive', ...message, effect: rule.receive, stamp: clean, clock: this.logical });
+  }
+
+  private set(next: rules.LogicalClock): void {
+    const same = next.lamport === this.logical.lamport && vc.compare(next.vector, this.logical.vector) === 'equal';
+    this.logical = next;
+    if (!same) this.hooks.persist?.(next);
   }
 
   get lamport(): number {
-    return this.lamportTime;
+    return this.logical.lamport;
   }
 
   get vector(): vc.VectorClock {
-    return this.vectorClock;
+    return this.logical.vector;
   }
 
   /** Tick for a state-changing event and return the spec's distributed metadata. */
@@ -97,8 +125,8 @@ export class ClusterClock {
   snapshot(): DistributedInfo {
     return {
       processedBy: this.nodeId,
-      logicalClock: this.lamportTime,
-      vectorClock: { ...this.vectorClock },
+      logicalClock: this.logical.lamport,
+      vectorClock: { ...this.logical.vector },
       timestamp: new Date(this.now()).toISOString(),
     };
   }

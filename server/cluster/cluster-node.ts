@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { ElectionAlgorithm, ElectionConfig } from '../../lib/algorithms/election';
 import { compareNodeIds } from '../../lib/algorithms/node-id';
 import type { BerkeleyConfig } from '../../lib/algorithms/berkeley';
+import { LOGICAL_START, restore as restoreClock } from '../../lib/algorithms/clock-rules';
 import type { VectorClock } from '../../lib/algorithms/vector-clock';
 import {
   decode, DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope, type RefusalReason,
@@ -13,7 +14,9 @@ import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } 
 import { expireHolds } from '../../lib/booking/reservations';
 import type { Db } from '../../lib/db/pool';
 import { runSyncRound, type ClockReading, type SyncRound } from './berkeley-daemon';
-import { ClusterClock } from './cluster-clock';
+import { ClockFile } from './clock-file';
+import { ClockTraceFile, type ClockTraceConfig } from './clock-trace';
+import { ClusterClock, messageId } from './cluster-clock';
 import { ElectionDriver } from './election-driver';
 import * as membership from './membership';
 import * as wire from './peer-messages';
@@ -36,6 +39,10 @@ export type ClusterConfig = {
   clockSkewMs: number;
   /** Fixed peers (CLUSTER_PEERS) instead of discovery through server_nodes. */
   staticPeers: Peer[] | undefined;
+  /** Where the logical clocks are written on every change (DATA_DIR/clocks/<nodeId>); none: database only. */
+  clockFile?: string;
+  /** Record a clock trace (CLOCK_TRACE_DIR, see clock-trace.ts). */
+  clockTrace?: ClockTraceConfig;
 };
 
 /** What a node tells its peers in every heartbeat (and so what the monitor shows of it). */
@@ -62,9 +69,11 @@ export type InboundResult =
 /** A protocol plugged into the node (e.g. replication): handles its own peer message types. */
 export type PeerMessageHandler<B = unknown> = (from: string, body: B, envelope: Envelope<B>) => Promise<unknown> | unknown;
 
-/** How a message counts in the logical clocks: an event (receive), knowledge only (observe), or not at all. */
-type ClockEffect = 'receive' | 'observe' | 'none';
-type Route = { schema: z.ZodType; clock: ClockEffect; handle: PeerMessageHandler<never> };
+/**
+ * A message type's handler. How it counts in the logical clocks is its type's rule
+ * (lib/algorithms/clock-rules.ts), applied once `admit` (if any) accepted the message.
+ */
+type Route = { schema: z.ZodType; handle: PeerMessageHandler<never>; admit?: (from: string, env: Envelope) => Refusal | undefined };
 
 /** A peer's send time may be this far from our wall clock (see docs/cluster.md, "Peer messages"). */
 export const PEER_FRESHNESS_WINDOW_MS = DEFAULT_FRESHNESS_WINDOW_MS;
@@ -108,6 +117,8 @@ export class ClusterNode {
   private stopped = false;
   private readonly routes = new Map<string, Route>();
   private readonly leaderListeners: ((leader: string | null, epoch: number) => void)[] = [];
+  private clockFile: ClockFile | undefined;
+  private clockTrace: ClockTraceFile | undefined;
 
   constructor(
     private readonly config: ClusterConfig,
@@ -119,15 +130,13 @@ export class ClusterNode {
     this.clock = new ClusterClock(config.nodeId, config.clockSkewMs);
     this.transport = new PeerTransport(
       config.nodeId, config.secret,
-      () => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, lamport: this.clock.lamport, vector: this.clock.vector }),
+      (m) => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, ...this.clock.stampSend({ id: messageId(config.nodeId, m.boot, m.seq), type: m.type, to: m.to }) }),
       this.faults, this.replayGuard,
     );
     this.driver = new ElectionDriver(config.nodeId, config.electionAlgorithm, config.election, [], persistedEpoch, {
       send: (out) => {
         const peer = this.peers.get(out.to);
-        if (!peer) return;
-        this.clock.tick();
-        this.transport.send(peer, 'election', out.msg, wire.okReply, (err) => this.unreachable(err));
+        if (peer) this.sendAndForget(peer, 'election', out.msg, wire.okReply);
       },
       claim: (epoch, leader, algorithm) => {
         claimEpoch(this.db, epoch, leader, algorithm).then(
@@ -146,8 +155,19 @@ export class ClusterNode {
     await membership.register(db, { id: config.nodeId, url: config.url, pid: process.pid, host: config.host, port: config.port });
     const { epoch, algorithm } = await currentLeadership(db);
     const node = new ClusterNode({ ...config, electionAlgorithm: algorithm ?? config.electionAlgorithm }, db, log, epoch, load);
-    node.clock.restore(clock.lamport, clock.vector);
+    node.openClockFiles();
+    node.clock.restore(restoreClock(clock, node.clockFile?.persisted ?? LOGICAL_START));
     return node;
+  }
+
+  /** Persist every clock change before it can leave the node; record the trace if asked to. */
+  private openClockFiles(): void {
+    const { clockFile, clockTrace, nodeId } = this.config;
+    this.clockFile = clockFile ? ClockFile.open(clockFile) : undefined;
+    this.clockTrace = clockTrace ? ClockTraceFile.open(clockTrace, nodeId, this.transport.boot) : undefined;
+    const file = this.clockFile;
+    const trace = this.clockTrace;
+    this.clock.attach({ ...(file && { persist: (c) => file.write(c) }), ...(trace && { record: (r) => trace.record(r) }) });
   }
 
   get nodeId(): string {
@@ -169,6 +189,23 @@ export class ClusterNode {
     this.driver.stop();
     await membership.leave(this.db, this.config.nodeId).catch(() => {});
     await this.transport.close();
+    this.clock.attach({});
+    this.clockFile?.close();
+    this.clockTrace?.close();
+  }
+
+  /** A peer call whose reply counts in the clocks by its type's rule (a heartbeat's reply does). */
+  private async call<S extends z.ZodType>(peer: Peer, type: string, body: unknown, replySchema: S, timeoutMs?: number): Promise<Envelope<z.output<S>>> {
+    const reply = await this.transport.call(peer, type, body, replySchema, timeoutMs);
+    this.clock.deliver({ id: messageId(reply.from, reply.boot, reply.seq), type: reply.type, from: reply.from }, reply);
+    return reply;
+  }
+
+  /** Fire and forget; an unreachable peer is reported to the failure detector. */
+  private sendAndForget(peer: Peer, type: string, body: unknown, replySchema: z.ZodType): void {
+    this.call(peer, type, body, replySchema).catch((err: unknown) => {
+      if (err instanceof PeerUnreachable) this.unreachable(err);
+    });
   }
 
   private every(ms: number, work: () => Promise<void> | void): void {
@@ -202,12 +239,8 @@ export class ClusterNode {
     for (const peer of this.peers.values()) {
       if (this.heartbeatsInFlight.has(peer.id)) continue;
       this.heartbeatsInFlight.add(peer.id);
-      this.transport
-        .call(peer, 'heartbeat', summary, wire.nodeSummary)
-        .then((reply) => {
-          this.clock.observe(reply.lamport, reply.vector);
-          this.heard(peer.id, reply.body);
-        })
+      this.call(peer, 'heartbeat', summary, wire.nodeSummary)
+        .then((reply) => this.heard(peer.id, reply.body))
         .catch((err: unknown) => {
           if (err instanceof PeerUnreachable) this.unreachable(err);
         })
@@ -256,7 +289,8 @@ export class ClusterNode {
     const env = decoded.envelope;
     if (env.to !== this.config.nodeId) return this.refuse('wrong-recipient', 400, 'PEER_MESSAGE_INVALID');
     if (fromHeader !== undefined && fromHeader !== env.from) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', 'X-Peer-From is not the sender');
-    if (this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
+    // A stopped node no longer takes part (its clock trace is closed; it would answer unrecorded).
+    if (this.stopped || this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
     const replay = this.replayGuard.admit(env, Date.now());
     if (replay) return this.refuse(replay, 409, 'PEER_MESSAGE_REPLAYED');
     this.heard(env.from);
@@ -266,8 +300,9 @@ export class ClusterNode {
     if (!route) return this.refuse('unknown-type', 400, 'UNKNOWN_PEER_MESSAGE', `unknown message type ${env.type}`);
     const body = route.schema.safeParse(env.body);
     if (!body.success) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', `${env.type}: the body does not match its schema`);
-    if (route.clock === 'receive') this.clock.receive(env.lamport, env.vector);
-    else if (route.clock === 'observe') this.clock.observe(env.lamport, env.vector);
+    const refusal = route.admit?.(env.from, env);
+    if (refusal) return this.refuse(refusal.reason, 409, 'PEER_MESSAGE_REPLAYED');
+    this.clock.deliver({ id: messageId(env.from, env.boot, env.seq), type: env.type, from: env.from }, env);
     const parsed = { ...env, body: body.data as never };
     const answer = await route.handle(env.from, parsed.body, parsed);
     if (answer instanceof Refusal) return this.refuse(answer.reason, 409, 'PEER_MESSAGE_REPLAYED');
@@ -277,57 +312,57 @@ export class ClusterNode {
 
   /** The cluster's own message types (the body schemas are in peer-wire.ts). */
   private routeBuiltIns(): void {
-    this.route('heartbeat', wire.nodeSummary, 'observe', (from, body) => {
+    this.route('heartbeat', wire.nodeSummary, (from, body) => {
       this.heard(from, body);
       return this.summary();
     });
-    this.route('election', wire.electionMessage, 'receive', (from, body) => {
+    this.route('election', wire.electionMessage, (from, body) => {
       this.driver.onMessage(from, body);
       return { ok: true };
     });
-    this.route('clock.poll', wire.emptyBody, 'observe', () => {
+    this.route('clock.poll', wire.emptyBody, () => {
       const physical = this.clock.physical();
       const reading: ClockReading = { syncClockMs: this.clock.syncNow(), appClockMs: physical.appClockMs, slewing: physical.slewing };
       return reading;
     });
-    // Only the current leader's corrections count: a deposed time daemon is refused (before the
-    // message counts as an event, hence 'none' and a receive of its own).
-    this.route('clock.adjust', wire.clockAdjust, 'none', (from, body, env) => {
-      const view = this.driver.view;
-      if (env.epoch < view.epoch || (view.leader !== null && view.leader !== from)) return new Refusal('stale-epoch');
-      this.clock.receive(env.lamport, env.vector);
+    // Only the current leader's corrections count: a deposed time daemon is refused before the
+    // message counts as an event.
+    this.route('clock.adjust', wire.clockAdjust, (_from, body) => {
       this.clock.applyCorrection(body.deltaMs);
       return { ok: true };
+    }, (from, env) => {
+      const view = this.driver.view;
+      return env.epoch < view.epoch || (view.leader !== null && view.leader !== from) ? new Refusal('stale-epoch') : undefined;
     });
-    this.route('clock.history', wire.emptyBody, 'none', () => ({ rounds: this.syncRounds }));
-    this.route('election.algorithm', wire.algorithmBody, 'none', (_from, body) => {
+    this.route('clock.history', wire.emptyBody, () => ({ rounds: this.syncRounds }));
+    this.route('election.algorithm', wire.algorithmBody, (_from, body) => {
       this.driver.switchAlgorithm(body.algorithm);
       return { ok: true, algorithm: this.driver.algorithm };
     });
-    this.route('election.trigger', wire.algorithmBody, 'none', (_from, body) => this.triggerElection(body.algorithm));
-    this.route('election.stats', wire.emptyBody, 'none', () => this.electionStats());
+    this.route('election.trigger', wire.algorithmBody, (_from, body) => this.triggerElection(body.algorithm));
+    this.route('election.stats', wire.emptyBody, () => this.electionStats());
   }
 
-  private route<S extends z.ZodType>(type: string, schema: S, clock: ClockEffect, handle: PeerMessageHandler<z.output<S>>): void {
-    this.routes.set(type, { schema, clock, handle: handle as PeerMessageHandler<never> });
+  private route<S extends z.ZodType>(type: string, schema: S, handle: PeerMessageHandler<z.output<S>>, admit?: Route['admit']): void {
+    this.routes.set(type, { schema, handle: handle as PeerMessageHandler<never>, ...(admit && { admit }) });
   }
 
   // ---- for protocols built on the node (replication) --------------------------------------------
 
   /**
    * Handle peer messages of `type`, once their body parsed with `schema` (the handler's return
-   * value is the signed reply's body). Protocol messages are events: they count in the logical clocks.
+   * value is the signed reply's body). How they count in the clocks is their type's rule: protocol
+   * messages are events.
    */
   on<S extends z.ZodType>(type: string, schema: S, handler: PeerMessageHandler<z.output<S>>): void {
-    this.route(type, schema, 'receive', handler);
+    this.route(type, schema, handler);
   }
 
-  /** Send a protocol message to a peer and wait for its reply body (a message event: ticks). */
+  /** Send a protocol message to a peer and wait for its reply body. */
   async request<S extends z.ZodType>(peerId: string, type: string, body: unknown, replySchema: S): Promise<z.output<S>> {
     const peer = this.peers.get(peerId);
     if (!peer) throw new PeerUnreachable(peerId, false, `${peerId} is not a known peer`);
-    this.clock.tick();
-    return (await this.transport.call(peer, type, body, replySchema)).body;
+    return (await this.call(peer, type, body, replySchema)).body;
   }
 
   /** Peer ids, and those the failure detector believes alive. */
@@ -423,10 +458,9 @@ export class ClusterNode {
         appNow: () => this.clock.now(),
         applyOwnCorrection: (delta) => this.clock.applyCorrection(delta),
         ownSlewing: () => this.clock.physical().slewing,
-        poll: async (peer) => (await this.transport.call(peer, 'clock.poll', {}, wire.clockReading)).body,
+        poll: async (peer) => (await this.call(peer, 'clock.poll', {}, wire.clockReading)).body,
         adjust: async (peer, deltaMs, round) => {
-          this.clock.tick();
-          await this.transport.call(peer, 'clock.adjust', { deltaMs, round }, wire.okReply);
+          await this.call(peer, 'clock.adjust', { deltaMs, round }, wire.okReply);
         },
       }, alive, ++this.syncRoundNumber, epoch, this.config.berkeley);
       this.syncRounds.unshift(round);
@@ -444,7 +478,7 @@ export class ClusterNode {
     const peer = this.peers.get(leader);
     if (!peer) return this.syncRounds;
     try {
-      return (await this.transport.call(peer, 'clock.history', {}, wire.clockHistoryReply)).body.rounds;
+      return (await this.call(peer, 'clock.history', {}, wire.clockHistoryReply)).body.rounds;
     } catch {
       return this.syncRounds;
     }
@@ -461,7 +495,7 @@ export class ClusterNode {
     const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) === 'alive');
     const statsBefore = await this.clusterElectionStats(alive);
     await saveElectionAlgorithm(this.db, algorithm);
-    await Promise.all(alive.map((p) => this.transport.call(p, 'election.algorithm', { algorithm }, wire.algorithmReply).catch(() => undefined)));
+    await Promise.all(alive.map((p) => this.call(p, 'election.algorithm', { algorithm }, wire.algorithmReply).catch(() => undefined)));
     this.driver.switchAlgorithm(algorithm);
     const started = Date.now();
     this.driver.trigger();
@@ -482,7 +516,7 @@ export class ClusterNode {
     const out: Record<string, number> = { [this.config.nodeId]: this.driver.messagesSent };
     await Promise.all(peers.map(async (p) => {
       try {
-        out[p.id] = (await this.transport.call(p, 'election.stats', {}, wire.electionStats)).body.messagesSent;
+        out[p.id] = (await this.call(p, 'election.stats', {}, wire.electionStats)).body.messagesSent;
       } catch {
         /* unreachable: its messages are not counted */
       }
@@ -499,7 +533,7 @@ export class ClusterNode {
     const peer = this.peers.get(nodeId);
     if (!peer) return undefined;
     // The peer answers once its election finished (up to its 5 s bound): wait a little longer.
-    return (await this.transport.call(peer, 'election.trigger', { algorithm }, wire.electionResult, 7_000)).body;
+    return (await this.call(peer, 'election.trigger', { algorithm }, wire.electionResult, 7_000)).body;
   }
 
   // ---- views for the API ----------------------------------------------------------------------
