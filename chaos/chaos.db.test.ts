@@ -50,9 +50,10 @@ describe(`chaos: 3 nodes, ${DURATION_MS / 1000} s, seed ${SEED}`, () => {
   test('strong and eventual reads were made, and judged, during the faults and after convergence', () => {
     const { strong, eventual, linearizability } = result.report.reads;
     console.log(readLines(result.report).join('\n'));
-    assert.ok(strong.checked > 20, `strong reads judged: ${JSON.stringify(strong)}`);
+    // Judged while the nemesis ran (the reads after convergence are 3 per client and level on top).
+    assert.ok(strong.checked - strong.afterConvergence > 10, `strong reads judged: ${JSON.stringify(strong)}`);
+    assert.ok(eventual.checked - eventual.afterConvergence > 10, `eventual reads judged: ${JSON.stringify(eventual)}`);
     assert.ok(strong.afterConvergence > 0 && eventual.afterConvergence > 0, 'reads after convergence judged');
-    assert.ok(eventual.checked > 20, `eventual reads judged: ${JSON.stringify(eventual)}`);
     assert.ok(linearizability.documents > 0, 'booking documents with strong observations');
   });
 
