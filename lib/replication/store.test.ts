@@ -32,6 +32,7 @@ import {
   groupsOf,
   select,
   tokenAfterEntries,
+  withCommitted,
 } from './store';
 
 function writes(origin: string, keys: readonly string[], now = 1000): { store: ReplicaStore; entries: Entry[] } {
@@ -335,4 +336,20 @@ test('tokenAfterEntries: grows by the dots read; a claim the entries cover gives
   assert.deepEqual(tokenAfterEntries({ 'node-2': 3 }, [a!]), { 'node-2': 3, 'node-1': 1 });
   assert.deepEqual(tokenAfterEntries(factClaim('booking:1:a', 0), [a!]), { 'node-1': 1 });
   assert.deepEqual(tokenAfterEntries(factClaim('booking:1:a', 1), [a!]), { ...factClaim('booking:1:a', 1), 'node-1': 1 }, 'a higher rank is not covered');
+});
+
+test('withCommitted: a committed fact stands in for an entry that is missing or behind it, never for one as far along', () => {
+  const booked = write(emptyStore(), 'node-1', 'booking:1:a', 'confirmed', 1000, false, 1).entry;
+  const cancelled = write(emptyStore(), 'node-2', 'booking:1:c', 'cancelled', 1000, false, 2).entry;
+  const answer = [booked, cancelled];
+  const merged = withCommitted(answer, [
+    { key: 'booking:1:b', value: 'confirmed', rank: 1 }, // missing from the answer
+    { key: 'booking:1:a', value: 'cancelled', rank: 2 }, // newer than the answer's
+    { key: 'booking:1:c', value: 'confirmed', rank: 1 }, // older than the answer's: ignored
+  ]);
+  assert.deepEqual(merged.map((e) => [e.key, e.value, rankOf(e)]), [
+    ['booking:1:a', 'cancelled', 2], ['booking:1:b', 'confirmed', 1], ['booking:1:c', 'cancelled', 2],
+  ]);
+  assert.ok(merged.every((e) => !e.deleted));
+  assert.deepEqual(withCommitted(answer, []), answer);
 });

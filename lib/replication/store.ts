@@ -180,6 +180,26 @@ export function select(store: ReplicaStore, selection: Selection): Entry[] {
   return [...found.keys()].sort().map((k) => found.get(k)!);
 }
 
+/** A committed fact the protocol has not acknowledged yet (in the system of record's outbox). */
+export type CommittedFact = { readonly key: string; readonly value: JsonValue; readonly rank: number };
+
+/**
+ * A strong read's answer completed by committed facts the protocol has not acknowledged yet: each
+ * stands in for its key's entry unless that entry is as far along its document's order already
+ * (rank); the result stays in key order. A fact has no dot (it is not a replica's version yet), so
+ * it adds nothing to a session token.
+ */
+export function withCommitted(entries: readonly Entry[], facts: readonly CommittedFact[]): Entry[] {
+  if (facts.length === 0) return [...entries];
+  const byKey = new Map(entries.map((e) => [e.key, e]));
+  for (const f of facts) {
+    const held = byKey.get(f.key);
+    if (held !== undefined && rankOf(held) >= f.rank) continue;
+    byKey.set(f.key, { key: f.key, value: f.value, deleted: false, version: {}, ts: held?.ts ?? 0, origin: '', seq: 0, rank: f.rank });
+  }
+  return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
+}
+
 export function bucketOf(key: string): number {
   return fnv1a32(key) % DIGEST_BUCKETS;
 }

@@ -72,6 +72,18 @@ export async function claimOutbox(db: Db, nodeId: string, orphanAfterMs: number,
   return rows.sort((a, b) => a.id - b.id).slice(0, limit);
 }
 
+/** Outbox rows under `prefixes` (of `owner`, by `value.userId`): committed, not yet acknowledged by the replication. */
+export async function outboxUnder(db: Db, prefixes: readonly string[], owner?: string): Promise<{ key: string; value: Entry['value'] }[]> {
+  const patterns = prefixes.map((p) => `${p.replace(/[\\%_]/g, '\\$&')}%`);
+  const { rows } = await db.query<{ key: string; value: Entry['value'] }>({
+    name: 'outbox_under',
+    text: `SELECT key, value FROM replication_outbox
+           WHERE key LIKE ANY($1::text[]) AND ($2::text IS NULL OR value->>'userId' = $2) ORDER BY id`,
+    values: [patterns, owner ?? null],
+  });
+  return rows;
+}
+
 export async function deleteOutbox(db: Db, ids: number[]): Promise<void> {
   if (ids.length) await db.query({ name: 'delete_outbox', text: 'DELETE FROM replication_outbox WHERE id = ANY($1::bigint[])', values: [ids] });
 }

@@ -8,12 +8,12 @@ import {
   type ReplicationEffect, type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
 } from '../../lib/replication/replication';
 import {
-  coversToken, dotClock, factClaim, rankOf, select, tokenAfterRead, type Entry, type JsonValue,
+  coversToken, dotClock, factClaim, rankOf, select, tokenAfterRead, withCommitted, type Entry, type JsonValue,
 } from '../../lib/replication/store';
 import { factRank } from '../../lib/booking/facts';
 import type { ClusterNode } from '../cluster/cluster-node';
 import {
-  claimOutbox, deleteOutbox, loadReplica, loadSettings, persistReplica, saveSettings, type ReplicationSettings,
+  claimOutbox, deleteOutbox, loadReplica, loadSettings, outboxUnder, persistReplica, saveSettings, type ReplicationSettings,
 } from './replica-storage';
 import { NamedTimers } from '../cluster/named-timers';
 import * as wire from './peer-messages';
@@ -461,12 +461,22 @@ export class ReplicationNode {
    * preference list (multi-master), every replica (gossip), or the master after a majority
    * confirmed it still leads (master-slave) — and also covers the session token, or fails.
    * The two local cases answer here at once, as the core would, without waiting for a step.
+   *
+   * A strong read also takes the committed facts the protocol has not acknowledged yet: the API
+   * answers 201 once PostgreSQL committed, and a write cut off from its quorum stays in the outbox
+   * until it is acknowledged. The outbox is read before the quorum: a row gone by then was
+   * acknowledged first, so the quorum holds it.
    */
   async readRange(range: RangeQuery, consistency: Consistency, token: VectorClock = {}): Promise<RangeResult> {
     if (consistency === 'eventual' || (consistency === 'causal' && coversToken(this.state.store, token))) return this.localRange(range, token);
+    const committed = consistency === 'strong' ? await outboxUnder(this.db, range.prefixes, range.owner) : [];
     const result = await this.request({ type: 'read', now: this.now(), requestId: randomUUID(), range, consistency, token });
     if (result.type !== 'readResult' || !result.ok) throw new ReplicationUnavailable(result.type === 'readResult' ? result.error : 'unexpected answer');
-    return { entries: result.entries.filter((e) => !e.deleted), token: result.token, servedBy: result.servedBy };
+    const facts = committed.map((f) => ({ ...f, rank: factRank(f.key, f.value) }));
+    // The session has now seen them: its later causal reads wait for them too (monotonic reads).
+    let seen = result.token;
+    for (const f of facts.slice(-MAX_CLAIMS_PER_TOKEN)) seen = merge(seen, factClaim(f.key, f.rank));
+    return { entries: withCommitted(result.entries, facts).filter((e) => !e.deleted), token: seen, servedBy: result.servedBy };
   }
 
   // ---- status for GET /api/replicas ---------------------------------------------------------------

@@ -192,6 +192,23 @@ describe('multi-master across 3 real nodes with anti-entropy off (only pushes, h
     await waitFor('read repair to give node-3 the booking', 5_000, async () => (await mine('node-3', 'eventual')).includes(id));
   });
 
+  test('a booking answered 201 by a node cut off from every peer is in strong reads through the others at once', async () => {
+    const cutOff = client(cluster.node('node-1').url, await cluster.adminToken());
+    assert.equal((await cutOff.post('/api/faults', { partitionedFrom: ['*'] })).status, 200);
+    try {
+      const seat = seats[next]!;
+      const id = await book('node-1'); // committed in PostgreSQL; no peer acknowledged it
+      const waiting = await database.db.query('SELECT 1 FROM replication_outbox WHERE key = $1', [`booking:${showtimeId}:${id}`]);
+      assert.equal(waiting.rowCount, 1, 'the replication has not acknowledged it: the strong reads below have something to prove');
+      assert.ok((await mine('node-2', 'strong')).includes(id), 'strong read of the bookings through node-2 (node-2 and node-3 reply)');
+      const map = await client(cluster.node('node-3').url).get(`/api/showtimes/${showtimeId}?consistency=strong`);
+      assert.equal(map.status, 200, JSON.stringify(map.body));
+      assert.equal(map.body.seats.find((s: { id: string }) => s.id === seat).status, 'booked', 'strong seat map through node-3');
+    } finally {
+      assert.equal((await cutOff.post('/api/faults', { partitionedFrom: [] })).status, 200);
+    }
+  });
+
   test('hinted handoff: a node that was down when a booking was acknowledged gets it from the coordinator once back', async () => {
     await cluster.kill('node-3');
     // Booked once node-1 knows node-3 is dead: the booking's own push to node-3 is long gone by its restart.
