@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { ensureAdmin } from '../lib/auth/accounts';
 import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
+import { handleShutdownSignalsOurselves } from '../lib/db/embedded';
 import { takeRestartRequest } from '../server/cluster/restart-requests';
 import { clusterSecret } from '../server/cluster/secret';
 import { loadConfig, loadDotEnv } from '../server/config';
@@ -21,7 +22,8 @@ const basePort = Number(process.env.NODE_BASE_PORT ?? 3001);
 if (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 20) throw new Error('CLUSTER_SIZE must be 1–20');
 const log = pino({ level: config.logLevel, base: { node: 'launcher' } });
 
-buildIfNeeded();
+// API only (SERVE_PAGES=off): no node serves the pages, so there is nothing to build.
+if (config.servePages) buildIfNeeded();
 const database = await resolveDatabase(config, (msg) => log.info(msg), (msg) => log.warn(msg));
 const db = createPool(database.url, 2);
 await prepareSchema(db, { seed: true });
@@ -93,5 +95,6 @@ async function shutdown(signal: string): Promise<void> {
   await database.stop();
   process.exit(0);
 }
+handleShutdownSignalsOurselves();
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

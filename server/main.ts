@@ -1,5 +1,9 @@
+import { handleShutdownSignalsOurselves } from '../lib/db/embedded';
 import { loadConfig, loadDotEnv } from './config';
 import { startNode } from './node';
+
+/** A stop that hangs (a stuck request, a peer that does not answer) must not keep the process alive. */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 /** Entry point of one node process: `npm run dev`, or `npm start` (production). */
 async function main(): Promise<void> {
@@ -12,6 +16,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     node.ctx.log.info(`${signal}: shutting down`);
+    setTimeout(() => {
+      node.ctx.log.error(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -20,6 +28,7 @@ async function main(): Promise<void> {
       },
     );
   };
+  handleShutdownSignalsOurselves();
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }

