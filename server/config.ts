@@ -56,6 +56,10 @@ const envSchema = z.object({
   REPLICATION_SYNC: z.enum(['true', 'false']).default('true'),
   /** Multi-master anti-entropy, and a master-slave slave's sync with its master: one push-pull this often. */
   REPLICATION_ANTI_ENTROPY_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
+  /** Compaction: a showtime's bookings and holds leave the replicas this long after it started (the database keeps them). */
+  REPLICA_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(168),
+  /** How often a node applies the compaction rule to its replica. */
+  REPLICA_COMPACT_EVERY_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
   GOSSIP_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   GOSSIP_FANOUT: z.coerce.number().int().min(1).max(100).default(3),
   /** Consistency of replica reads when the client does not say (?consistency= or X-Consistency). */
@@ -100,6 +104,9 @@ export type Config = {
     gossipIntervalMs: number;
     fanout: number;
     antiEntropyMs: number;
+    /** Compaction: past showtimes leave the replicas this long after they started (ms), checked every compactEveryMs. */
+    retentionMs: number;
+    compactEveryMs: number;
     readConsistency: 'strong' | 'eventual' | 'causal';
   };
   cluster: {
@@ -164,6 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       gossipIntervalMs: e.GOSSIP_INTERVAL_MS,
       fanout: e.GOSSIP_FANOUT,
       antiEntropyMs: e.REPLICATION_ANTI_ENTROPY_MS,
+      retentionMs: e.REPLICA_RETENTION_HOURS * 3_600_000,
+      compactEveryMs: e.REPLICA_COMPACT_EVERY_MS,
       readConsistency: e.READ_CONSISTENCY,
     },
     cluster: {

@@ -14,6 +14,8 @@ import { ClusterNode, type ClusterConfig } from './cluster/cluster-node';
 import { parsePeerList } from './cluster/membership';
 import { clusterSecret } from './cluster/secret';
 import { ReplicationNode } from './replication/replication-node';
+import { pastShowtimeGroups } from '../lib/booking/facts';
+import { select, type ReplicaStore } from '../lib/replication/store';
 import type { Config } from './config';
 
 /**
@@ -98,8 +100,14 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   Object.assign(ctx, { cluster, clock: cluster.clock });
   cluster.clock.skewMs = config.cluster.clockSkewMs;
   await cluster.start();
-  const { mode, n, r, w, synchronous, gossipIntervalMs, fanout, antiEntropyMs } = config.replication;
-  const replication = new ReplicationNode(config.nodeId, db, cluster, log, { mode, n, r, w, synchronous, gossipIntervalMs, fanout }, { syncIntervalMs: antiEntropyMs });
+  const { mode, n, r, w, synchronous, gossipIntervalMs, fanout, antiEntropyMs, retentionMs, compactEveryMs } = config.replication;
+  const compaction = {
+    everyMs: compactEveryMs,
+    groups: (store: ReplicaStore, now: number) => pastShowtimeGroups(select(store, { prefixes: ['showtime:'] }).map((e) => e.value), now, retentionMs),
+  };
+  const replication = new ReplicationNode(
+    config.nodeId, db, cluster, log, { mode, n, r, w, synchronous, gossipIntervalMs, fanout }, { syncIntervalMs: antiEntropyMs }, compaction,
+  );
   await replication.start();
   ctx.replication = replication;
 

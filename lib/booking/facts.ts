@@ -50,6 +50,28 @@ export const holdKey = (showtimeId: number, id: string) => `hold:${showtimeId}:$
 export const showtimePrefixes = (showtimeId: number) => [`booking:${showtimeId}:`, `hold:${showtimeId}:`];
 
 /**
+ * The compaction rule (docs/replication.md): a showtime's bookings and holds leave the replicas
+ * once it started more than `retentionMs` before `now`; the system of record keeps them and reads
+ * of them fall back to it. Showtimes are taken from the replica's own `showtime:` documents, so a
+ * replica never retires a showtime it does not know.
+ */
+export function pastShowtimeGroups(showtimes: Iterable<unknown>, now: number, retentionMs: number): string[] {
+  const out: string[] = [];
+  for (const s of showtimes) {
+    const { id, startsAt } = (s ?? {}) as { id?: unknown; startsAt?: unknown };
+    const started = typeof startsAt === 'string' ? Date.parse(startsAt) : NaN;
+    if (Number.isSafeInteger(id) && Number.isFinite(started) && started + retentionMs < now) out.push(...showtimePrefixes(id as number));
+  }
+  return out;
+}
+
+/** The showtime a retired group belongs to (`booking:42:` → 42), if it is one of `showtimePrefixes`. */
+export function showtimeOfGroup(group: string): number | undefined {
+  const m = /^(?:booking|hold):(\d+):$/.exec(group);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
  * A fact's rank in its document's own order, replicated with it (`Entry.rank`): a replica keeps
  * the higher-ranked version whatever the vector clocks or timestamps say, so a cancellation is
  * never undone by a confirmed version published later (an orphaned outbox row, a retry) or

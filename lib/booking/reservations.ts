@@ -407,8 +407,11 @@ function toBooking(r: BookingRow): Booking {
   };
 }
 
-export async function listBookings(db: Db, userId: string): Promise<Booking[]> {
-  const { rows } = await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.user_id = $1 ORDER BY s.starts_at DESC, b.created_at DESC`, [userId]);
+/** A user's bookings, newest showtime first; only those of `showtimeIds` when given. */
+export async function listBookings(db: Db, userId: string, showtimeIds?: readonly number[]): Promise<Booking[]> {
+  const { rows } = showtimeIds === undefined
+    ? await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.user_id = $1 ORDER BY s.starts_at DESC, b.created_at DESC`, [userId])
+    : await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.user_id = $1 AND b.showtime_id = ANY($2::int[]) ORDER BY s.starts_at DESC, b.created_at DESC`, [userId, showtimeIds]);
   return rows.map(toBooking);
 }
 
@@ -515,6 +518,11 @@ export async function bookingsFromReplica(db: Db, facts: BookingFact[]): Promise
       distributedInfo: { processedBy: f.processedBy, logicalClock: f.logicalClock, vectorClock: f.vectorClock, timestamp: f.createdAt },
     } satisfies Booking;
   }));
+  return sortBookings(bookings);
+}
+
+/** The order of a bookings list: newest showtime first, then newest booking. */
+export function sortBookings(bookings: Booking[]): Booking[] {
   return bookings.sort((a, b) => b.startsAt.localeCompare(a.startsAt) || b.createdAt.localeCompare(a.createdAt));
 }
 

@@ -42,6 +42,8 @@ import { createRandom } from '../sim/random';
 import {
   absorbSeen,
   apply,
+  compact,
+  isRetired,
   coversToken,
   dotClock,
   dotId,
@@ -213,7 +215,9 @@ export type ReplicationEvent =
   /** Change settings at runtime (synchronous, N/R/W, fanout, intervals…). */
   | { readonly type: 'configure'; readonly now: number; readonly config: Partial<ReplicationConfig> }
   /** Fail every pending request and stop ticking (before handing the store to another strategy). */
-  | { readonly type: 'stop'; readonly now: number };
+  | { readonly type: 'stop'; readonly now: number }
+  /** Retire whole groups of documents (store.ts `compact`; the application's rule names them). */
+  | { readonly type: 'compact'; readonly now: number; readonly groups: readonly string[] };
 
 /** What the shell persists; `init` takes it back. */
 export interface PersistedMeta {
@@ -228,7 +232,13 @@ export interface PersistedReplica {
 }
 
 export type ReplicationEffect =
-  | { readonly type: 'persist'; readonly entries: readonly Entry[]; readonly meta: PersistedMeta }
+  | {
+      readonly type: 'persist';
+      readonly entries: readonly Entry[];
+      readonly meta: PersistedMeta;
+      /** Groups retired in this step: the shell deletes their persisted entries. */
+      readonly retired?: readonly string[];
+    }
   | { readonly type: 'setTimer'; readonly name: string; readonly afterMs: number }
   | { readonly type: 'cancelTimer'; readonly name: string }
   | {
@@ -471,7 +481,9 @@ export function failWrite(ctx: StepContext, w: PendingWrite, error: ReplicationE
   else sendTo(ctx, w.client.node, { type: 'writeReply', requestId: w.requestId, ok: false, error });
 }
 
-export function answerRead(ctx: StepContext, r: PendingRead, entries: readonly Entry[], servedBy: string, keep = false): void {
+export function answerRead(ctx: StepContext, r: PendingRead, quorumEntries: readonly Entry[], servedBy: string, keep = false): void {
+  // A peer that has not compacted yet still answers with documents this replica retired.
+  const entries = ctx.s.store.retired.size ? quorumEntries.filter((e) => !isRetired(ctx.s.store, e.key)) : quorumEntries;
   if (keep) putRead(ctx, { ...r, answered: entries });
   else dropRead(ctx, r.requestId);
   if (r.client.kind === 'local') {
@@ -800,6 +812,7 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
         protocol,
       };
       const s = ctx.s;
+      let retired: readonly string[] = [];
       switch (event.type) {
         case 'start':
           if (!s.ticking) {
@@ -893,10 +906,17 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
         case 'stop':
           stopAll(ctx);
           break;
+        case 'compact': {
+          const compacted = compact(s.store, event.groups);
+          s.store = compacted.store;
+          retired = compacted.retired;
+          break;
+        }
       }
       if (s.store !== state.store && s.reads.size > 0) settleWaitingReads(ctx);
       if (s.store !== state.store || s.epoch !== state.epoch) {
-        ctx.effects.unshift({ type: 'persist', entries: [...ctx.changed.values()], meta: { store: storeMeta(s.store), epoch: s.epoch } });
+        const meta = { store: storeMeta(s.store), epoch: s.epoch };
+        ctx.effects.unshift({ type: 'persist', entries: [...ctx.changed.values()], meta, ...(retired.length ? { retired } : {}) });
       }
       return { state: s, send: ctx.send, effects: ctx.effects };
     },

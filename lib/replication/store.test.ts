@@ -33,6 +33,8 @@ import {
   select,
   tokenAfterEntries,
   withCommitted,
+  compact,
+  isRetired,
 } from './store';
 
 function writes(origin: string, keys: readonly string[], now = 1000): { store: ReplicaStore; entries: Entry[] } {
@@ -352,4 +354,67 @@ test('withCommitted: a committed fact stands in for an entry that is missing or 
   ]);
   assert.ok(merged.every((e) => !e.deleted));
   assert.deepEqual(withCommitted(answer, []), answer);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Compaction
+
+test('compact: a retired group leaves the store, its indexes and digest, and never comes back', () => {
+  const s = bookings();
+  const { store: c, removed, retired } = compact(s, ['booking:1:', 'hold:1:', 'booking:', 'a:b:c:d:', 'booking:1']);
+  assert.deepEqual(retired, ['booking:1:', 'hold:1:'], 'only indexed groups at least two levels deep');
+  assert.deepEqual(keysOf(removed).sort(), ['booking:1:a', 'booking:1:b', 'hold:1:h']);
+  assert.deepEqual(keysOf([...c.entries.values()]).sort(), ['booking:10:d', 'booking:2:c', 'movie:1']);
+  assert.deepEqual(keysOf(select(c, { prefixes: ['booking:'], owner: 'u1' })), ['booking:2:c']);
+  assert.deepEqual(select(c, { prefixes: ['booking:1:', 'hold:1:'] }), []);
+  // The same digest as a store that never held them.
+  const kept = [...s.entries.values()].filter((e) => !removed.includes(e));
+  assert.deepEqual(c.digest, applyAll(emptyStore(), kept).store.digest);
+  // A late write under a retired group counts as seen and is dropped; a local one is not kept either.
+  const late = write(emptyStore(), 'node-2', 'booking:1:z', { userId: 'u1' }, 5000).entry;
+  const r = apply(c, late);
+  assert.equal(r.outcome, 'retired');
+  assert.equal(r.changed, false);
+  assert.equal(r.store.entries.has('booking:1:z'), false);
+  assert.equal(hasSeen(r.store, 'node-2', 1), true);
+  assert.equal(write(c, 'node-1', 'booking:1:a', { userId: 'u1' }, 6000).kept, false);
+  assert.equal(isRetired(c, 'booking:10:d'), false);
+  // A claim on a retired document is covered: the system of record holds it now.
+  assert.equal(coversToken(c, factClaim('booking:1:q', 1)), true);
+  assert.equal(compact(c, ['booking:1:']).store, c, 'retiring twice changes nothing');
+});
+
+test('compact: retired groups are persisted; rows left behind are skipped on restore', () => {
+  const s = bookings();
+  const { store: c } = compact(s, ['booking:1:']);
+  const restored = restoreStore([...s.entries.values()], storeMeta(c));
+  assert.equal(contentOf(restored), contentOf(c));
+  assert.deepEqual(restored.digest, c.digest);
+  assert.deepEqual([...restored.retired], ['booking:1:']);
+  assert.deepEqual({ ...restored.seen }, { ...c.seen });
+});
+
+test('compaction commutes with delivery: retiring before, between or after the entries arrive ends in the same store', () => {
+  const doc = fc.record({ node: fc.constantFrom('node-1', 'node-2'), key: fc.constantFrom('booking:1:a', 'booking:1:b', 'booking:2:a', 'hold:1:a', 'movie:1'), rank: fc.nat(2), now: fc.nat(40) });
+  const scenario = fc.array(doc, { minLength: 1, maxLength: 25 }).map((docs) => {
+    const stores: Record<string, ReplicaStore> = { 'node-1': emptyStore(), 'node-2': emptyStore() };
+    return docs.map((d, i) => {
+      const r = write(stores[d.node]!, d.node, d.key, { userId: `u${i % 2}`, i }, d.now, false, d.rank);
+      stores[d.node] = r.store;
+      return r.entry;
+    });
+  }).chain((entries) => fc.tuple(
+    fc.constant(entries),
+    fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }),
+    fc.nat(entries.length),
+    fc.subarray(['booking:1:', 'hold:1:', 'booking:2:']),
+  ));
+  fc.assert(fc.property(scenario, ([entries, order, cut, groups]) => {
+    const after = compact(applyAll(emptyStore(), entries).store, groups).store;
+    const between = applyAll(compact(applyAll(emptyStore(), order.slice(0, cut)).store, groups).store, [...order.slice(cut), ...order]).store;
+    assert.equal(contentOf(between), contentOf(after));
+    assert.deepEqual(between.digest, after.digest);
+    assert.deepEqual({ ...between.seen }, { ...after.seen });
+    for (const e of between.entries.values()) assert.equal(isRetired(between, e.key), false);
+  }), { numRuns: 300 });
 });

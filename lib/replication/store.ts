@@ -34,6 +34,14 @@
  *   user's bookings (by owner) costs what it returns, not the size of the replica. A prefix that is
  *   not an indexed group is scanned.
  *
+ * Compaction (retired groups)
+ * - `compact` removes every entry of whole groups (a past showtime's `booking:42:` and `hold:42:`)
+ *   and remembers the groups as *retired*: a write under a retired group that arrives later — from a
+ *   peer that has not compacted yet, a hint, anti-entropy — counts as seen and is dropped
+ *   (`retired`), so compaction never comes undone and stores that retire the same groups converge
+ *   whatever the order. A claim on a retired key is covered: its document lives in the system of
+ *   record only. Which groups retire is the application's rule (lib/booking/facts.ts).
+ *
  * Digest
  * - Keys fall into `DIGEST_BUCKETS` buckets by FNV-1a of the key. A bucket's digest is the XOR of
  *   a 64-bit hash of each entry in it, kept up to date on every change, so two stores compare in
@@ -59,7 +67,7 @@ export interface Entry {
   readonly rank?: number;
 }
 
-export type ApplyOutcome = 'applied' | 'stale' | 'duplicate' | 'conflict-resolved';
+export type ApplyOutcome = 'applied' | 'stale' | 'duplicate' | 'conflict-resolved' | 'retired';
 
 export interface EntryStamp {
   readonly origin: string;
@@ -94,6 +102,8 @@ export interface ReplicaStore {
   readonly groups: Index;
   /** Index: owner (`value.userId`) → its entries by key. */
   readonly owners: Index;
+  /** Groups removed by `compact`: nothing under them is kept again. */
+  readonly retired: ReadonlySet<string>;
 }
 
 /** What a read selects: one document, or every document under `prefixes` (of `owner`, if given; see the header). */
@@ -121,6 +131,7 @@ export function emptyStore(): ReplicaStore {
     recentConflicts: [],
     groups: PersistentMap(),
     owners: PersistentMap(),
+    retired: new Set(),
   };
 }
 
@@ -260,6 +271,7 @@ export function factClaim(key: string, rank: number): VectorClock {
 }
 
 function coversClaim(store: ReplicaStore, name: string, least: number): boolean {
+  if (isRetired(store, name.slice(CLAIM_PREFIX.length))) return true;
   const held = store.entries.get(name.slice(CLAIM_PREFIX.length));
   return held !== undefined && rankOf(held) + 1 >= least;
 }
@@ -323,6 +335,10 @@ export const apply: ApplyFn = createApply(lwwWins);
 
 function applyWith(incomingWins: (incoming: Entry, local: Entry) => boolean, store: ReplicaStore, incoming: Entry): ApplyResult {
   if (hasSeen(store, incoming.origin, incoming.seq)) return { store, outcome: 'duplicate', changed: false };
+  if (isRetired(store, incoming.key)) {
+    const { seen, pending } = noteDot(store.seen, store.pending, incoming.origin, incoming.seq);
+    return { store: { ...store, seen, pending, clockTs: Math.max(store.clockTs, incoming.ts) }, outcome: 'retired', changed: false };
+  }
   const local = store.entries.get(incoming.key);
   let outcome: ApplyOutcome = 'applied';
   let replace = true;
@@ -369,8 +385,8 @@ export function applyAll(store: ReplicaStore, entries: readonly Entry[]): { stor
 /**
  * A new local write at `origin` (the node itself, or the master). `now` is the node's physical
  * clock in ms; the entry's `ts` is `max(floor(now), clockTs + 1)`. A write outranked by the
- * version held (`kept: false`) is still a write — its dot is seen and it replicates — but the
- * store keeps the higher-ranked version.
+ * version held, or under a retired group (`kept: false`), is still a write — its dot is seen and
+ * it replicates — but the store keeps the higher-ranked version, or nothing.
  */
 export function write(
   store: ReplicaStore,
@@ -395,7 +411,7 @@ export function write(
     ...(rank !== 0 ? { rank } : {}),
   };
   const r = apply(store, entry);
-  const outranked = r.outcome === 'stale' && local !== undefined && rankOf(local) > rank;
+  const outranked = (r.outcome === 'stale' && local !== undefined && rankOf(local) > rank) || r.outcome === 'retired';
   if (r.outcome !== 'applied' && !outranked) throw new Error(`local write ${dotId(entry)} of ${key} was ${r.outcome}`);
   return { store: r.store, entry, kept: !outranked };
 }
@@ -480,6 +496,55 @@ function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): Replic
   return { ...store, entries: store.entries.set(e.key, e), hashes, digest, groups, owners };
 }
 
+function removeEntry(store: ReplicaStore, e: Entry): ReplicaStore {
+  const b = bucketOf(e.key);
+  const hashes = [...store.hashes];
+  const digest = [...store.digest];
+  const [h1, h2] = entryHash(e);
+  hashes[2 * b] = ((hashes[2 * b] ?? 0) ^ h1) >>> 0;
+  hashes[2 * b + 1] = ((hashes[2 * b + 1] ?? 0) ^ h2) >>> 0;
+  digest[b] = hex32(hashes[2 * b]!) + hex32(hashes[2 * b + 1]!);
+  let { groups, owners } = store;
+  for (const g of groupsOf(e.key)) groups = indexRemove(groups, g, e.key);
+  const owner = ownerOf(e);
+  if (owner !== undefined) owners = indexRemove(owners, owner, e.key);
+  return { ...store, entries: store.entries.remove(e.key), hashes, digest, groups, owners };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction
+
+/** A group `compact` accepts: an indexed prefix at least two levels deep (`booking:42:`, never all of `booking:`). */
+export function isRetirableGroup(group: string): boolean {
+  const depth = groupsOf(group).length;
+  return group.endsWith(':') && depth >= 2 && depth === group.split(':').length - 1;
+}
+
+/** Is `key` under a retired group? */
+export function isRetired(store: ReplicaStore, key: string): boolean {
+  if (store.retired.size === 0) return false;
+  for (const g of groupsOf(key)) if (store.retired.has(g)) return true;
+  return false;
+}
+
+/**
+ * Retire `groups`: their entries leave the store (and its digest and indexes), and nothing under
+ * them is kept again (see the header). Cost: what it removes.
+ */
+export function compact(store: ReplicaStore, groups: readonly string[]): { store: ReplicaStore; removed: Entry[]; retired: string[] } {
+  const retired = [...new Set(groups)].filter((g) => isRetirableGroup(g) && !store.retired.has(g));
+  if (retired.length === 0) return { store, removed: [], retired };
+  let next = store;
+  const removed: Entry[] = [];
+  for (const g of retired) {
+    for (const e of [...(next.groups.get(g)?.values() ?? [])]) {
+      next = removeEntry(next, e);
+      removed.push(e);
+    }
+  }
+  return { store: { ...next, retired: new Set([...store.retired, ...retired]) }, removed, retired };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Digest and differences
 
@@ -529,26 +594,36 @@ export interface StoreMeta {
   readonly pending: readonly (readonly [string, readonly number[]])[];
   readonly conflicts: number;
   readonly recentConflicts: readonly ConflictRecord[];
+  /** Retired groups (absent in a meta written before compaction existed). */
+  readonly retired?: readonly string[];
 }
 
 export function storeMeta(store: ReplicaStore): StoreMeta {
-  return { seen: store.seen, pending: [...store.pending], conflicts: store.conflicts, recentConflicts: store.recentConflicts };
+  return {
+    seen: store.seen, pending: [...store.pending], conflicts: store.conflicts, recentConflicts: store.recentConflicts,
+    ...(store.retired.size ? { retired: [...store.retired].sort() } : {}),
+  };
 }
 
-/** Rebuild a store from persisted entries and meta (the digest and clock are recomputed). */
+/**
+ * Rebuild a store from persisted entries and meta (the digest and clock are recomputed). Entries
+ * under a retired group are skipped (a crash between retiring and deleting their rows leaves them).
+ */
 export function restoreStore(entries: Iterable<Entry>, meta?: StoreMeta): ReplicaStore {
-  let store = emptyStore();
+  let store: ReplicaStore = { ...emptyStore(), retired: new Set((meta?.retired ?? []).filter(isRetirableGroup)) };
   let clockTs = 0;
+  const dropped: Entry[] = [];
   for (const e of entries) {
-    store = putEntry(store, store.entries.get(e.key), e);
     clockTs = Math.max(clockTs, e.ts);
+    if (isRetired(store, e.key)) dropped.push(e);
+    else store = putEntry(store, store.entries.get(e.key), e);
   }
   const seen = meta?.seen ?? {};
   const pending = new Map<string, readonly number[]>();
   for (const [origin, seqs] of meta?.pending ?? []) pending.set(origin, [...seqs]);
   // Own and remote dots of the entries held are seen by definition (covers a meta written before them).
   let restored: ReplicaStore = { ...store, seen, pending, clockTs, conflicts: meta?.conflicts ?? 0, recentConflicts: meta?.recentConflicts ?? [] };
-  for (const e of store.entries.values()) {
+  for (const e of [...store.entries.values(), ...dropped]) {
     if (!hasSeen(restored, e.origin, e.seq)) restored = { ...restored, ...noteDot(restored.seen, restored.pending, e.origin, e.seq) };
   }
   return restored;

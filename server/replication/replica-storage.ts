@@ -15,6 +15,18 @@ export async function loadReplica(db: Db, nodeId: string): Promise<PersistedRepl
   return { entries, ...(meta.rows[0] ? { meta: meta.rows[0].meta } : {}) };
 }
 
+/**
+ * Delete the persisted entries under retired groups (compaction). The meta that names them is
+ * written first, so rows a crash leaves behind are skipped on load (store.ts `restoreStore`).
+ */
+export async function deleteRetired(db: Db, nodeId: string, groups: readonly string[]): Promise<number> {
+  const { rowCount } = await db.query(
+    'DELETE FROM data_replicas d USING unnest($2::text[]) AS g(prefix) WHERE d.node_id = $1 AND starts_with(d.key, g.prefix)',
+    [nodeId, groups],
+  );
+  return rowCount ?? 0;
+}
+
 /** Persist changed entries and the meta row in one statement (one transaction). */
 export async function persistReplica(db: Db, nodeId: string, entries: readonly Entry[], meta: PersistedMeta): Promise<void> {
   await db.query({

@@ -8,12 +8,13 @@ import {
   type ReplicationEffect, type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
 } from '../../lib/replication/replication';
 import {
-  coversToken, dotClock, factClaim, rankOf, select, tokenAfterRead, withCommitted, type Entry, type JsonValue,
+  coversToken, dotClock, factClaim, isRetired, rankOf, select, tokenAfterRead, withCommitted, type Entry, type JsonValue,
+  type ReplicaStore,
 } from '../../lib/replication/store';
 import { factRank } from '../../lib/booking/facts';
 import type { ClusterNode } from '../cluster/cluster-node';
 import {
-  claimOutbox, deleteOutbox, loadReplica, loadSettings, outboxUnder, persistReplica, saveSettings, type ReplicationSettings,
+  claimOutbox, deleteOutbox, deleteRetired, loadReplica, loadSettings, outboxUnder, persistReplica, saveSettings, type ReplicationSettings,
 } from './replica-storage';
 import { NamedTimers } from '../cluster/named-timers';
 import * as wire from './peer-messages';
@@ -44,6 +45,15 @@ const REASSEMBLY_HELD_BYTES = 2 * wire.MAX_PARTS_PER_MESSAGE * REPL_PART_BYTES;
 const REASSEMBLY_TIMEOUT_MS = 10_000;
 
 /**
+ * Compaction: every `everyMs`, `groups` names the groups of documents to retire from the replica
+ * (store.ts `compact`), given the replica and the node's clock — the application's rule.
+ */
+export interface Compaction {
+  readonly everyMs: number;
+  readonly groups: (store: ReplicaStore, now: number) => string[];
+}
+
+/**
  * The shell of the replication protocol on one node: drives the pure core (lib/replication) with
  * real timers, peer messages over the cluster transport and PostgreSQL persistence, in a safe
  * order (persist, then send, then answer). Also drains the transactional outbox of committed facts
@@ -72,7 +82,7 @@ export class ReplicationNode {
   private readonly unnamedFacts = new Map<string, number>();
   private stopped = false;
   private readonly reassembly = new Reassembly({ maxHeldBytes: REASSEMBLY_HELD_BYTES, timeoutMs: REASSEMBLY_TIMEOUT_MS });
-  readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0, messagesBatched: 0, messagesSplit: 0, messagesReassembled: 0 };
+  readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0, messagesBatched: 0, messagesSplit: 0, messagesReassembled: 0, compactedRows: 0 };
 
   constructor(
     private readonly nodeId: string,
@@ -81,6 +91,7 @@ export class ReplicationNode {
     private readonly log: Logger,
     private readonly defaults: ReplicationSettings,
     private readonly baseConfig: Partial<ReplicationConfig>,
+    private readonly compaction?: Compaction,
   ) {}
 
   async start(): Promise<void> {
@@ -114,6 +125,14 @@ export class ReplicationNode {
     this.every(ALIVE_POLL_MS, () => this.followMembership());
     this.every(DRAIN_INTERVAL_MS, () => this.publish().then(() => {}));
     this.every(SETTINGS_POLL_MS, async () => this.applySettings(await loadSettings(this.db, this.defaults)));
+    if (this.compaction) this.every(this.compaction.everyMs, () => this.compact());
+  }
+
+  /** Retire what the compaction rule names in this replica now (at most once per group). */
+  async compact(): Promise<void> {
+    if (!this.compaction || this.stopped) return;
+    const groups = this.compaction.groups(this.state.store, this.now()).filter((g) => !this.state.store.retired.has(g));
+    if (groups.length) await this.enqueue({ type: 'compact', now: this.now(), groups });
   }
 
   async stop(): Promise<void> {
@@ -125,6 +144,11 @@ export class ReplicationNode {
 
   get mode(): ReplicationMode {
     return this.core.mode;
+  }
+
+  /** Groups compaction retired from this replica (their documents are in the system of record only). */
+  get retiredGroups(): ReadonlySet<string> {
+    return this.state.store.retired;
   }
 
   get currentSettings(): ReplicationSettings {
@@ -187,6 +211,7 @@ export class ReplicationNode {
     if (this.stopped) return;
     const changed = new Map<string, Entry>();
     let meta: Extract<ReplicationEffect, { type: 'persist' }>['meta'] | null = null;
+    const retired: string[] = [];
     const send: Outgoing[] = [];
     const effects: ReplicationEffect[] = [];
     for (const event of events) {
@@ -200,10 +225,14 @@ export class ReplicationNode {
         }
         for (const e of effect.entries) changed.set(e.key, e);
         meta = effect.meta;
+        retired.push(...(effect.retired ?? []));
       }
     }
     if (meta !== null) {
-      await persistReplica(this.db, this.nodeId, [...changed.values()], meta);
+      // An entry changed earlier in the batch may be under a group retired later in it.
+      const kept = retired.length ? [...changed.values()].filter((e) => !isRetired(this.state.store, e.key)) : [...changed.values()];
+      await persistReplica(this.db, this.nodeId, kept, meta);
+      if (retired.length) this.stats.compactedRows += await deleteRetired(this.db, this.nodeId, retired);
       if (changed.size) this.stats.lastAppliedAt = Date.now();
     }
     for (const out of send) {
@@ -476,29 +505,33 @@ export class ReplicationNode {
     // The session has now seen them: its later causal reads wait for them too (monotonic reads).
     let seen = result.token;
     for (const f of facts.slice(-MAX_CLAIMS_PER_TOKEN)) seen = merge(seen, factClaim(f.key, f.rank));
-    return { entries: withCommitted(result.entries, facts).filter((e) => !e.deleted), token: seen, servedBy: result.servedBy };
+    const entries = withCommitted(result.entries, facts).filter((e) => !e.deleted && !isRetired(this.state.store, e.key));
+    return { entries, token: seen, servedBy: result.servedBy };
   }
 
   // ---- status for GET /api/replicas ---------------------------------------------------------------
 
   localStats() {
     const store = this.state.store;
-    const entries = [...store.entries.values()];
+    // From the group index (no walk over the replica: this answers every /api/replicas poll).
     const byKind: Record<string, number> = {};
-    for (const e of entries) {
-      const kind = e.key.split(':')[0] ?? 'other';
-      byKind[kind] = (byKind[kind] ?? 0) + 1;
+    let grouped = 0;
+    for (const [group, members] of store.groups) {
+      if (group.indexOf(':') !== group.length - 1) continue;
+      byKind[group.slice(0, -1)] = members.size;
+      grouped += members.size;
     }
-    const newestTs = entries.reduce((max, e) => Math.max(max, e.ts), 0);
+    if (store.entries.size > grouped) byKind.other = store.entries.size - grouped;
     return {
       nodeId: this.nodeId,
       mode: this.core.mode,
-      entries: entries.length,
+      entries: store.entries.size,
       byKind,
       // The full digest is 16 buckets; one short hash of it is enough to compare replicas by eye.
       digest: createHash('sha256').update(store.digest.join('')).digest('hex').slice(0, 16),
       versionVector: store.seen,
-      newestTs,
+      // The hybrid clock: the largest timestamp this replica has applied.
+      newestTs: store.clockTs,
       conflicts: store.conflicts,
       recentConflicts: store.recentConflicts,
       hints: this.state.hintCount,
@@ -510,6 +543,8 @@ export class ReplicationNode {
       messagesBatched: this.stats.messagesBatched,
       messagesSplit: this.stats.messagesSplit,
       messagesReassembled: this.stats.messagesReassembled,
+      retiredGroups: store.retired.size,
+      compactedRows: this.stats.compactedRows,
     };
   }
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { BookingFact } from '../../../lib/booking/facts';
+import { showtimeOfGroup, type BookingFact } from '../../../lib/booking/facts';
 import {
-  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, releaseHold, type BookingRequest,
+  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, sortBookings, releaseHold, type BookingRequest,
 } from '../../../lib/booking/reservations';
 import { AppError } from '../../../lib/errors';
 import { enforce } from '../../../lib/limits/store';
@@ -76,7 +76,10 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     sendSessionToken(reply, read.token);
     reply.header('x-replica-served-by', read.servedBy);
     const facts = read.entries.map((e) => e.value as unknown as BookingFact);
-    return { bookings: await bookingsFromReplica(ctx.db, facts), consistency };
+    // Bookings of showtimes compacted out of the replicas (long past) come from the system of record.
+    const retired = [...ctx.replication.retiredGroups].flatMap((g) => (g.startsWith('booking:') ? [showtimeOfGroup(g)!] : []));
+    const [live, past] = await Promise.all([bookingsFromReplica(ctx.db, facts), retired.length ? listBookings(ctx.db, owner, retired) : []]);
+    return { bookings: sortBookings([...live, ...past]), consistency };
   });
 
   app.get('/api/bookings/:id', async (req) => {
