@@ -1,4 +1,4 @@
-/** Pick a replication core by mode (the strategy is switchable at runtime: see `stop` and `persistedOf`). */
+/** Pick a replication core by mode (the strategy is switchable at runtime: see `stop` and `handoverOf`). */
 import { createGossip } from './gossip';
 import { createMasterSlave } from './master-slave';
 import { createMultiMaster } from './multi-master';

@@ -23,7 +23,7 @@ before(async () => {
     'node-3': { REPLICA_COMPACT_EVERY_MS: '86400000' },
   });
   await waitForAgreement(cluster, all, 20_000);
-  [user] = await createUsersDirect(database.db, 1);
+  user = (await createUsersDirect(database.db, 1))[0]!;
 });
 after(async () => {
   await cluster?.stop();

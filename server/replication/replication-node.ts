@@ -4,7 +4,7 @@ import { merge, type VectorClock } from '../../lib/algorithms/vector-clock';
 import type { Db } from '../../lib/db/pool';
 import { createReplication } from '../../lib/replication';
 import {
-  persistedOf, type Consistency, type Outgoing, type ReplicaState, type ReplicationConfig, type ReplicationCore,
+  handoverOf, type Consistency, type Outgoing, type ReplicaState, type ReplicationConfig, type ReplicationCore,
   type ReplicationEffect, type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
 } from '../../lib/replication/replication';
 import {
@@ -345,9 +345,9 @@ export class ReplicationNode {
     await this.enqueue({ type: 'stop', now: this.now() });
     await this.exclusive(() => {
       this.timers.clear();
-      const persisted = persistedOf(this.state);
+      const handover = handoverOf(this.state);
       this.core = createReplication(settings.mode, this.configFor(settings));
-      this.state = this.core.init(this.nodeId, this.members(), persisted);
+      this.state = this.core.init(this.nodeId, this.members(), handover);
     });
     this.aliveKey = '';
     await this.enqueue({ type: 'start', now: this.now() });
