@@ -610,14 +610,16 @@ export function storeMeta(store: ReplicaStore): StoreMeta {
  * under a retired group are skipped (a crash between retiring and deleting their rows leaves them).
  */
 export function restoreStore(entries: Iterable<Entry>, meta?: StoreMeta): ReplicaStore {
-  let store: ReplicaStore = { ...emptyStore(), retired: new Set((meta?.retired ?? []).filter(isRetirableGroup)) };
+  const retired = new Set((meta?.retired ?? []).filter(isRetirableGroup));
   let clockTs = 0;
   const dropped: Entry[] = [];
+  const kept = new Map<string, Entry>();
   for (const e of entries) {
     clockTs = Math.max(clockTs, e.ts);
-    if (isRetired(store, e.key)) dropped.push(e);
-    else store = putEntry(store, store.entries.get(e.key), e);
+    if (retired.size && groupsOf(e.key).some((g) => retired.has(g))) dropped.push(e);
+    else kept.set(e.key, e);
   }
+  const store: ReplicaStore = { ...built(kept.values()), retired };
   const seen = meta?.seen ?? {};
   const pending = new Map<string, readonly number[]>();
   for (const [origin, seqs] of meta?.pending ?? []) pending.set(origin, [...seqs]);
@@ -627,6 +629,39 @@ export function restoreStore(entries: Iterable<Entry>, meta?: StoreMeta): Replic
     if (!hasSeen(restored, e.origin, e.seq)) restored = { ...restored, ...noteDot(restored.seen, restored.pending, e.origin, e.seq) };
   }
   return restored;
+}
+
+/**
+ * The store holding exactly `entries` (distinct keys), built in one pass with mutable
+ * collections — the same store as `putEntry` one entry at a time, without a copy per entry.
+ */
+function built(entries: Iterable<Entry>): ReplicaStore {
+  const hashes = new Array<number>(DIGEST_BUCKETS * 2).fill(0);
+  const groups = new Map<string, Map<string, Entry>>();
+  const owners = new Map<string, Map<string, Entry>>();
+  const add = (index: Map<string, Map<string, Entry>>, name: string, e: Entry) => {
+    const members = index.get(name);
+    if (members) members.set(e.key, e);
+    else index.set(name, new Map([[e.key, e]]));
+  };
+  const all = PersistentMap<string, Entry>().withMutations((map) => {
+    for (const e of entries) {
+      map.set(e.key, e);
+      const b = bucketOf(e.key);
+      const [h1, h2] = entryHash(e);
+      hashes[2 * b] = ((hashes[2 * b] ?? 0) ^ h1) >>> 0;
+      hashes[2 * b + 1] = ((hashes[2 * b + 1] ?? 0) ^ h2) >>> 0;
+      for (const g of groupsOf(e.key)) add(groups, g, e);
+      const owner = ownerOf(e);
+      if (owner !== undefined) add(owners, owner, e);
+    }
+  });
+  const persistent = (index: Map<string, Map<string, Entry>>): Index =>
+    PersistentMap<string, PersistentMap<string, Entry>>().withMutations((m) => {
+      for (const [name, members] of index) m.set(name, PersistentMap(members));
+    });
+  const digest = Array.from({ length: DIGEST_BUCKETS }, (_, b) => hex32(hashes[2 * b]!) + hex32(hashes[2 * b + 1]!));
+  return { ...emptyStore(), entries: all, hashes, digest, groups: persistent(groups), owners: persistent(owners) };
 }
 
 // ---------------------------------------------------------------------------------------------
