@@ -11,6 +11,7 @@ import {
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
 import { createUsersDirect } from '../test/helpers';
 import { measureReadsAtScale } from './replica-scale';
+import { measureHttpReadsAtScale, type HttpScaleRow } from './replica-scale-http';
 import {
   BenchClusters, Cleanup, cloneDatabase, dropDatabase, measuredOn, openSeededBenchDatabase, percentile, runMain, writeDocSection,
   type BenchDatabase, type Machine,
@@ -74,6 +75,9 @@ const SCALE_HEADING = 'Replica reads at scale';
 /** Bookings in the replica for the reads-at-scale part (--scale), and reads per cell and round. */
 const DEFAULT_SCALE = [1_000, 10_000, 100_000, 1_000_000];
 const SCALE_READS = 300;
+const SCALE_HTTP_HEADING = 'Replica reads at scale, through a node';
+/** Reads per cell through a node (each a real HTTP request). */
+const SCALE_HTTP_READS = 200;
 
 const log = (msg: string) => console.log(`[replication] ${msg}`);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -107,6 +111,7 @@ function readOptions() {
       scale: { type: 'string' },
       'no-scale': { type: 'boolean' },
       'only-scale': { type: 'boolean' },
+      'no-scale-http': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -121,6 +126,7 @@ function readOptions() {
   const scale = values['no-scale'] ? [] : positiveInts(values.scale ?? DEFAULT_SCALE.join(','), '--scale');
   return {
     writes, reads, ryw, sizes, modes, readModes, sim: !values['no-sim'], scale, onlyScale: values['only-scale'] === true,
+    scaleHttp: !values['no-scale-http'],
     writeDocs: !values['no-docs'] && process.env.BENCH_WRITE_DOCS !== '0',
   };
 }
@@ -912,6 +918,75 @@ ${largest.toLocaleString('en-US')} bookings (${(process.memoryUsage().rss / 2 **
   log(`wrote the "${SCALE_HEADING}" section of ${DOCS_FILE}`);
 }
 
+/**
+ * Reads at scale through a real node (bench/replica-scale-http.ts): a 3-node cluster per size,
+ * its replicas bulk-loaded; its own section of the docs. Opens the seeded database when the
+ * rest of the run did not (--only-scale).
+ */
+async function runScaleThroughNode(options: Options, opened?: BenchDatabase): Promise<void> {
+  if (!options.scale.length || !options.scaleHttp) return;
+  const cleanup = new Cleanup();
+  if (!opened) clusters.guard(cleanup);
+  try {
+    const { database, machine } = opened ? { database: opened, machine: undefined } : await openSeededBenchDatabase(cleanup, log);
+    const started = performance.now();
+    const rows = await measureHttpReadsAtScale(database, options.scale, SCALE_HTTP_READS, clusters, log);
+    const seconds = (performance.now() - started) / 1000;
+    printTable(
+      ['Read', 'Level', 'Bookings', 'Median ms', 'CPU ms / read (above rest)', 'CPU ms / read (all)', 'Returned', 'Refused'],
+      rows.map((r) => [r.read, r.level, String(r.size), r.medianMs.toFixed(2), r.readCpuMsPerRead.toFixed(2), r.cpuMsPerRead.toFixed(2), String(r.returned), String(r.refused)]),
+    );
+    if (options.writeDocs) writeDocSection(DOCS_FILE, 'Benchmarks', SCALE_HTTP_HEADING, scaleHttpSection(rows, seconds, machine, database));
+  } finally {
+    await cleanup.run();
+  }
+}
+
+function scaleHttpSection(rows: HttpScaleRow[], seconds: number, machine: Machine | undefined, database: BenchDatabase): string {
+  const sizes = [...new Set(rows.map((r) => r.size))];
+  const smallest = sizes[0]!;
+  const largest = sizes.at(-1)!;
+  const cell = (size: number, read: string, level: string) => rows.find((r) => r.size === size && r.read === read && r.level === level)!;
+  const lines: string[] = [];
+  const judged: { what: string; latency: number; cpu: number }[] = [];
+  for (const read of ['seat map', 'my bookings'] as const) {
+    lines.push(`**${read}** — median latency ms / cluster CPU ms per read above the cluster's CPU at rest (all CPU while reading):`, '');
+    lines.push(`| Level | ${sizes.map((n) => `${n.toLocaleString('en-US')} bookings`).join(' | ')} | ${largest.toLocaleString('en-US')} ÷ ${smallest.toLocaleString('en-US')} (latency / CPU) |`);
+    lines.push(`|---|${sizes.map(() => '---:').join('|')}|---:|`);
+    for (const level of [...new Set(rows.map((r) => r.level))]) {
+      const at = sizes.map((n) => cell(n, read, level));
+      const latency = at.at(-1)!.medianMs / at[0]!.medianMs;
+      const cpu = at.at(-1)!.readCpuMsPerRead / at[0]!.readCpuMsPerRead;
+      judged.push({ what: `${read}, ${level}`, latency, cpu });
+      lines.push(`| ${level} | ${at.map((c) => `${c.medianMs.toFixed(2)} / ${c.readCpuMsPerRead.toFixed(2)} (${c.cpuMsPerRead.toFixed(2)})`).join(' | ')} | ${latency.toFixed(2)}× / ${cpu.toFixed(2)}× |`);
+    }
+    lines.push('');
+  }
+  const over = judged.filter((j) => j.latency > 1.2 || j.cpu > 1.2);
+  const refused = rows.filter((r) => r.refused > 0);
+  const when = machine ? measuredOn(machine, database) : `Measured ${machineLine()}`;
+  const atRest = sizes.map((n) => `${n.toLocaleString('en-US')}: ${(cell(n, 'seat map', 'eventual').idleCpuShare * 100).toFixed(1)}%`).join(', ');
+  return `${when} · \`npm run bench:replication -- --only-scale\` (${seconds.toFixed(0)} s for this part; part of every \`npm run bench:replication\`).
+
+A seat-map and a my-bookings read as a client sees them — HTTP to node-1 of a 3-node multi-master cluster, one
+read at a time — while every replica holds that many booking documents. Bulk path (bench/replica-scale-http.ts):
+the cluster starts on a fresh copy of the seeded database and stops; the bookings are inserted into every node's
+persisted replica by one SQL statement (100 per showtime, 20 per user, from an origin that is no member); the nodes
+start again and load them, as after any restart. The seat map reads the measured showtime's 100 documents (10
+seats booked), my bookings the bench user's 20. CPU: every node process's, per read. Every size's cluster is up at
+once; ${SCALE_HTTP_READS} reads per cell and round, 3 rounds over the sizes in turn (median of the rounds' medians). A read
+refused with 503 is tried again and its latency runs until it answers: ${refused.length === 0 ? 'none was refused.'
+    : refused.map((r) => `${r.refused} of ${r.read} ${r.level} at ${r.size.toLocaleString('en-US')}`).join(', ') + ' (a replica in a long collection missed the read timeout).'}
+The cluster's CPU at rest (3 s before each size's reads, median of the rounds; one core = 100%) — ${atRest} —
+is heartbeats, anti-entropy and the collection of a larger heap; it is subtracted from the CPU while reading to give
+what a read costs, and grows with the replica, not with the reads.
+
+${lines.join('\n')}
+Target (issue 13): cost at ${largest.toLocaleString('en-US')} ≤ 1.2× cost at ${smallest.toLocaleString('en-US')} (latency, and CPU above rest) — ${over.length === 0
+    ? `met by every row (latency and CPU).`
+    : `met by ${judged.length - over.length} of ${judged.length} rows; not by ${over.map((j) => `${j.what} (${j.latency.toFixed(2)}× / ${j.cpu.toFixed(2)}×)`).join('; ')}.`}`;
+}
+
 function machineLine(): string {
   const cpus = os.cpus();
   return `${new Date().toUTCString()} · ${cpus.length} cores (${cpus[0]?.model ?? '?'}) · ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM · Linux ${os.release()} · Node.js ${process.version}`;
@@ -921,6 +996,7 @@ async function main(): Promise<number> {
   const options = readOptions();
   if (options.onlyScale) {
     runScale(options);
+    await runScaleThroughNode(options);
     return 0;
   }
   const began = performance.now();
@@ -974,6 +1050,7 @@ async function main(): Promise<number> {
       );
     }
     runScale(options);
+    await runScaleThroughNode(options, database);
     const problems = writes.reduce((n, r) => n + r.samples.filter((s) => s.problem).length, 0);
     if (problems) log(`${problems} write(s) with a problem: see the report`);
     return 0;
