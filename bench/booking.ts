@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createPool, type Db } from '../lib/db/pool';
-import { childProcessesRunning, startCluster, startGateway, waitFor } from '../test/cluster';
+import { createPool, type Db } from '../db/pool';
+import { childProcessesRunning, startCluster, startGateway, waitFor } from '../harness/cluster';
 import {
   BenchClusters, benchUserIdSql, Cleanup, cleanUpOnSignal, cpuSeconds, cpuShares, createBenchUsers, describeMachine, localPostmasterPid, measuredOn,
   median, openBenchDatabase, percentile, postgresTicks, processTicks, reapedChildrenTicks, runMain, runPgbench, sampleCpu, sortedFloat64,
   startApiNode, writeDocSection, type BenchDatabase, type CpuSample, type Machine,
-} from './lib';
+} from '../harness/kit';
 import { LoadConnection } from './load-connection';
 
 /**
@@ -20,12 +20,12 @@ import { LoadConnection } from './load-connection';
  *            run sells out BENCH_HOT_SELLOUTS showtimes one after the other (a single sell-out lasts
  *            about a second, too short to measure alone: its last seats are found by chance).
  *   gateway  the large workload through the real gateway (gateway/main.ts) in front of 3 real node
- *            processes (server/main.ts, API only, as the cluster tests run them): the site as
+ *            processes (node/main.ts, API only, as the cluster tests run them): the site as
  *            deployed, replication to peers included.
  *   gateway-hot  the hot workload the same way (not in the default run).
  *
  * Both sides pick seats the same way (uniformly, without looking at the seat map), client i books
- * as bench user i + 1 on both sides, and both run the booking SQL of lib/booking/reservations.ts,
+ * as bench user i + 1 on both sides, and both run the booking SQL of db/booking/reservations.ts,
  * each on showtimes of its own. Their bursts alternate (runPair), so both meet the same moments of
  * a shared, noisy machine; repeated BENCH_REPS times, medians are reported and written to
  * docs/benchmarks.md. The abuse limits of the edge (rate limits per address and per account, the
@@ -78,7 +78,7 @@ const LIMITS_OUT_OF_THE_WAY: { gateway: Record<string, string>; node: Record<str
   gateway: {
     LB_ADDRESS_LIMITS: 'on', LB_WRITE_RATE_PER_MIN: '1000000000', LB_WRITE_BURST: '1000000000', LB_CONNECTIONS_PER_ADDRESS: '100000',
   },
-  // server/config.ts: counted per account in PostgreSQL (one upsert per request), the maxima of their schema.
+  // node/config.ts: counted per account in PostgreSQL (one upsert per request), the maxima of their schema.
   node: { BOOKINGS_PER_ACCOUNT_PER_MIN: '1000000', HOLDS_PER_ACCOUNT_PER_MIN: '1000000', MAX_HELD_SEATS_PER_ACCOUNT: '10000' },
 };
 
@@ -138,7 +138,7 @@ function pickSeats(): string[] {
 
 /**
  * The booking statement of createBooking (one-step, no idempotency key: BOOK_SEATS in
- * lib/booking/reservations.ts) as a pgbench script: one statement that locks the seats, and only
+ * db/booking/reservations.ts) as a pgbench script: one statement that locks the seats, and only
  * if all are free takes them, inserts the booking, its seats and its outbox row for replication
  * and notifies — or writes nothing (the API's 409). One round trip, as in the API. What the API
  * does beyond that statement (HTTP, session, publishing the fact to its replica) is its overhead.
@@ -560,7 +560,7 @@ one-node cluster: after each commit it also publishes the booking to its replica
 
 function gatewayText(phase: PhaseReport): string {
   return `API: the real gateway process (\`gateway/main.ts\`, its default algorithm and settings, discovering the nodes in the
-registry) in front of ${CLUSTER_SIZE} node processes (\`server/main.ts\` as \`test/cluster.ts\` starts them: NODE_ENV=production,
+registry) in front of ${CLUSTER_SIZE} node processes (\`node/main.ts\` as \`harness/cluster.ts\` starts them: NODE_ENV=production,
 SERVE_PAGES=off), a real cluster — heartbeats, elections, and every booking replicated to its peers (replication
 outbox → protocol → persisted replicas) under the default replication settings. The same load generator as the
 one-node scenarios (C keep-alive connections, client i = user i + 1), connected to the gateway. Clients: ${phase.clients.join(', ')}.
@@ -656,7 +656,7 @@ async function lbStats(gatewayUrl: string): Promise<LbStats> {
   return (await res.json()) as LbStats;
 }
 
-/** Three nodes (test/cluster.ts: server/main.ts processes, API only) and the real gateway in front, discovering them in the registry. */
+/** Three nodes (harness/cluster.ts: node/main.ts processes, API only) and the real gateway in front, discovering them in the registry. */
 async function startGatewayCluster(cleanup: Cleanup, clusters: BenchClusters, databaseUrl: string): Promise<System> {
   const cluster = clusters.add(await startCluster(CLUSTER_SIZE, databaseUrl, NODE_BENCH_ENV));
   const stopCluster = () => clusters.stop(cluster);

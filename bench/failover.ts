@@ -1,15 +1,15 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../server/config';
-import { startCluster, type TestCluster } from '../test/cluster';
+import { loadConfig } from '../node/config';
+import { startCluster, type TestCluster } from '../harness/cluster';
 import {
   BenchClusters, Cleanup, cloneDatabase, dropDatabase, measuredOn, openSeededBenchDatabase, percentile, runMain, sampleCpu, writeDocSection,
   type BenchDatabase, type CpuSample, type Machine,
-} from './lib';
+} from '../harness/kit';
 
 /**
- * `npm run bench:failover`: how long a real cluster (one OS process per node, test/cluster.ts) is
+ * `npm run bench:failover`: how long a real cluster (one OS process per node, harness/cluster.ts) is
  * without an agreed leader after its leader is SIGKILLed, for Bully and Ring on 3 and 5 nodes.
  *
  * Per configuration: start the cluster, wait until it agrees; then KILLS times: read every node's
@@ -143,7 +143,7 @@ function sumSent(vs: (ElectionView | undefined)[]): number {
 type LogEvent = { node: string; time: number; msg: string };
 
 /**
- * The nodes' log lines (pino JSON on stdout, kept by test/cluster.ts in `handle.log`) from
+ * The nodes' log lines (pino JSON on stdout, kept by harness/cluster.ts in `handle.log`) from
  * `sinceMs` (wall clock) on. All processes share this machine's clock, so the times compare.
  */
 function logEvents(cluster: TestCluster, ids: string[], sinceMs: number): LogEvent[] {
@@ -623,7 +623,7 @@ function interpretation(rows: Row[], cluster: ReturnType<typeof loadConfig>['clu
           '"no leader (epoch E+1)" then "leader is <same> (epoch E+1)", and the winner\'s own "mark leader" write for E is ' +
           'refused by fencing). Under Ring several survivors start a token at once and any initiator claims for the winner; ' +
           'when the winner\'s own claim loses to a claim another initiator made for it, `onClaimResult` ' +
-          '(lib/algorithms/election.ts) treats the refusal like one for a rival (it defers only when the register names ' +
+          '(core/election.ts) treats the refusal like one for a rival (it defers only when the register names ' +
           'another node) and retries at the next epoch. '
         : '') +
       `A lower winner under Bully is a survivor whose ELECTION was not ANSWERed within ${cluster.electionAnswerTimeoutMs} ms ` +
@@ -665,8 +665,8 @@ busy during the ${rows.map((r) => `${r.algorithm}/${r.size}`).join(' / ')} runs 
 
 Command: \`${command(options.kills, options.algorithms, options.sizes)}\` (whole run ${elapsedS.toFixed(0)} s). Node settings (defaults):
 HEARTBEAT_INTERVAL_MS=${cluster.heartbeatIntervalMs}, SUSPECT_AFTER_MS=${cluster.suspectAfterMs}, DEAD_AFTER_MS=${cluster.deadAfterMs},
-ELECTION_ANSWER_TIMEOUT_MS=${cluster.electionAnswerTimeoutMs}, SYNC_INTERVAL_MS=${cluster.syncIntervalMs}; each node is \`server/main.ts\`
-in its own OS process on loopback (\`test/cluster.ts\`), all on one PostgreSQL database.
+ELECTION_ANSWER_TIMEOUT_MS=${cluster.electionAnswerTimeoutMs}, SYNC_INTERVAL_MS=${cluster.syncIntervalMs}; each node is \`node/main.ts\`
+in its own OS process on loopback (\`harness/cluster.ts\`), all on one PostgreSQL database.
 Per configuration: ${options.kills} times — SIGKILL the leader; **failover** = kill → every survivor's GET /api/election names
 the same new leader of a newer epoch (polled every ${POLL_INTERVAL_MS} ms, bound ${FAILOVER_BOUND_MS / 1000} s); **detection** = kill → first
 survivor's log line "<leader>: alive → dead"; **messages** = election messages the survivors sent (sum of their

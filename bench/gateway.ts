@@ -3,15 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
-import { createPool, prepareSchema } from '../lib/db/database';
-import { freePort } from '../lib/db/embedded';
-import type { Db } from '../lib/db/pool';
-import { startCluster, waitFor, type TestCluster } from '../test/cluster';
-import { ALGORITHMS, type Algorithm } from '../gateway/balancer';
+import { createPool, prepareSchema } from '../db/database';
+import { freePort } from '../db/embedded';
+import type { Db } from '../db/pool';
+import { startCluster, waitFor, type TestCluster } from '../harness/cluster';
+import { ALGORITHMS, type Algorithm } from '../core/gateway/balancer';
 import {
   Cleanup, cleanUpOnSignal, cpuShares, describeMachine, localPostmasterPid, measuredOn, median, openBenchDatabase, postgresTicks, processTicks,
   reapedChildrenTicks, runMain, sampleCpu, type CpuSample,
-} from './lib';
+} from '../harness/kit';
 
 /**
  * `npm run bench:gateway`: the same 3 real nodes measured
@@ -245,7 +245,7 @@ async function startNginx(cleanup: Cleanup, backends: string[]): Promise<Nginx> 
 type GatewayProcess = { url: string; pid: number };
 
 /**
- * `gateway/main.ts` of the checkout in `cwd` as a child process (like test/cluster.ts#startGateway,
+ * `gateway/main.ts` of the checkout in `cwd` as a child process (like harness/cluster.ts#startGateway,
  * but with node arguments, for --cpu-prof, and another checkout's code, for a before/after run).
  */
 async function startGatewayProcess(
@@ -631,7 +631,7 @@ async function main(): Promise<void> {
 (a proxy's CPU is taken from the nodes and PostgreSQL), plus whatever else runs on the machine ("other").
 
 Command: \`npm run bench:gateway\` (BENCH_SECONDS=${RUN_S} BENCH_REPS=${REPETITIONS} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_THREADS=${THREADS}${gatewayEnv};
-whole run ${((performance.now() - began) / 1000).toFixed(0)} s). The same 3 node processes (\`server/main.ts\`, API only, NODE_ENV=production,
+whole run ${((performance.now() - began) / 1000).toFixed(0)} s). The same 3 node processes (\`node/main.ts\`, API only, NODE_ENV=production,
 a real cluster: heartbeats, election, clock sync) for every configuration; wrk with ${THREADS} threads and ${CONNECTIONS} keep-alive
 connections, ${RUN_S} s per run, after a ${WARMUP_S} s warm-up of each configuration; configurations alternate and their order
 rotates every repetition; figures are medians of ${REPETITIONS} runs. **direct**: wrk's threads are assigned to the 3 node ports in

@@ -1,7 +1,7 @@
-import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
-import { client } from '../test/helpers';
-import { cloneDatabase, createBenchUsers, dropDatabase, median, processTicks, type BenchClusters, type BenchDatabase } from './lib';
-import { createPool } from '../lib/db/pool';
+import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../harness/cluster';
+import { client } from '../harness/helpers';
+import { cloneDatabase, createBenchUsers, dropDatabase, median, processTicks, type BenchClusters, type BenchDatabase } from '../harness/kit';
+import { createPool } from '../db/pool';
 
 /**
  * Replica reads at scale through a real node: what a client waits for, and the cluster's CPU per

@@ -1,8 +1,8 @@
-import { bookingKey, showtimePrefixes } from '../lib/booking/facts';
-import { createReplication } from '../lib/replication';
-import type { ReplicaState, ReplicationCore, ReplicationEvent, ReplicationMode } from '../lib/replication/replication';
-import { emptyStore, restoreStore, select, type Entry, type ReplicaStore, type Selection } from '../lib/replication/store';
-import { median } from './lib';
+import { bookingKey, showtimePrefixes } from '../db/booking/facts';
+import { createReplication } from '../core/replication';
+import type { ReplicaState, ReplicationCore, ReplicationEvent, ReplicationMode } from '../core/replication/replication';
+import { emptyStore, restoreStore, select, type Entry, type ReplicaStore, type Selection } from '../core/replication/store';
+import { median } from '../harness/kit';
 
 /**
  * What a replica read costs as the replica grows: the part of a seat-map or my-bookings read that

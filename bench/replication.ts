@@ -1,26 +1,26 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dominates, type VectorClock } from '../lib/algorithms/vector-clock';
-import { createPool } from '../lib/db/database';
-import type { Db } from '../lib/db/pool';
-import { decodeSessionToken } from '../lib/replication/session-token';
+import { dominates, type VectorClock } from '../core/vector-clock';
+import { createPool } from '../db/database';
+import type { Db } from '../db/pool';
+import { decodeSessionToken } from '../core/replication/session-token';
 import {
   pushEpidemicRounds, SERF_1000_NODES_99_99_S, SPREAD_FANOUT, SPREAD_GOSSIP_INTERVAL_MS, SPREAD_NETWORK, spreadTable, type SpreadRow,
-} from '../lib/replication/sim/spread';
-import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
-import { createUsersDirect } from '../test/helpers';
+} from '../sim/replication/spread';
+import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../harness/cluster';
+import { createUsersDirect } from '../harness/helpers';
 import { measureReadsAtScale } from './replica-scale';
 import { measureHttpReadsAtScale, type HttpScaleRow } from './replica-scale-http';
 import {
   BenchClusters, Cleanup, cloneDatabase, dropDatabase, measuredOn, openSeededBenchDatabase, percentile, runMain, writeDocSection,
   type BenchDatabase, type Machine,
-} from './lib';
+} from '../harness/kit';
 
 /**
  * `npm run bench:replication`: how fast an acknowledged write reaches every replica, per
- * replication mode, on real node processes (test/cluster.ts: one OS process per node, API only,
- * one PostgreSQL database) and in the simulator (lib/replication/sim/spread.ts) beside Serf's
+ * replication mode, on real node processes (harness/cluster.ts: one OS process per node, API only,
+ * one PostgreSQL database) and in the simulator (sim/replication/spread.ts) beside Serf's
  * model; and what a read costs at each consistency level.
  *
  * Real nodes, per size (--sizes, default 3,5) and mode (switched at runtime with POST
@@ -816,7 +816,7 @@ Command: \`${command(o)}\` (whole run ${elapsedS.toFixed(0)} s, of which the sim
 
 ### Real nodes: acknowledged write → every replica
 
-Each node is \`server/main.ts\` in its own OS process on loopback (\`test/cluster.ts\`), all on one PostgreSQL database (a fresh copy
+Each node is \`node/main.ts\` in its own OS process on loopback (\`harness/cluster.ts\`), all on one PostgreSQL database (a fresh copy
 per cluster size). After start, the run waits until the seeded catalogue's facts are on every replica. Then the mode is switched
 at runtime (\`POST /api/replicas\` as admin). Measuring starts once every node reports the new mode, the replicas have converged and the
 outbox is empty. Then ${WARMUP_WRITES} warm-up bookings and ${o.writes} measured ones, one at a time: one seat each,
@@ -849,7 +849,7 @@ ${table(RYW_HEAD, rywRows(ryw), 1)}
 ${ryw.some((r) => r.misses.length) ? `\nReads that missed the booking just made:\n${ryw.flatMap((r) => r.misses.map((m) => `- ${r.mode}: ${m}`)).join('\n')}\n` : ''}
 ${sim ? `### Simulator: 100 and 1,000 nodes beside Serf
 
-\`spreadTable()\` (lib/replication/sim/spread.ts): the real replication cores in the deterministic simulator. The network is
+\`spreadTable()\` (sim/replication/spread.ts): the real replication cores in the deterministic simulator. The network is
 ${SPREAD_NETWORK.minDelayMs}–${SPREAD_NETWORK.maxDelayMs} ms one way with no loss. Gossip uses memberlist's ${SPREAD_GOSSIP_INTERVAL_MS} ms interval and fanout ${SPREAD_FANOUT}, and multi-master N/R/W 3/2/2.
 Writes go one after another through random nodes. Rounds = simulated ms ÷ ${SPREAD_GOSSIP_INTERVAL_MS}, and count from the write (for gossip, W = 1,
 so the write and its acknowledgement coincide).

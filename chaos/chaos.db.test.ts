@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '../test/helpers';
+import { createTestDatabase, type TestDatabase } from '../harness/helpers';
 import { formatReport, INVARIANTS, readLines } from './checker';
 import { FAULT_KINDS } from './history';
 import { runChaos, type ChaosResult } from './runner';

@@ -1,4 +1,4 @@
-import type { TestCluster } from '../test/cluster';
+import type { TestCluster } from '../harness/cluster';
 import type { FaultKind, HistoryWriter } from './history';
 import { FAULT_KINDS } from './history';
 import { Random } from './random';

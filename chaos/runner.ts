@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPool, type Db } from '../lib/db/pool';
-import { childProcessesRunning, startCluster, startGateway, waitFor, waitForAgreement, type TestCluster, type TestGateway } from '../test/cluster';
+import { createPool, type Db } from '../db/pool';
+import { childProcessesRunning, startCluster, startGateway, waitFor, waitForAgreement, type TestCluster, type TestGateway } from '../harness/cluster';
 import { check, type DbSnapshot, type Report } from './checker';
 import { HistoryWriter, readHistory } from './history';
 import { Nemesis, planSchedule, sampleElections, type ScheduleOptions } from './nemesis';
@@ -9,7 +9,7 @@ import { runWorkload, type Showtime } from './workload';
 
 /**
  * One chaos run against a fresh cluster on `databaseUrl` (a fresh, migrated and seeded database):
- * node processes (test/cluster.ts, API only) and the real gateway; the workload through the
+ * node processes (harness/cluster.ts, API only) and the real gateway; the workload through the
  * gateway and the nemesis at the same time until the duration is up; then heal everything, wait
  * (bounded) until the replicas converge, a last causal read per client, a snapshot of the
  * database, and the checker over the history file and that snapshot. Every process started here is
@@ -18,7 +18,7 @@ import { runWorkload, type Showtime } from './workload';
 
 /**
  * The chaos run is a fault test, not an attack: its few accounts book back to back with retries,
- * so the per-account limits (server/config.ts) are set out of the way — a client whose hold answer
+ * so the per-account limits (node/config.ts) are set out of the way — a client whose hold answer
  * was lost would otherwise meet HOLD_LIMIT_REACHED until its seats expire.
  */
 const CHAOS_ACCOUNT_LIMITS = {
@@ -61,7 +61,7 @@ const live = new Set<{ cluster?: TestCluster; gateway?: TestGateway }>();
 /** SIGCONT then SIGKILL every process of every run in progress (synchronous: safe in an exit handler). */
 export function killEverythingNow(): void {
   // Also those of a start that failed half-way (it left no handle to them).
-  for (const { pid } of childProcessesRunning('server/main.ts', 'gateway/main.ts')) {
+  for (const { pid } of childProcessesRunning('node/main.ts', 'gateway/main.ts')) {
     try {
       process.kill(pid, 'SIGCONT');
       process.kill(pid, 'SIGKILL');

@@ -2,9 +2,9 @@
 
 import Link from 'next/link';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { apiFetch, type DistributedInfo, type Movie, type MovieListItem, type Screen } from '@/lib/client/api';
-import { errorMessage } from '@/lib/client/error-messages';
-import { formatDateTime } from '@/lib/client/format';
+import { apiFetch, type DistributedInfo, type Movie, type MovieListItem, type Screen } from '@/client/api';
+import { errorMessage } from '@/client/error-messages';
+import { formatDateTime } from '@/client/format';
 import { useAuth } from './auth-provider';
 import { Poster } from './poster';
 import { Button, ButtonLink, ErrorNotice, Notice, PageHeading, Spinner } from './ui';

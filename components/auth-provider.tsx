@@ -1,7 +1,7 @@
 'use client';
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
-import { ApiError, apiFetch, type User } from '@/lib/client/api';
+import { ApiError, apiFetch, type User } from '@/client/api';
 
 /**
  * Who is logged in, for every page. The session itself is the httpOnly cookie; the pages keep a

@@ -5,9 +5,9 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import {
   ApiError, apiFetch, newIdempotencyKey, seatsInError, type Booking, type DistributedInfo, type Hold, type Seat,
-} from '@/lib/client/api';
-import { errorMessage } from '@/lib/client/error-messages';
-import { compareSeatIds } from '@/lib/client/format';
+} from '@/client/api';
+import { errorMessage } from '@/client/error-messages';
+import { compareSeatIds } from '@/client/format';
 import { useAuth } from './auth-provider';
 import { BookingPanel } from './booking-panel';
 import { MAX_SEATS, type Phase } from './booking-phase';

@@ -1,7 +1,7 @@
 'use client';
 
-import type { Seat, SeatCategory } from '@/lib/client/api';
-import { formatCountdown, formatMoney } from '@/lib/client/format';
+import type { Seat, SeatCategory } from '@/client/api';
+import { formatCountdown, formatMoney } from '@/client/format';
 import { MAX_SEATS, type Phase } from './booking-phase';
 import { Button } from './ui';
 import { useNow } from './use-now';

@@ -1,4 +1,4 @@
-import type { Booking, Hold } from '@/lib/client/api';
+import type { Booking, Hold } from '@/client/api';
 
 /** As MAX_SEATS_PER_BOOKING on the server (which has the final word: TOO_MANY_SEATS). */
 export const MAX_SEATS = 10;

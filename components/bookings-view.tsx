@@ -1,9 +1,9 @@
 'use client';
 
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError, apiFetch, type Booking } from '@/lib/client/api';
-import { errorMessage } from '@/lib/client/error-messages';
-import { formatDateTime, formatMoney } from '@/lib/client/format';
+import { ApiError, apiFetch, type Booking } from '@/client/api';
+import { errorMessage } from '@/client/error-messages';
+import { formatDateTime, formatMoney } from '@/client/format';
 import { useAuth } from './auth-provider';
 import { ConfirmDialog } from './confirm-dialog';
 import { DistributedInfoCard } from './distributed-info';

@@ -1,5 +1,5 @@
-import type { Booking } from '@/lib/client/api';
-import { formatDateTime, formatMoney } from '@/lib/client/format';
+import type { Booking } from '@/client/api';
+import { formatDateTime, formatMoney } from '@/client/format';
 import { DistributedInfoCard } from './distributed-info';
 import { Button, ButtonLink } from './ui';
 

@@ -1,4 +1,4 @@
-import type { DistributedInfo } from '@/lib/client/api';
+import type { DistributedInfo } from '@/client/api';
 
 /** The spec's distributed metadata of a booking: which node processed it, and its clocks. */
 export function DistributedInfoCard({ info, compact = false }: { info: DistributedInfo; compact?: boolean }) {

@@ -2,8 +2,8 @@
 
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
-import { errorMessage } from '@/lib/client/error-messages';
-import { safeNextPath } from '@/lib/client/safe-next';
+import { errorMessage } from '@/client/error-messages';
+import { safeNextPath } from '@/client/safe-next';
 import { useAuth } from './auth-provider';
 import { Button, ButtonLink, Notice } from './ui';
 

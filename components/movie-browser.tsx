@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { apiFetch, type MovieListItem } from '@/lib/client/api';
+import { apiFetch, type MovieListItem } from '@/client/api';
 import { MovieCard, MovieCardSkeleton } from './movie-card';
 import { ErrorNotice } from './ui';
 

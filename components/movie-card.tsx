@@ -1,6 +1,6 @@
 import Link from 'next/link';
-import type { MovieListItem } from '@/lib/client/api';
-import { formatDay, formatDuration, formatTime } from '@/lib/client/format';
+import type { MovieListItem } from '@/client/api';
+import { formatDay, formatDuration, formatTime } from '@/client/format';
 import { Poster } from './poster';
 
 export function Rating({ value }: { value: number }) {

@@ -2,8 +2,8 @@
 
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiFetch, type MovieDetail } from '@/lib/client/api';
-import { formatDuration } from '@/lib/client/format';
+import { apiFetch, type MovieDetail } from '@/client/api';
+import { formatDuration } from '@/client/format';
 import { BookingFlow } from './booking-flow';
 import { Rating } from './movie-card';
 import { Poster } from './poster';

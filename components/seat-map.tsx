@@ -1,8 +1,8 @@
 'use client';
 
 import { useEffect, useId, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent } from 'react';
-import type { Seat, SeatCategory, SeatMapData } from '@/lib/client/api';
-import { formatMoney } from '@/lib/client/format';
+import type { Seat, SeatCategory, SeatMapData } from '@/client/api';
+import { formatMoney } from '@/client/format';
 
 /**
  * The screen's real layout: rows front (at the screen) to back, aisles where the layout puts

@@ -1,8 +1,8 @@
 'use client';
 
 import { useMemo, useState } from 'react';
-import type { ShowtimeSummary } from '@/lib/client/api';
-import { dayKey, formatDay, formatTime } from '@/lib/client/format';
+import type { ShowtimeSummary } from '@/client/api';
+import { dayKey, formatDay, formatTime } from '@/client/format';
 
 /** Showtimes grouped by day: one button per day, then that day's showtimes with the seats left. */
 export function ShowtimePicker({ showtimes, selectedId, onSelect }: { showtimes: ShowtimeSummary[]; selectedId: number | null; onSelect: (id: number) => void }) {

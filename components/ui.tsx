@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import type { ComponentProps } from 'react';
-import { errorMessage } from '@/lib/client/error-messages';
+import { errorMessage } from '@/client/error-messages';
 
 /** Small shared building blocks: buttons, notices, a spinner, a page heading. */
 

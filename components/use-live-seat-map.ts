@@ -1,8 +1,8 @@
 'use client';
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiFetch, type SeatMapData } from '@/lib/client/api';
-import { applySeatsEvent, mergeSeatMap, newlyTaken, parseSeatsEvent } from '@/lib/client/live-seat-map';
+import { apiFetch, type SeatMapData } from '@/client/api';
+import { applySeatsEvent, mergeSeatMap, newlyTaken, parseSeatsEvent } from '@/client/live-seat-map';
 
 /** Refetches asked for within this window (a burst of resyncs) are one. */
 const REFRESH_COALESCE_MS = 120;
@@ -19,7 +19,7 @@ export type LiveState = 'connecting' | 'live' | 'offline';
  * A showtime's seat map that stays current: read once, then changed by the node's server-sent
  * event stream, whose events carry the seats that changed, their state and its version — shown
  * at once, on any node, however far the replica that serves the seat map lags. Reads and events
- * are merged seat by seat by version (lib/client/live-seat-map.ts), so a late or stale read never
+ * are merged seat by seat by version (client/live-seat-map.ts), so a late or stale read never
  * undoes a newer event. The map is read again only when the stream (re)connects or says `resync`
  * (it may have missed changes), after this visitor's own actions, and while the stream is down.
  *

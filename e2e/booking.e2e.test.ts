@@ -4,9 +4,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { buildIfNeeded } from '../scripts/build-if-needed';
-import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../test/cluster';
-import { client, createTestDatabase, findShowtime, signedUpClient, type TestDatabase } from '../test/helpers';
-import { launchBrowser, openSeatMap, PAGE_TIMEOUT_MS, seat, signUp, snap, VIEWPORTS, waitForNotice, waitForSeat, watchConsole } from './browser';
+import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../harness/cluster';
+import { client, createTestDatabase, findShowtime, signedUpClient, type TestDatabase } from '../harness/helpers';
+import { launchBrowser, openSeatMap, PAGE_TIMEOUT_MS, seat, signUp, snap, VIEWPORTS, waitForNotice, waitForSeat, watchConsole } from '../harness/browser';
 
 /**
  * The booking site in a real browser against a real cluster: two node processes (pages + API) on

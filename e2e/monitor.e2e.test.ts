@@ -4,10 +4,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildIfNeeded } from '../scripts/build-if-needed';
-import { takeRestartRequest } from '../server/cluster/restart-requests';
-import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../test/cluster';
-import { createTestDatabase, type TestDatabase } from '../test/helpers';
-import { launchBrowser, PAGE_TIMEOUT_MS, SCREENSHOT_DIR, VIEWPORTS, watchConsole } from './browser';
+import { takeRestartRequest } from '../node/cluster/restart-requests';
+import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../harness/cluster';
+import { createTestDatabase, type TestDatabase } from '../harness/helpers';
+import { launchBrowser, PAGE_TIMEOUT_MS, SCREENSHOT_DIR, VIEWPORTS, watchConsole } from '../harness/browser';
 
 /**
  * The system monitor in a real browser, served through the real gateway in front of three real

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
-import { client, createTestDatabase, createUsersDirect, type TestDatabase } from '../test/helpers';
-import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../test/cluster';
-import { errorCodeOf, rawExchange, rawHead, type RawResult } from '../test/raw-http';
+import { client, createTestDatabase, createUsersDirect, type TestDatabase } from '../harness/helpers';
+import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../harness/cluster';
+import { errorCodeOf, rawExchange, rawHead, type RawResult } from '../harness/raw-http';
 
 type LbNode = { id: string; eligible: boolean; healthy: boolean; ejections?: number; errors: number };
 type LbStats = { nodes: LbNode[]; edge?: Record<string, number> };

@@ -3,7 +3,7 @@
  * only what a client on the network can send, over raw sockets (node:net) so that every byte
  * arrives as written. Seeded: a failure names FUZZ_SEED=<seed>, which replays it exactly.
  *
- *  1. every API endpoint (README's table, server/api/routes/*.ts, the gateway's /api/lb) with every
+ *  1. every API endpoint (README's table, node/api/routes/*.ts, the gateway's /api/lb) with every
  *     body shape — valid, missing fields, wrong types, huge strings, deep nesting, arrays, nulls,
  *     non-JSON, wrong or no content type, empty, chunked, behind `Expect: 100-continue` — as
  *     anonymous, user, admin, cookie and junk-credential callers, from one or from many addresses;
@@ -25,9 +25,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { ERROR_STATUS } from '../lib/errors';
-import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../test/cluster';
-import { client, createTestDatabase, createUsersDirect, findShowtime, type TestDatabase } from '../test/helpers';
+import { ERROR_STATUS } from '../core/errors';
+import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../harness/cluster';
+import { client, createTestDatabase, createUsersDirect, findShowtime, type TestDatabase } from '../harness/helpers';
 
 const SEED = Number(process.env.FUZZ_SEED ?? randomBytes(4).readUInt32BE() >>> 1);
 /** Fuzzed requests against the endpoints (test 1). */
@@ -109,7 +109,7 @@ async function digest(): Promise<string> {
   return JSON.stringify(rows[0]);
 }
 
-/** Codes and statuses of the one error table: lib/errors.ts and docs/errors.md (gateway codes included). */
+/** Codes and statuses of the one error table: core/errors.ts and docs/errors.md (gateway codes included). */
 function documentedCodes(): Map<string, number> {
   const codes = new Map<string, number>(Object.entries(ERROR_STATUS));
   const table = fs.readFileSync(path.resolve('docs/errors.md'), 'utf8');

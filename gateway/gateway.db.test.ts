@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { client, createTestDatabase, createUsersDirect, type TestDatabase } from '../test/helpers';
-import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../test/cluster';
+import { client, createTestDatabase, createUsersDirect, type TestDatabase } from '../harness/helpers';
+import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../harness/cluster';
 
 type LbStats = { algorithm: string; nodes: { id: string; eligible: boolean; requests: number }[] };
 

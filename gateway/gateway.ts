@@ -5,14 +5,14 @@ import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { Pool, request as undiciRequest, type Dispatcher } from 'undici';
-import { ConcurrencyLimiter, isPeerOnlyPath, limitOf, RateLimiter, retryAfterSeconds, type RateLimit } from './limits';
-import { INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from './balancer';
+import { ConcurrencyLimiter, isPeerOnlyPath, limitOf, RateLimiter, retryAfterSeconds, type RateLimit } from '../core/gateway/limits';
+import { INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from '../core/gateway/balancer';
 import {
   checkFailed, checkPassed, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority, requestFailed, requestSucceeded,
   type BackendHealth, type ClusterReport, type HealthConfig,
-} from './health';
+} from '../core/gateway/health';
 import { LatencyWindow, percentilesOf } from './stats';
-import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, SECURITY_HEADERS } from '../lib/http/browser-edge';
+import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, SECURITY_HEADERS } from '../http/browser-edge';
 
 export type GatewayConfig = {
   algorithm: Algorithm;
@@ -41,7 +41,7 @@ export type GatewayConfig = {
   log: Logger;
 };
 
-/** Per-client-address limits (gateway/limits.ts); a rate of 0 disables one. */
+/** Per-client-address limits (core/gateway/limits.ts); a rate of 0 disables one. */
 export type EdgeConfig = {
   /** LB_ADDRESS_LIMITS=off turns every per-address limit off at once (load tests from one address). */
   addressLimits: boolean;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../test/cluster';
-import { createTestDatabase, type TestDatabase } from '../test/helpers';
+import { startCluster, startGateway, waitFor, type TestCluster, type TestGateway } from '../harness/cluster';
+import { createTestDatabase, type TestDatabase } from '../harness/helpers';
 
 /**
  * The spec's "Weighted Round Robin (load-based)", with real processes: the gateway on `weighted`

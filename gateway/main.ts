@@ -2,10 +2,10 @@ import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import pino from 'pino';
 import { z } from 'zod';
-import { parseSiteOrigins } from '../lib/http/browser-edge';
-import { loadDotEnv } from '../server/config';
-import { parsePeerList } from '../server/cluster/membership';
-import type { Algorithm } from './balancer';
+import { parseSiteOrigins } from '../http/browser-edge';
+import { loadDotEnv } from '../config/dotenv';
+import { parsePeerList } from '../transport/peers';
+import type { Algorithm } from '../core/gateway/balancer';
 import { Gateway, type LbSettings, type RawStats, type WorkerLink } from './gateway';
 
 /** The gateway process: `npm start` runs it on PORT in front of the nodes. */

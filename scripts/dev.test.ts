@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { freePort } from '../lib/db/embedded';
-import { createPool, type Db } from '../lib/db/pool';
-import { waitFor } from '../test/cluster';
-import { findShowtime, signedUpClient } from '../test/helpers';
-import { descendants, exitCode, isRunning, npmRun, procInfo, processesUsing, StartedProcesses, waitUntilGone, type NpmRun, type ProcInfo } from '../test/process-tree';
+import { freePort } from '../db/embedded';
+import { createPool, type Db } from '../db/pool';
+import { waitFor } from '../harness/cluster';
+import { findShowtime, signedUpClient } from '../harness/helpers';
+import { descendants, exitCode, isRunning, npmRun, procInfo, processesUsing, StartedProcesses, waitUntilGone, type NpmRun, type ProcInfo } from '../harness/process-tree';
 
 /**
  * The spec's multi-terminal commands on the embedded database:

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import { ensureDatabaseExists } from '../lib/db/database';
-import { startEmbeddedPostgres } from '../lib/db/embedded';
-import { exitCode, npmRun, procInfo, processesUsing, StartedProcesses } from '../test/process-tree';
+import { ensureDatabaseExists } from '../db/database';
+import { startEmbeddedPostgres } from '../db/embedded';
+import { exitCode, npmRun, procInfo, processesUsing, StartedProcesses } from '../harness/process-tree';
 
 /**
  * `npm run db:init` as the spec's setup runs it, twice: against a fresh, empty database given as

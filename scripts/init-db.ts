@@ -1,7 +1,8 @@
 import pino from 'pino';
-import { ensureAdmin } from '../lib/auth/accounts';
-import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
-import { loadConfig, loadDotEnv } from '../server/config';
+import { ensureAdmin } from '../db/accounts/accounts';
+import { createPool, prepareSchema, resolveDatabase } from '../db/database';
+import { loadDotEnv } from '../config/dotenv';
+import { loadConfig } from '../node/config';
 
 /** `npm run db:init`: create tables and indexes, insert the sample catalogue and the admin account. */
 loadDotEnv();

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { launchBrowser } from '../e2e/browser';
+import { launchBrowser } from '../harness/browser';
 
 /**
  * app/favicon.ico from app/icon.svg (`npx tsx scripts/make-favicon.ts`): browsers still ask for

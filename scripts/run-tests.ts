@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../lib/db/embedded';
-import { createPool, ensureDatabaseExists, prepareSchema } from '../lib/db/database';
-import { TEMPLATE_DATABASE } from '../test/helpers';
+import { startEmbeddedPostgres } from '../db/embedded';
+import { createPool, ensureDatabaseExists, prepareSchema } from '../db/database';
+import { TEMPLATE_DATABASE } from '../harness/helpers';
 import { buildIfNeeded } from './build-if-needed';
 import { ensureBrowser } from './ensure-browser';
 

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { createPool, type Db } from '../lib/db/pool';
-import { waitFor } from '../test/cluster';
-import { client, findShowtime, signedUpClient } from '../test/helpers';
-import { consecutiveFreePorts, descendants, envOf, exitCode, isRunning, npmRun, procInfo, processesUsing, StartedProcesses, waitUntilGone, type ProcInfo } from '../test/process-tree';
-import { freePort } from '../lib/db/embedded';
+import { createPool, type Db } from '../db/pool';
+import { waitFor } from '../harness/cluster';
+import { client, findShowtime, signedUpClient } from '../harness/helpers';
+import { consecutiveFreePorts, descendants, envOf, exitCode, isRunning, npmRun, procInfo, processesUsing, StartedProcesses, waitUntilGone, type ProcInfo } from '../harness/process-tree';
+import { freePort } from '../db/embedded';
 
 /**
  * `npm start` as the README's quick start runs it — the launcher (scripts/start.ts) with the
@@ -61,7 +61,7 @@ test('npm start: embedded PostgreSQL, 3 nodes and the gateway; a booking; a node
 
   // The process tree: launcher → nodes, gateway, postmaster — all with our DATA_DIR.
   const tree = started.rememberTree(npm.proc.pid!);
-  const nodes = byScript(tree, 'server/main.ts');
+  const nodes = byScript(tree, 'node/main.ts');
   const gateways = byScript(tree, 'gateway/main.ts');
   const postmasterPid = Number(fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const postmaster = tree.find((p) => p.pid === postmasterPid);
@@ -110,7 +110,7 @@ test('npm start: embedded PostgreSQL, 3 nodes and the gateway; a booking; a node
     newNode2 = procInfo(res.body.pid);
     return newNode2?.ppid === launcherPid;
   }, 100).catch((err: Error) => assert.fail(fail(err.message)));
-  assert.ok(newNode2!.argv.includes('server/main.ts'));
+  assert.ok(newNode2!.argv.includes('node/main.ts'));
   assert.match(npm.output(), /node-2 crashed on request; restarting it in 300 ms/);
   // The gateway balances onto it again (not only pinned requests reach it).
   await waitFor('the gateway to route a request to the restarted node-2', 30_000, async () => {

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import pino from 'pino';
-import { ensureAdmin } from '../lib/auth/accounts';
-import { createPool, prepareSchema, resolveDatabase } from '../lib/db/database';
-import { handleShutdownSignalsOurselves } from '../lib/db/embedded';
-import { takeRestartRequest } from '../server/cluster/restart-requests';
-import { clusterSecret } from '../server/cluster/secret';
-import { loadConfig, loadDotEnv } from '../server/config';
+import { ensureAdmin } from '../db/accounts/accounts';
+import { createPool, prepareSchema, resolveDatabase } from '../db/database';
+import { handleShutdownSignalsOurselves } from '../db/embedded';
+import { takeRestartRequest } from '../node/cluster/restart-requests';
+import { clusterSecret } from '../node/cluster/secret';
+import { loadDotEnv } from '../config/dotenv';
+import { loadConfig } from '../node/config';
 import { buildIfNeeded } from './build-if-needed';
 
 /**
@@ -37,7 +38,7 @@ let stopping = false;
 
 function startNode(index: number): void {
   const id = `node-${index}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'node/main.ts'], {
     stdio: 'inherit',
     env: {
       ...process.env,

@@ -3,9 +3,9 @@
  * served it (`X-Served-By`); `node` pins a request to one node (`X-Node`, see docs/gateway.md) —
  * for chaos actions on a chosen node and for one node's own view.
  */
-import { answerOf, ApiError, send, type RequestOptions } from '@/lib/client/api';
-import type { ElectionRound } from '@/server/cluster/election-driver';
-import type { SyncRound } from '@/server/cluster/berkeley-daemon';
+import { answerOf, ApiError, send, type RequestOptions } from '@/client/api';
+import type { ElectionRound } from '@/node/cluster/election-driver';
+import type { SyncRound } from '@/node/cluster/berkeley-daemon';
 
 export type { ElectionRound, SyncRound };
 
@@ -133,7 +133,7 @@ export type Faults = {
   requestDelayMs: number;
 };
 
-/** GET /api/replicas (server/replication): every live node's replica, lag against the most advanced one. */
+/** GET /api/replicas (node/replication): every live node's replica, lag against the most advanced one. */
 export type ConflictRecord = { key: string; winner: { origin: string; seq: number; ts: number }; loser: { origin: string; seq: number; ts: number } };
 
 export type ReplicaNode = {

@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import { compareNodeIds } from '@/lib/algorithms/node-id';
+import { compareNodeIds } from '@/core/node-id';
 import { monitorErrorText, monitorFetch, type Sync, type SyncRound } from './api';
 import { Legend, LineChart, type Series } from './charts';
 import { ErrorLine } from './health-tab';

@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import { compareNodeIds } from '@/lib/algorithms/node-id';
+import { compareNodeIds } from '@/core/node-id';
 import { monitorErrorText, monitorFetch, type Algorithm, type Election, type ElectionResult } from './api';
 import { ErrorLine } from './health-tab';
 import type { MonitorHistory, TimelineEntry } from './history';

@@ -1,6 +1,6 @@
 'use client';
 
-import { compareNodeIds } from '@/lib/algorithms/node-id';
+import { compareNodeIds } from '@/core/node-id';
 import type { Health, HealthNode, LbStats } from './api';
 import { monitorErrorText } from './api';
 import { Legend, LineChart } from './charts';

@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import { compareNodeIds } from '@/lib/algorithms/node-id';
+import { compareNodeIds } from '@/core/node-id';
 import { monitorErrorText, monitorFetch, type LbAlgorithm, type LbStats } from './api';
 import { Bars, Legend, LineChart } from './charts';
 import { ErrorLine } from './health-tab';

@@ -1,9 +1,9 @@
 'use client';
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { compareNodeIds } from '@/lib/algorithms/node-id';
+import { compareNodeIds } from '@/core/node-id';
 import { useAuth } from '@/components/auth-provider';
-import { ApiError } from '@/lib/client/api';
+import { ApiError } from '@/client/api';
 import type { Election, Health, LbStats, Sync } from './api';
 import { ChaosTab, useChaosState } from './chaos-tab';
 import { ClocksTab } from './clocks-tab';

@@ -1,4 +1,4 @@
-import { nodePriority } from '@/lib/algorithms/node-id';
+import { nodePriority } from '@/core/node-id';
 import type { NodeStatus, Role } from './api';
 
 /** Small building blocks of the monitor: cards, badges, stats, node colours, number formats. */

@@ -1,8 +1,8 @@
 'use client';
 
 import { useState } from 'react';
-import { ApiError } from '@/lib/client/api';
-import { compareNodeIds } from '@/lib/algorithms/node-id';
+import { ApiError } from '@/client/api';
+import { compareNodeIds } from '@/core/node-id';
 import { monitorErrorText, monitorFetch, type ReplicaNode, type Replicas } from './api';
 import { Bars } from './charts';
 import { ErrorLine } from './health-tab';

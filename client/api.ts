@@ -1,0 +1,178 @@
+/**
+ * The browser's side of the API: one fetch wrapper for every page (same-origin, the session is the
+ * httpOnly cookie `mb_session`) and one error type carrying the API's error code. Types come from
+ * the server modules as types only, so nothing server-side is bundled into the pages.
+ */
+import type { ErrorCode } from '../core/errors';
+import type { User } from '../db/accounts/accounts';
+import type { Movie, ShowtimeSummary } from '../db/booking/catalog';
+import type { Booking, DistributedInfo, Hold, SeatStatus } from '../db/booking/reservations';
+
+export type { Booking, DistributedInfo, Hold, Movie, SeatStatus, ShowtimeSummary, User };
+
+export type MovieListItem = Movie & { nextShowtime: string | null; showtimeCount: number };
+export type MovieDetail = Movie & { showtimes: ShowtimeSummary[] };
+
+export type SeatCategory = { code: string; name: string; priceCents: number; color: string };
+export type Seat = {
+  id: string;
+  row: string;
+  number: number;
+  category: string;
+  priceCents: number;
+  wheelchair: boolean;
+  status: SeatStatus;
+  heldByYou?: boolean;
+  /** The version of the change that put the seat in this state (client/live-seat-map.ts). */
+  version: number;
+};
+export type SeatMapData = {
+  showtime: { id: number; movieId: number; movieTitle: string; screenId: number; screenName: string; startsAt: string };
+  categories: SeatCategory[];
+  rows: { label: string; seats: number; aisleAfter: number[] }[];
+  seats: Seat[];
+  summary: { total: number; available: number; held: number; booked: number };
+};
+export type Screen = { id: number; name: string; seatCount: number };
+
+/** Codes the API sends, plus two of our own for failures that never reached it. */
+export type ClientErrorCode = ErrorCode | 'NETWORK' | 'BAD_RESPONSE';
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ClientErrorCode,
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type RequestOptions = { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal };
+
+/**
+ * Reads may be served by any node's replica. The API answers with a session token (what this
+ * client has written and seen); sending it back makes every later read at least that fresh
+ * (read-your-writes, monotonic reads), whichever node serves it. Kept for the browser tab's life.
+ */
+const SESSION_TOKEN_HEADER = 'x-session-token';
+const SESSION_TOKEN_KEY = 'moviebook.session-token';
+
+function storedSessionToken(): string | null {
+  try {
+    return sessionStorage.getItem(SESSION_TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The token's format (core/replication/session-token.ts): base64url of JSON `[[nodeId, seq], …]`
+ * (an entry may also be a claim `#<document>` → rank + 1; merged the same way).
+ */
+function decodeToken(token: string): Map<string, number> | null {
+  try {
+    const pairs: unknown = JSON.parse(atob(token.replace(/-/g, '+').replace(/_/g, '/')));
+    if (!Array.isArray(pairs)) return null;
+    return new Map(pairs.filter((p): p is [string, number] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'number'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Answers to concurrent requests arrive in any order: keep the element-wise maximum of the tokens,
+ * so a late answer never makes the client forget a write it has already made or seen.
+ */
+function mergeTokens(held: string | null, issued: string): string {
+  const a = held ? decodeToken(held) : new Map<string, number>();
+  const b = decodeToken(issued);
+  if (!a || !b) return issued;
+  for (const [node, seq] of b) a.set(node, Math.max(seq, a.get(node) ?? 0));
+  const pairs = [...a].filter(([, seq]) => seq > 0).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  try {
+    return btoa(JSON.stringify(pairs)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  } catch {
+    return issued; // not Latin-1: cannot happen with node ids, but never worth an error
+  }
+}
+
+function storeSessionToken(token: string | null): void {
+  try {
+    if (token) sessionStorage.setItem(SESSION_TOKEN_KEY, token);
+    else sessionStorage.removeItem(SESSION_TOKEN_KEY);
+  } catch {
+    /* storage disabled: reads are then only as fresh as the replica that answers */
+  }
+}
+
+export async function apiFetch<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const sessionToken = storedSessionToken();
+  try {
+    return await request<T>(path, options, sessionToken);
+  } catch (err) {
+    // A token this cluster no longer accepts (say, after its secret changed): forget it, ask again.
+    if (!(err instanceof ApiError && err.code === 'INVALID_SESSION_TOKEN' && sessionToken)) throw err;
+    storeSessionToken(null);
+    return request<T>(path, options, null);
+  }
+}
+
+async function request<T>(path: string, options: RequestOptions, sessionToken: string | null): Promise<T> {
+  const res = await send(path, options, sessionToken ? { [SESSION_TOKEN_HEADER]: sessionToken } : {});
+  const issued = res.headers.get(SESSION_TOKEN_HEADER);
+  if (issued) storeSessionToken(mergeTokens(storedSessionToken(), issued));
+  return answerOf<T>(res);
+}
+
+/** A same-origin JSON request; not reaching the server is an ApiError NETWORK (an abort stays one). */
+export async function send(path: string, options: RequestOptions, headers: Record<string, string> = {}): Promise<Response> {
+  try {
+    return await fetch(path, {
+      method: options.method ?? 'GET',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: {
+        accept: 'application/json',
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+        ...options.headers,
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError('NETWORK', 0, 'The server cannot be reached');
+  }
+}
+
+/** The JSON body of a successful answer; otherwise the API's error as an ApiError. */
+export async function answerOf<T>(res: Response): Promise<T> {
+  const text = await res.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (res.ok) return body as T;
+  const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+  if (error?.code) throw new ApiError(error.code as ClientErrorCode, res.status, error.message ?? error.code, error.details);
+  throw new ApiError('BAD_RESPONSE', res.status, `Unexpected answer from the server (HTTP ${res.status})`);
+}
+
+/** Seat ids named in an error's details (SEATS_UNAVAILABLE, UNKNOWN_SEATS, DUPLICATE_SEATS). */
+export function seatsInError(err: unknown): string[] {
+  const seats = err instanceof ApiError ? (err.details as { seats?: unknown } | undefined)?.seats : undefined;
+  return Array.isArray(seats) ? seats.filter((s): s is string => typeof s === 'string') : [];
+}
+
+/** A fresh key per checkout, so a repeated confirm (double click, retry) replays, never books twice. */
+export function newIdempotencyKey(): string {
+  return typeof crypto.randomUUID === 'function'
+    ? crypto.randomUUID()
+    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,99 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { showtimeOfGroup, type BookingFact } from '../../../db/booking/facts';
+import {
+  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, sortBookings, releaseHold, type BookingRequest,
+} from '../../../db/booking/reservations';
+import { AppError } from '../../../core/errors';
+import { enforce } from '../../../db/limits';
+import { requireUser, type NodeContext } from '../context';
+import { publishCommittedFacts, readConsistency, sendSessionToken, sessionTokenOf } from '../replica-reads';
+import { bookingBody, bookingsQuery, holdBody, idempotencyKey, uuidParam } from '../schemas';
+
+const ONE_MINUTE_MS = 60_000;
+
+function readIdempotencyKey(req: FastifyRequest): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const parsed = idempotencyKey.safeParse(raw);
+  if (!parsed.success) throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 printable ASCII characters');
+  return parsed.data;
+}
+
+export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  const { holdsPerMin, bookingsPerMin, maxHeldSeats } = ctx.config.accountLimits;
+  const limits = { holdTtlS: ctx.config.holdTtlS, maxSeatsPerBooking: ctx.config.maxSeatsPerBooking, maxHeldSeats, origin: ctx.config.nodeId };
+  const holdRate = { limit: holdsPerMin, windowMs: ONE_MINUTE_MS };
+  const bookingRate = { limit: bookingsPerMin, windowMs: ONE_MINUTE_MS };
+
+  app.post('/api/holds', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    sessionTokenOf(req);
+    const body = holdBody.parse(req.body);
+    await enforce(ctx.db, `hold:${user.id}`, holdRate, 'hold requests from this account');
+    const hold = await createHold(ctx.db, user, body, limits);
+    await publishCommittedFacts(ctx, req, reply);
+    return reply.code(201).send({ hold, distributedInfo: ctx.clock.stampEvent() });
+  });
+
+  app.delete('/api/holds/:id', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    sessionTokenOf(req);
+    const hold = await releaseHold(ctx.db, user, id, ctx.config.nodeId);
+    await publishCommittedFacts(ctx, req, reply);
+    return { hold, distributedInfo: ctx.clock.stampEvent() };
+  });
+
+  app.post('/api/bookings', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const key = readIdempotencyKey(req);
+    sessionTokenOf(req);
+    const body = bookingBody.parse(req.body);
+    const request: BookingRequest = body.holdId !== undefined
+      ? { holdId: body.holdId }
+      : { showtimeId: body.showtimeId!, seats: body.seats! };
+    await enforce(ctx.db, `booking:${user.id}`, bookingRate, 'booking requests from this account');
+    const result = await createBooking(ctx.db, user, request, {
+      limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.stampEvent(),
+    });
+    if (result.replayed) reply.header('idempotent-replayed', 'true');
+    await publishCommittedFacts(ctx, req, reply);
+    return reply.code(result.status).send({ booking: result.booking, distributedInfo: result.booking.distributedInfo });
+  });
+
+  app.get('/api/bookings', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const { userId } = bookingsQuery.parse(req.query);
+    if (userId !== undefined && userId !== user.id && user.role !== 'admin') {
+      throw new AppError('FORBIDDEN', 'You may only list your own bookings');
+    }
+    const owner = userId ?? user.id;
+    if (!ctx.replication) return { bookings: await listBookings(ctx.db, owner) };
+    // Read from the replicas, at the consistency the client asks for.
+    const consistency = readConsistency(ctx, req);
+    const read = await ctx.replication.readRange({ prefixes: ['booking:'], owner }, consistency, sessionTokenOf(req));
+    sendSessionToken(reply, read.token);
+    reply.header('x-replica-served-by', read.servedBy);
+    const facts = read.entries.map((e) => e.value as unknown as BookingFact);
+    // Bookings of showtimes compacted out of the replicas (long past) come from the system of record.
+    const retired = [...ctx.replication.retiredGroups].flatMap((g) => (g.startsWith('booking:') ? [showtimeOfGroup(g)!] : []));
+    const [live, past] = await Promise.all([bookingsFromReplica(ctx.db, facts), retired.length ? listBookings(ctx.db, owner, retired) : []]);
+    return { bookings: sortBookings([...live, ...past]), consistency };
+  });
+
+  app.get('/api/bookings/:id', async (req) => {
+    const user = await requireUser(ctx, req);
+    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    return { booking: await getBooking(ctx.db, user, id) };
+  });
+
+  app.post('/api/bookings/:id/cancel', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    sessionTokenOf(req);
+    const booking = await cancelBooking(ctx.db, user, id, ctx.config.nodeId);
+    await publishCommittedFacts(ctx, req, reply);
+    return { booking, distributedInfo: ctx.clock.stampEvent() };
+  });
+}

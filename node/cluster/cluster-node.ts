@@ -1,0 +1,610 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ElectionAlgorithm, ElectionConfig } from '../../core/election';
+import { compareNodeIds } from '../../core/node-id';
+import type { BerkeleyConfig } from '../../core/berkeley';
+import { LOGICAL_START, restore as restoreClock } from '../../core/clock-rules';
+import type { VectorClock } from '../../core/vector-clock';
+import {
+  decode, DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope, type RefusalReason,
+} from '../../transport/envelope';
+import * as fd from '../../core/failure-detector';
+import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../db/leadership';
+import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../transport/transport';
+import { expireHolds } from '../../db/booking/reservations';
+import type { Db } from '../../db/pool';
+import { runSyncRound, type ClockReading, type SyncRound } from './berkeley-daemon';
+import { ClockFile } from './clock-file';
+import { ClockTraceFile, type ClockTraceConfig } from './clock-trace';
+import { ClusterClock, messageId } from './cluster-clock';
+import { ElectionDriver } from './election-driver';
+import * as membership from '../../db/membership';
+import * as wire from './peer-messages';
+
+export type ClusterConfig = {
+  nodeId: string;
+  url: string;
+  host: string;
+  port: number;
+  secret: string;
+  heartbeatIntervalMs: number;
+  failureDetector: fd.FailureDetectorConfig;
+  syncIntervalMs: number;
+  membershipRefreshMs: number;
+  memberTtlMs: number;
+  holdSweepIntervalMs: number;
+  electionAlgorithm: ElectionAlgorithm;
+  election: Partial<ElectionConfig>;
+  berkeley: BerkeleyConfig;
+  clockSkewMs: number;
+  /** Fixed peers (CLUSTER_PEERS) instead of discovery through server_nodes. */
+  staticPeers: Peer[] | undefined;
+  /** Where the logical clocks are written on every change (DATA_DIR/clocks/<nodeId>); none: database only. */
+  clockFile?: string;
+  /** Record a clock trace (CLOCK_TRACE_DIR, see clock-trace.ts). */
+  clockTrace?: ClockTraceConfig;
+};
+
+/** What a node tells its peers in every heartbeat (and so what the monitor shows of it). */
+export type NodeSummary = {
+  id: string;
+  url: string;
+  pid: number;
+  role: 'leader' | 'follower' | 'candidate';
+  leader: string | null;
+  epoch: number;
+  lamport: number;
+  vector: VectorClock;
+  load: { inFlight: number; requestsServed: number; loadAvg1m: number };
+  startedAt: string;
+  algorithm: ElectionAlgorithm;
+};
+
+/** What to answer a POST /api/peer: nothing (a cut network), a signed reply, or a refusal. */
+export type InboundResult =
+  | { drop: true }
+  | { drop?: false; status: 200; reply: { bytes: Buffer; signature: string } }
+  | { drop?: false; status: number; error: { code: string; message: string } };
+
+/** A protocol plugged into the node (e.g. replication): handles its own peer message types. */
+export type PeerMessageHandler<B = unknown> = (from: string, body: B, envelope: Envelope<B>) => Promise<unknown> | unknown;
+
+/**
+ * A message type's handler. How it counts in the logical clocks is its type's rule
+ * (core/clock-rules.ts), applied once `admit` (if any) accepted the message.
+ */
+type Route = { schema: z.ZodType; handle: PeerMessageHandler<never>; admit?: (from: string, env: Envelope) => Refusal | undefined };
+
+/** A peer's send time may be this far from our wall clock (see docs/cluster.md, "Peer messages"). */
+export const PEER_FRESHNESS_WINDOW_MS = DEFAULT_FRESHNESS_WINDOW_MS;
+
+const SYNC_HISTORY_LIMIT = 50;
+
+/** A handler's answer that refuses the message (409) instead of replying. */
+class Refusal {
+  constructor(readonly reason: 'stale-epoch') {}
+}
+
+export class ClusterNode {
+  readonly clock: ClusterClock;
+  readonly faults: PeerFaults = noFaults();
+  /** Fault injection: extra latency on this node's API requests (a slow node). */
+  requestDelayMs = 0;
+  private readonly replayGuard = new ReplayGuard({
+    freshnessWindowMs: PEER_FRESHNESS_WINDOW_MS, startedAtMs: Date.now(), maxRememberedPerSender: DEFAULT_MAX_REMEMBERED_PER_SENDER,
+  });
+  private readonly transport: PeerTransport;
+  private readonly driver: ElectionDriver;
+  private peers = new Map<string, Peer>();
+  private readonly peerInfo = new Map<string, { summary: NodeSummary; heardAt: number }>();
+  private detector: fd.FailureDetectorState = new Map();
+  private verdict = new Map<string, fd.PeerStatus>();
+  private readonly heartbeatsInFlight = new Set<string>();
+  private readonly loops: NodeJS.Timeout[] = [];
+  private leaderLoops: NodeJS.Timeout[] = [];
+  private leaderEpoch: number | null = null;
+  /** The last epoch this node led (kept after it is deposed, for the fencing probe). */
+  private lastLedEpoch: number | null = null;
+  private syncRoundNumber = 0;
+  private syncRunning = false;
+  readonly syncRounds: SyncRound[] = [];
+  readonly refused: Record<RefusalReason | 'stale-epoch' | 'malformed' | 'too-large' | 'unknown-type', number> = {
+    unsigned: 0, 'bad-signature': 0, 'wrong-recipient': 0, replayed: 0, 'stale-boot': 0, stale: 0, 'from-the-future': 0,
+    'before-start': 0, 'stale-epoch': 0, malformed: 0, 'too-large': 0, 'unknown-type': 0,
+  };
+  readonly leaderWrites = { accepted: 0, refused: 0 };
+  private readonly startedAt = new Date();
+  private stopped = false;
+  private readonly routes = new Map<string, Route>();
+  private readonly leaderListeners: ((leader: string | null, epoch: number) => void)[] = [];
+  private clockFile: ClockFile | undefined;
+  private clockTrace: ClockTraceFile | undefined;
+
+  constructor(
+    private readonly config: ClusterConfig,
+    private readonly db: Db,
+    private readonly log: Logger,
+    persistedEpoch: number,
+    private readonly load: () => NodeSummary['load'],
+  ) {
+    this.clock = new ClusterClock(config.nodeId, config.clockSkewMs);
+    this.transport = new PeerTransport(
+      config.nodeId, config.secret,
+      (m) => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, ...this.clock.stampSend({ id: messageId(config.nodeId, m.boot, m.seq), type: m.type, to: m.to }) }),
+      this.faults, this.replayGuard,
+    );
+    this.driver = new ElectionDriver(config.nodeId, config.electionAlgorithm, config.election, [], persistedEpoch, {
+      send: (out) => {
+        const peer = this.peers.get(out.to);
+        if (peer) this.sendAndForget(peer, 'election', out.msg, wire.okReply);
+      },
+      claim: (epoch, leader, algorithm) => {
+        claimEpoch(this.db, epoch, leader, algorithm).then(
+          (result) => this.driver.claimResult({ type: 'claimResult', ...result }),
+          (err: unknown) => this.log.warn({ err }, 'claim failed: the fencing register is unreachable'),
+        );
+      },
+      leaderChanged: (leader, epoch) => this.onLeaderChanged(leader, epoch),
+      now: () => Date.now(),
+    });
+    this.routeBuiltIns();
+  }
+
+  static async create(config: ClusterConfig, db: Db, log: Logger, load: () => NodeSummary['load']): Promise<ClusterNode> {
+    const clock = await membership.persistedClock(db, config.nodeId);
+    await membership.register(db, { id: config.nodeId, url: config.url, pid: process.pid, host: config.host, port: config.port });
+    const { epoch, algorithm } = await currentLeadership(db);
+    const node = new ClusterNode({ ...config, electionAlgorithm: algorithm ?? config.electionAlgorithm }, db, log, epoch, load);
+    node.openClockFiles();
+    node.clock.restore(restoreClock(clock, node.clockFile?.persisted ?? LOGICAL_START));
+    return node;
+  }
+
+  /** Persist every clock change before it can leave the node; record the trace if asked to. */
+  private openClockFiles(): void {
+    const { clockFile, clockTrace, nodeId } = this.config;
+    this.clockFile = clockFile ? ClockFile.open(clockFile) : undefined;
+    this.clockTrace = clockTrace ? ClockTraceFile.open(clockTrace, nodeId, this.transport.boot) : undefined;
+    const file = this.clockFile;
+    const trace = this.clockTrace;
+    this.clock.attach({ ...(file && { persist: (c) => file.write(c) }), ...(trace && { record: (r) => trace.record(r) }) });
+  }
+
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+
+  async start(): Promise<void> {
+    await this.refreshMembership();
+    this.driver.start('boot');
+    this.every(this.config.membershipRefreshMs, () => this.refreshMembership());
+    this.every(this.config.heartbeatIntervalMs, () => this.heartbeatRound());
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.loops) clearInterval(t);
+    this.stopLeaderDuties();
+    this.driver.stop();
+    await membership.leave(this.db, this.config.nodeId).catch(() => {});
+    await this.transport.close();
+    this.clock.attach({});
+    this.clockFile?.close();
+    this.clockTrace?.close();
+  }
+
+  /** A peer call whose reply counts in the clocks by its type's rule (a heartbeat's reply does). */
+  private async call<S extends z.ZodType>(peer: Peer, type: string, body: unknown, replySchema: S, timeoutMs?: number): Promise<Envelope<z.output<S>>> {
+    const reply = await this.transport.call(peer, type, body, replySchema, timeoutMs);
+    this.clock.deliver({ id: messageId(reply.from, reply.boot, reply.seq), type: reply.type, from: reply.from }, reply);
+    return reply;
+  }
+
+  /** Fire and forget; an unreachable peer is reported to the failure detector. */
+  private sendAndForget(peer: Peer, type: string, body: unknown, replySchema: z.ZodType): void {
+    this.call(peer, type, body, replySchema).catch((err: unknown) => {
+      if (err instanceof PeerUnreachable) this.unreachable(err);
+    });
+  }
+
+  private every(ms: number, work: () => Promise<void> | void): void {
+    const timer = setInterval(() => {
+      Promise.resolve()
+        .then(work)
+        .catch((err: unknown) => this.log.warn({ err }, 'periodic task failed'));
+    }, ms);
+    this.loops.push(timer);
+  }
+
+  // ---- membership and failure detection -------------------------------------------------------
+
+  private async refreshMembership(): Promise<void> {
+    // Refreshing our row also persists our clocks, so a restart resumes above them.
+    const discovered = await membership.refresh(this.db, this.config.nodeId, this.config.memberTtlMs, {
+      leader: this.driver.view.leader, clock: { lamport: this.clock.lamport, vector: this.clock.vector },
+    });
+    const found = this.config.staticPeers ?? discovered;
+    const next = new Map(found.filter((p) => p.id !== this.config.nodeId).map((p) => [p.id, p]));
+    const changed = next.size !== this.peers.size || [...next.keys()].some((id) => !this.peers.has(id));
+    this.peers = next;
+    if (changed) {
+      this.detector = fd.track(this.detector, [...next.keys()], Date.now());
+      this.driver.membership([...next.keys()]);
+    }
+  }
+
+  private async heartbeatRound(): Promise<void> {
+    const summary = this.summary();
+    for (const peer of this.peers.values()) {
+      if (this.heartbeatsInFlight.has(peer.id)) continue;
+      this.heartbeatsInFlight.add(peer.id);
+      this.call(peer, 'heartbeat', summary, wire.nodeSummary)
+        .then((reply) => this.heard(peer.id, reply.body))
+        .catch((err: unknown) => {
+          if (err instanceof PeerUnreachable) this.unreachable(err);
+        })
+        .finally(() => this.heartbeatsInFlight.delete(peer.id));
+    }
+    this.evaluateFailureDetector();
+  }
+
+  private heard(peerId: string, summary?: NodeSummary): void {
+    if (!this.peers.has(peerId)) return;
+    this.detector = fd.heard(this.detector, peerId, Date.now());
+    if (summary) this.peerInfo.set(peerId, { summary, heardAt: Date.now() });
+    this.evaluateFailureDetector();
+  }
+
+  private unreachable(err: PeerUnreachable): void {
+    if (err.refused) {
+      this.detector = fd.refused(this.detector, err.peer, Date.now());
+      this.evaluateFailureDetector();
+    }
+  }
+
+  private evaluateFailureDetector(): void {
+    const now = fd.verdicts(this.detector, Date.now(), this.config.failureDetector);
+    for (const [id, status] of now) {
+      const before = this.verdict.get(id);
+      if (before === status) continue;
+      this.verdict.set(id, status);
+      if (status === 'alive') this.driver.peerAlive(id);
+      else if (status === 'dead') this.driver.peerDead(id);
+      if (before !== undefined) this.log.info(`${id}: ${before} → ${status}`);
+    }
+    for (const id of [...this.verdict.keys()]) if (!now.has(id)) this.verdict.delete(id);
+  }
+
+  // ---- inbound messages -----------------------------------------------------------------------
+
+  /**
+   * Handle the raw bytes of a POST /api/peer: authenticate them (before any parsing), check the
+   * recipient, freshness and replays, parse the body with its type's schema, update clocks, dispatch.
+   */
+  async handleInbound(bytes: Buffer, signature: string | undefined, fromHeader?: string): Promise<InboundResult> {
+    if (signature === undefined) return this.refuse('unsigned', 401, 'PEER_MESSAGE_REFUSED');
+    const decoded = decode(this.config.secret, bytes, signature);
+    if (!decoded.ok) return decoded.reason === 'bad-signature' ? this.refuse('bad-signature', 401, 'PEER_MESSAGE_REFUSED') : this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID');
+    const env = decoded.envelope;
+    if (env.to !== this.config.nodeId) return this.refuse('wrong-recipient', 400, 'PEER_MESSAGE_INVALID');
+    if (fromHeader !== undefined && fromHeader !== env.from) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', 'X-Peer-From is not the sender');
+    // A stopped node no longer takes part (its clock trace is closed; it would answer unrecorded).
+    if (this.stopped || this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
+    const replay = this.replayGuard.admit(env, Date.now());
+    if (replay) return this.refuse(replay, 409, 'PEER_MESSAGE_REPLAYED');
+    this.heard(env.from);
+    if (!this.peers.has(env.from)) void this.refreshMembership();
+
+    const route = this.routes.get(env.type);
+    if (!route) return this.refuse('unknown-type', 400, 'UNKNOWN_PEER_MESSAGE', `unknown message type ${env.type}`);
+    const body = route.schema.safeParse(env.body);
+    if (!body.success) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', `${env.type}: the body does not match its schema`);
+    const refusal = route.admit?.(env.from, env);
+    if (refusal) return this.refuse(refusal.reason, 409, 'PEER_MESSAGE_REPLAYED');
+    this.clock.deliver({ id: messageId(env.from, env.boot, env.seq), type: env.type, from: env.from }, env);
+    const parsed = { ...env, body: body.data as never };
+    const answer = await route.handle(env.from, parsed.body, parsed);
+    if (answer instanceof Refusal) return this.refuse(answer.reason, 409, 'PEER_MESSAGE_REPLAYED');
+    const { bytes: replyBytes, signature: replySignature } = this.transport.envelope(env.from, `${env.type}.reply`, answer);
+    return { status: 200, reply: { bytes: replyBytes, signature: replySignature } };
+  }
+
+  /** The cluster's own message types (the body schemas are in peer-wire.ts). */
+  private routeBuiltIns(): void {
+    this.route('heartbeat', wire.nodeSummary, (from, body) => {
+      this.heard(from, body);
+      return this.summary();
+    });
+    this.route('election', wire.electionMessage, (from, body) => {
+      this.driver.onMessage(from, body);
+      return { ok: true };
+    });
+    this.route('clock.poll', wire.emptyBody, () => {
+      const physical = this.clock.physical();
+      const reading: ClockReading = { syncClockMs: this.clock.syncNow(), appClockMs: physical.appClockMs, slewing: physical.slewing };
+      return reading;
+    });
+    // Only the current leader's corrections count: a deposed time daemon is refused before the
+    // message counts as an event.
+    this.route('clock.adjust', wire.clockAdjust, (_from, body) => {
+      this.clock.applyCorrection(body.deltaMs);
+      return { ok: true };
+    }, (from, env) => {
+      const view = this.driver.view;
+      return env.epoch < view.epoch || (view.leader !== null && view.leader !== from) ? new Refusal('stale-epoch') : undefined;
+    });
+    this.route('clock.history', wire.emptyBody, () => ({ rounds: this.syncRounds }));
+    this.route('election.algorithm', wire.algorithmBody, (_from, body) => {
+      this.driver.switchAlgorithm(body.algorithm);
+      return { ok: true, algorithm: this.driver.algorithm };
+    });
+    this.route('election.trigger', wire.algorithmBody, (_from, body) => this.triggerElection(body.algorithm));
+    this.route('election.stats', wire.emptyBody, () => this.electionStats());
+  }
+
+  private route<S extends z.ZodType>(type: string, schema: S, handle: PeerMessageHandler<z.output<S>>, admit?: Route['admit']): void {
+    this.routes.set(type, { schema, handle: handle as PeerMessageHandler<never>, ...(admit && { admit }) });
+  }
+
+  // ---- for protocols built on the node (replication) --------------------------------------------
+
+  /**
+   * Handle peer messages of `type`, once their body parsed with `schema` (the handler's return
+   * value is the signed reply's body). How they count in the clocks is their type's rule: protocol
+   * messages are events.
+   */
+  on<S extends z.ZodType>(type: string, schema: S, handler: PeerMessageHandler<z.output<S>>): void {
+    this.route(type, schema, handler);
+  }
+
+  /** Send a protocol message to a peer and wait for its reply body. */
+  async request<S extends z.ZodType>(peerId: string, type: string, body: unknown, replySchema: S): Promise<z.output<S>> {
+    const peer = this.peers.get(peerId);
+    if (!peer) throw new PeerUnreachable(peerId, false, `${peerId} is not a known peer`);
+    return (await this.call(peer, type, body, replySchema)).body;
+  }
+
+  /** Peer ids, and those the failure detector believes alive. */
+  peerIds(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  reachablePeerIds(): string[] {
+    return [...this.peers.keys()].filter((id) => this.verdict.get(id) !== 'dead');
+  }
+
+  alivePeerIds(): string[] {
+    return [...this.peers.keys()].filter((id) => this.verdict.get(id) === 'alive');
+  }
+
+  get leader(): { leader: string | null; epoch: number } {
+    const view = this.driver.view;
+    return { leader: view.leader, epoch: view.epoch };
+  }
+
+  onLeaderChange(listener: (leader: string | null, epoch: number) => void): void {
+    this.leaderListeners.push(listener);
+  }
+
+  /** Count a refused message; the reason is the message of the error answered. */
+  refuse(reason: keyof ClusterNode['refused'], status: number, code: string, message: string = reason): InboundResult {
+    this.refused[reason] += 1;
+    return { status, error: { code, message } };
+  }
+
+  // ---- leadership -----------------------------------------------------------------------------
+
+  private onLeaderChanged(leader: string | null, epoch: number): void {
+    this.log.info(leader ? `leader is ${leader} (epoch ${epoch})` : `no leader (epoch ${epoch})`);
+    for (const listener of this.leaderListeners) listener(leader, epoch);
+    if (leader === this.config.nodeId) this.startLeaderDuties(epoch);
+    else this.stopLeaderDuties();
+  }
+
+  private startLeaderDuties(epoch: number): void {
+    this.stopLeaderDuties();
+    this.leaderEpoch = epoch;
+    this.lastLedEpoch = epoch;
+    void this.leaderWrite('mark leader', (c) => c.query('UPDATE server_nodes SET is_leader = (id = $1), epoch = $2', [this.config.nodeId, epoch]));
+    const repeat = (ms: number, work: () => Promise<void>) => {
+      const t = setInterval(() => void work().catch((err: unknown) => this.log.warn({ err }, 'leader duty failed')), ms);
+      this.leaderLoops.push(t);
+    };
+    repeat(this.config.holdSweepIntervalMs, () => this.leaderWrite('expire holds', (c) => expireHolds(c, this.config.nodeId)).then(() => {}));
+    repeat(this.config.holdSweepIntervalMs, () => import('../../db/accounts/purge').then(({ purgeExpired }) => this.leaderWrite('purge expired', (c) => purgeExpired(c))).then(() => {}));
+    repeat(this.config.syncIntervalMs, () => this.syncClocks().then(() => {}));
+    // A first round soon after winning, so a skewed cluster is corrected without waiting.
+    this.leaderLoops.push(setTimeout(() => void this.syncClocks().catch(() => {}), Math.min(500, this.config.syncIntervalMs)));
+  }
+
+  private stopLeaderDuties(): void {
+    for (const t of this.leaderLoops) clearInterval(t);
+    this.leaderLoops = [];
+    this.leaderEpoch = null;
+  }
+
+  /** A leader-only write, fenced by this node's epoch. */
+  private async leaderWrite<T>(what: string, work: (client: import('pg').PoolClient) => Promise<T>, epoch = this.leaderEpoch): Promise<T | undefined> {
+    if (epoch === null) return undefined;
+    try {
+      const result = await fencedWrite(this.db, epoch, this.config.nodeId, work);
+      this.leaderWrites.accepted += 1;
+      return result;
+    } catch (err) {
+      if (!(err instanceof FencedOut)) throw err;
+      this.leaderWrites.refused += 1;
+      this.log.warn(`${what}: ${err.message}`);
+      return undefined;
+    }
+  }
+
+  /** Try a leader-only write with the epoch this node last led (tests and the chaos tab). */
+  async fencedWriteProbe(): Promise<{ accepted: boolean; epoch: number | null; leaderWrites: ClusterNode['leaderWrites'] }> {
+    const epoch = this.lastLedEpoch;
+    const done = await this.leaderWrite('probe', (c) => c.query('UPDATE server_nodes SET is_leader = (id = $1)', [this.config.nodeId]).then(() => true), epoch);
+    return { accepted: done === true, epoch, leaderWrites: { ...this.leaderWrites } };
+  }
+
+  async syncClocks(): Promise<SyncRound | undefined> {
+    const epoch = this.leaderEpoch;
+    if (epoch === null || this.syncRunning) return undefined;
+    this.syncRunning = true;
+    try {
+      const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) !== 'dead');
+      const round = await runSyncRound({
+        self: this.config.nodeId,
+        syncNow: () => this.clock.syncNow(),
+        appNow: () => this.clock.now(),
+        applyOwnCorrection: (delta) => this.clock.applyCorrection(delta),
+        ownSlewing: () => this.clock.physical().slewing,
+        poll: async (peer) => (await this.call(peer, 'clock.poll', {}, wire.clockReading)).body,
+        adjust: async (peer, deltaMs, round) => {
+          await this.call(peer, 'clock.adjust', { deltaMs, round }, wire.okReply);
+        },
+      }, alive, ++this.syncRoundNumber, epoch, this.config.berkeley);
+      this.syncRounds.unshift(round);
+      this.syncRounds.length = Math.min(this.syncRounds.length, SYNC_HISTORY_LIMIT);
+      return round;
+    } finally {
+      this.syncRunning = false;
+    }
+  }
+
+  /** The sync history: ours if we lead, else the leader's. */
+  async syncHistory(): Promise<SyncRound[]> {
+    const leader = this.driver.view.leader;
+    if (!leader || leader === this.config.nodeId) return this.syncRounds;
+    const peer = this.peers.get(leader);
+    if (!peer) return this.syncRounds;
+    try {
+      return (await this.call(peer, 'clock.history', {}, wire.clockHistoryReply)).body.rounds;
+    } catch {
+      return this.syncRounds;
+    }
+  }
+
+  // ---- elections on demand --------------------------------------------------------------------
+
+  /**
+   * Run an election from this node with `algorithm` (switching the whole cluster to it), wait
+   * for this node to know the new leader, and report what it cost across the cluster.
+   */
+  async triggerElection(algorithm: ElectionAlgorithm, timeoutMs = 5_000) {
+    const before = this.driver.view.epoch;
+    const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) === 'alive');
+    const statsBefore = await this.clusterElectionStats(alive);
+    await saveElectionAlgorithm(this.db, algorithm);
+    await Promise.all(alive.map((p) => this.call(p, 'election.algorithm', { algorithm }, wire.algorithmReply).catch(() => undefined)));
+    this.driver.switchAlgorithm(algorithm);
+    const started = Date.now();
+    this.driver.trigger();
+    const deadline = started + timeoutMs;
+    while (Date.now() < deadline && !(this.driver.view.epoch > before && this.driver.view.leader)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const durationMs = Date.now() - started;
+    // Let the announcement reach everyone before counting messages.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const statsAfter = await this.clusterElectionStats(alive);
+    const messages = Object.keys(statsAfter).reduce((sum, id) => sum + (statsAfter[id]! - (statsBefore[id] ?? 0)), 0);
+    const view = this.driver.view;
+    return { ok: view.epoch > before && view.leader !== null, algorithm, initiator: this.config.nodeId, leader: view.leader, epoch: view.epoch, durationMs, messages };
+  }
+
+  private async clusterElectionStats(peers: Peer[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = { [this.config.nodeId]: this.driver.messagesSent };
+    await Promise.all(peers.map(async (p) => {
+      try {
+        out[p.id] = (await this.call(p, 'election.stats', {}, wire.electionStats)).body.messagesSent;
+      } catch {
+        /* unreachable: its messages are not counted */
+      }
+    }));
+    return out;
+  }
+
+  electionStats() {
+    return { messagesSent: this.driver.messagesSent, messagesReceived: this.driver.messagesReceived, rounds: this.driver.rounds };
+  }
+
+  /** Forward an election trigger to another node. */
+  async triggerElectionOn(nodeId: string, algorithm: ElectionAlgorithm) {
+    const peer = this.peers.get(nodeId);
+    if (!peer) return undefined;
+    // The peer answers once its election finished (up to its 5 s bound): wait a little longer.
+    return (await this.call(peer, 'election.trigger', { algorithm }, wire.electionResult, 7_000)).body;
+  }
+
+  // ---- views for the API ----------------------------------------------------------------------
+
+  summary(): NodeSummary {
+    const view = this.driver.view;
+    return {
+      id: this.config.nodeId,
+      url: this.config.url,
+      pid: process.pid,
+      role: view.leader === this.config.nodeId ? 'leader' : view.phase === 'follower' ? 'follower' : 'candidate',
+      leader: view.leader,
+      epoch: view.epoch,
+      lamport: this.clock.lamport,
+      vector: this.clock.vector,
+      load: this.load(),
+      startedAt: this.startedAt.toISOString(),
+      algorithm: this.driver.algorithm,
+    };
+  }
+
+  election() {
+    const view = this.driver.view;
+    return {
+      nodeId: this.config.nodeId,
+      leader: view.leader,
+      epoch: view.epoch,
+      algorithm: this.driver.algorithm,
+      phase: view.phase,
+      members: view.members,
+      alive: view.alive,
+      refusedStaleMessages: view.refusedStaleMessages,
+      ...this.electionStats(),
+    };
+  }
+
+  nodes() {
+    const now = Date.now();
+    const self = { ...this.summary(), status: 'alive' as fd.PeerStatus, lastHeartbeat: new Date(now).toISOString(), lastHeardMsAgo: 0 };
+    const peers = [...this.peers.values()].sort((a, b) => compareNodeIds(b.id, a.id)).map((p) => {
+      const info = this.peerInfo.get(p.id);
+      return {
+        ...(info?.summary ?? { id: p.id, url: p.url }),
+        id: p.id,
+        url: p.url,
+        status: this.verdict.get(p.id) ?? 'suspect',
+        lastHeartbeat: info ? new Date(info.heardAt).toISOString() : null,
+        lastHeardMsAgo: info ? now - info.heardAt : null,
+      };
+    });
+    return [self, ...peers].sort((a, b) => compareNodeIds(b.id, a.id));
+  }
+
+  faultsView() {
+    return {
+      partitionedFrom: [...this.faults.partitionedFrom],
+      delayToMs: Object.fromEntries(this.faults.delayToMs),
+      paused: this.faults.paused,
+      clockSkewMs: this.clock.skewMs,
+      requestDelayMs: this.requestDelayMs,
+    };
+  }
+
+  setFaults(input: { partitionedFrom?: string[]; delayToMs?: Record<string, number>; paused?: boolean; clockSkewMs?: number; requestDelayMs?: number }): void {
+    if (input.requestDelayMs !== undefined) this.requestDelayMs = input.requestDelayMs;
+    if (input.partitionedFrom) {
+      const all = input.partitionedFrom.includes('*') ? [...this.peers.keys()] : input.partitionedFrom;
+      this.faults.partitionedFrom = new Set(all.filter((id) => id !== this.config.nodeId));
+    }
+    if (input.delayToMs) this.faults.delayToMs = new Map(Object.entries(input.delayToMs));
+    if (input.paused !== undefined) this.faults.paused = input.paused;
+    if (input.clockSkewMs !== undefined) this.clock.skewMs = input.clockSkewMs;
+  }
+}

@@ -1,0 +1,170 @@
+import { createBullyElection } from '../../core/bully-election';
+import type {
+  ElectionAlgorithm, ElectionConfig, ElectionCore, ElectionEffect, ElectionEvent, ElectionMessage, ElectionState, Outgoing,
+} from '../../core/election';
+import { createRingElection } from '../../core/ring-election';
+import { NamedTimers } from './named-timers';
+
+/** One election round as this node saw it: from its first election activity to a known leader. */
+export type ElectionRound = {
+  algorithm: ElectionAlgorithm;
+  startedAt: number;
+  settledAt: number | null;
+  durationMs: number | null;
+  initiatedHere: boolean;
+  trigger: string;
+  messagesSent: number;
+  messagesReceived: number;
+  leader: string | null;
+  epoch: number | null;
+};
+
+export type ElectionIo = {
+  send(out: Outgoing): void;
+  claim(epoch: number, leader: string, algorithm: ElectionAlgorithm): void;
+  leaderChanged(leader: string | null, epoch: number): void;
+  now(): number;
+};
+
+const ROUND_HISTORY_LIMIT = 50;
+
+export function createCore(algorithm: ElectionAlgorithm, config: Partial<ElectionConfig>): ElectionCore {
+  return (algorithm === 'ring' ? createRingElection(config) : createBullyElection(config)) as ElectionCore;
+}
+
+/**
+ * Drives a pure election core: turns its timer effects into real timers, its messages into
+ * peer sends and its claims into compare-and-sets on the fencing register, and keeps a history
+ * of rounds (duration, messages) for the monitor and the failover benchmark.
+ */
+export class ElectionDriver {
+  private core: ElectionCore;
+  private state: ElectionState;
+  private readonly timers = new NamedTimers();
+  private round: ElectionRound | null = null;
+  readonly rounds: ElectionRound[] = [];
+  messagesSent = 0;
+  messagesReceived = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly self: string,
+    algorithm: ElectionAlgorithm,
+    private readonly config: Partial<ElectionConfig>,
+    members: readonly string[],
+    persistedEpoch: number,
+    private readonly io: ElectionIo,
+  ) {
+    this.core = createCore(algorithm, config);
+    this.state = this.core.init(self, members, { epoch: persistedEpoch });
+  }
+
+  get algorithm(): ElectionAlgorithm {
+    return this.core.name;
+  }
+
+  get view() {
+    return { leader: this.state.leader, epoch: this.state.epoch, phase: this.state.phase, refusedStaleMessages: this.state.refusedStaleMessages, members: this.state.members, alive: this.state.alive };
+  }
+
+  /** Switch algorithm, keeping what this node knows (epoch, leader, live peers). */
+  switchAlgorithm(algorithm: ElectionAlgorithm): void {
+    if (algorithm === this.core.name) return;
+    const old = this.state;
+    this.timers.clear();
+    this.core = createCore(algorithm, this.config);
+    const fresh = this.core.init(this.self, old.members.filter((m) => m !== this.self), { epoch: old.epoch });
+    this.state = { ...fresh, alive: old.alive, leader: old.leader, phase: old.leader === this.self ? 'leading' : 'follower' };
+    this.deliver({ type: 'start' }, 'algorithm switch', false);
+  }
+
+  /** Start the election core (boot): it elects, or confirms the sitting leader. */
+  start(reason: string): void {
+    this.deliver({ type: 'start' }, reason, true);
+  }
+
+  /** An election an operator asked for: it ends in a new epoch. */
+  trigger(): void {
+    this.deliver({ type: 'trigger' }, 'triggered', true);
+  }
+
+  onMessage(from: string, msg: ElectionMessage): void {
+    this.messagesReceived += 1;
+    this.openRound(`message from ${from}`, false).messagesReceived += 1;
+    this.deliver({ type: 'message', from, msg });
+  }
+
+  peerAlive(id: string): void {
+    this.deliver({ type: 'peerAlive', id });
+  }
+
+  peerDead(id: string): void {
+    this.deliver({ type: 'peerDead', id }, `${id} is dead`, false);
+  }
+
+  membership(members: readonly string[]): void {
+    this.deliver({ type: 'membership', members });
+  }
+
+  claimResult(event: Extract<ElectionEvent, { type: 'claimResult' }>): void {
+    this.deliver(event);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timers.clear();
+  }
+
+  private openRound(trigger: string, initiatedHere: boolean): ElectionRound {
+    if (!this.round) {
+      this.round = {
+        algorithm: this.core.name, startedAt: this.io.now(), settledAt: null, durationMs: null, initiatedHere, trigger,
+        messagesSent: 0, messagesReceived: 0, leader: null, epoch: null,
+      };
+    }
+    return this.round;
+  }
+
+  private deliver(event: ElectionEvent, trigger?: string, initiatedHere = false): void {
+    if (this.stopped) return;
+    const before = this.state.phase;
+    const { state, send, effects } = this.core.step(this.state, event);
+    this.state = state;
+    if (trigger && before !== state.phase && state.phase !== 'follower' && state.phase !== 'leading') {
+      this.openRound(trigger, initiatedHere);
+    }
+    for (const out of send) {
+      this.messagesSent += 1;
+      if (this.round || out.msg.type !== 'coordinator') this.openRound(`sending ${out.msg.type}`, false).messagesSent += 1;
+      this.io.send(out);
+    }
+    for (const effect of effects) this.perform(effect);
+  }
+
+  private perform(effect: ElectionEffect): void {
+    switch (effect.type) {
+      case 'setTimer':
+        this.timers.set(effect.name, effect.afterMs, () => this.deliver({ type: 'timer', name: effect.name }));
+        break;
+      case 'cancelTimer':
+        this.timers.cancel(effect.name);
+        break;
+      case 'claim':
+        this.io.claim(effect.epoch, effect.leader, this.core.name);
+        break;
+      case 'leader':
+        if (effect.leader !== null && this.round) {
+          const settledAt = this.io.now();
+          this.round.settledAt = settledAt;
+          this.round.durationMs = settledAt - this.round.startedAt;
+          this.round.leader = effect.leader;
+          this.round.epoch = effect.epoch;
+          this.rounds.unshift(this.round);
+          this.rounds.length = Math.min(this.rounds.length, ROUND_HISTORY_LIMIT);
+          this.round = null;
+        }
+        this.io.leaderChanged(effect.leader, effect.epoch);
+        break;
+    }
+  }
+}
