@@ -39,7 +39,12 @@ test('the sample with the smallest round trip wins; invalid ones are dropped', (
 });
 
 test('outliers are left out of the average but still corrected onto it', () => {
-  const at = (nodeId: string, offset: number): ClockSample => ({ nodeId, sentAt: 0, receivedAt: 10, remoteClock: offset + 5 });
+  const at = (nodeId: string, offset: number): ClockSample => ({
+    nodeId,
+    sentAt: 0,
+    receivedAt: 10,
+    remoteClock: offset + 5,
+  });
   const plan = planCorrections('a', [at('b', 10), at('c', 20), at('d', 5000)], config);
   assert.deepEqual([...plan.included].sort(), ['a', 'b', 'c']);
   assert.equal(plan.averageOffsetMs, 10);
@@ -50,7 +55,11 @@ test('outliers are left out of the average but still corrected onto it', () => {
 });
 
 test('an even split with nobody near the median falls back to the master clock', () => {
-  const plan = planCorrections('a', [{ nodeId: 'b', sentAt: 0, receivedAt: 0, remoteClock: 1000 }], config);
+  const plan = planCorrections(
+    'a',
+    [{ nodeId: 'b', sentAt: 0, receivedAt: 0, remoteClock: 1000 }],
+    config,
+  );
   assert.deepEqual(plan.included, ['a']);
   assert.equal(plan.corrections.b, -1000);
 });
@@ -64,10 +73,17 @@ test('after corrections every estimated clock is the same', () => {
   });
   fc.assert(
     fc.property(fc.array(sample, { maxLength: 12 }), (raw) => {
-      const samples = raw.map((s) => ({ nodeId: s.nodeId, sentAt: s.sentAt, receivedAt: s.sentAt + s.rtt, remoteClock: s.remoteClock }));
+      const samples = raw.map((s) => ({
+        nodeId: s.nodeId,
+        sentAt: s.sentAt,
+        receivedAt: s.sentAt + s.rtt,
+        remoteClock: s.remoteClock,
+      }));
       const plan = planCorrections('a', samples, config);
       for (const e of plan.estimates) {
-        assert.ok(Math.abs(e.offsetMs + (plan.corrections[e.nodeId] ?? NaN) - plan.averageOffsetMs) < 1e-9);
+        assert.ok(
+          Math.abs(e.offsetMs + (plan.corrections[e.nodeId] ?? NaN) - plan.averageOffsetMs) < 1e-9,
+        );
       }
     }),
   );
@@ -76,7 +92,16 @@ test('after corrections every estimated clock is the same', () => {
 test('the stated bound holds: true clocks end within dmax − dmin of each other', () => {
   const dmin = 1;
   const dmax = 40;
-  const node = fc.record({ offset: fc.double({ min: -1000, max: 1000, noNaN: true }), delays: fc.array(fc.tuple(fc.double({ min: dmin, max: dmax, noNaN: true }), fc.double({ min: dmin, max: dmax, noNaN: true })), { minLength: 1, maxLength: 4 }) });
+  const node = fc.record({
+    offset: fc.double({ min: -1000, max: 1000, noNaN: true }),
+    delays: fc.array(
+      fc.tuple(
+        fc.double({ min: dmin, max: dmax, noNaN: true }),
+        fc.double({ min: dmin, max: dmax, noNaN: true }),
+      ),
+      { minLength: 1, maxLength: 4 },
+    ),
+  });
   fc.assert(
     fc.property(fc.array(node, { minLength: 1, maxLength: 6 }), (nodes) => {
       // Master time is true time; node i reads true time + offset_i.
@@ -84,13 +109,26 @@ test('the stated bound holds: true clocks end within dmax − dmin of each other
       let t = 0;
       nodes.forEach((n, i) => {
         for (const [request, reply] of n.delays) {
-          samples.push({ nodeId: `n${i}`, sentAt: t, receivedAt: t + request + reply, remoteClock: t + request + n.offset });
+          samples.push({
+            nodeId: `n${i}`,
+            sentAt: t,
+            receivedAt: t + request + reply,
+            remoteClock: t + request + n.offset,
+          });
           t += 1000;
         }
       });
       const plan = planCorrections('master', samples, { outlierBoundMs: 5000, maxRttMs: 2 * dmax });
-      const finalOffsets = [plan.corrections.master ?? NaN, ...nodes.map((n, i) => n.offset + (plan.corrections[`n${i}`] ?? NaN))];
-      const bound = pairwiseBoundMs({ measurementErrorMs: dmax - dmin, maxDriftPpm: 0, syncIntervalMs: 0, roundDurationMs: 0 });
+      const finalOffsets = [
+        plan.corrections.master ?? NaN,
+        ...nodes.map((n, i) => n.offset + (plan.corrections[`n${i}`] ?? NaN)),
+      ];
+      const bound = pairwiseBoundMs({
+        measurementErrorMs: dmax - dmin,
+        maxDriftPpm: 0,
+        syncIntervalMs: 0,
+        roundDurationMs: 0,
+      });
       assert.ok(Math.max(...finalOffsets) - Math.min(...finalOffsets) <= bound + 1e-6);
     }),
   );
@@ -111,27 +149,34 @@ test('slewed offset: forward corrections step, backward ones slew at the named r
 });
 
 test('the app clock never goes backwards and reaches the sum of corrections', () => {
-  const step = fc.record({ delta: fc.double({ min: -500, max: 500, noNaN: true }), advance: fc.double({ min: 0, max: 300, noNaN: true }) });
+  const step = fc.record({
+    delta: fc.double({ min: -500, max: 500, noNaN: true }),
+    advance: fc.double({ min: 0, max: 300, noNaN: true }),
+  });
   fc.assert(
-    fc.property(fc.double({ min: 0.01, max: 0.99, noNaN: true }), fc.array(step, { maxLength: 20 }), (rate, steps) => {
-      let s = initialOffset(rate);
-      let now = 0;
-      let last = appClock(s, now);
-      let sum = 0;
-      for (const { delta, advance } of steps) {
-        for (const f of [0.25, 0.5, 1]) {
-          const c = appClock(s, now + advance * f);
-          assert.ok(c >= last - 1e-9, `clock went back ${last} → ${c}`);
+    fc.property(
+      fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+      fc.array(step, { maxLength: 20 }),
+      (rate, steps) => {
+        let s = initialOffset(rate);
+        let now = 0;
+        let last = appClock(s, now);
+        let sum = 0;
+        for (const { delta, advance } of steps) {
+          for (const f of [0.25, 0.5, 1]) {
+            const c = appClock(s, now + advance * f);
+            assert.ok(c >= last - 1e-9, `clock went back ${last} → ${c}`);
+            last = c;
+          }
+          now += advance;
+          s = applyCorrection(s, delta, now);
+          sum += delta;
+          const c = appClock(s, now);
+          assert.ok(c >= last - 1e-9);
           last = c;
         }
-        now += advance;
-        s = applyCorrection(s, delta, now);
-        sum += delta;
-        const c = appClock(s, now);
-        assert.ok(c >= last - 1e-9);
-        last = c;
-      }
-      assert.ok(Math.abs(offsetAt(s, slewCompleteAt(s)) - sum) < 1e-6);
-    }),
+        assert.ok(Math.abs(offsetAt(s, slewCompleteAt(s)) - sum) < 1e-6);
+      },
+    ),
   );
 });

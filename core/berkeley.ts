@@ -36,7 +36,9 @@ export interface ClockSample {
 }
 
 export interface BerkeleyConfig {
-  /** Offsets farther than this from the median are left out of the average (but still corrected). */
+  /**
+   * Offsets farther than this from the median are left out of the average (but still corrected).
+   */
   readonly outlierBoundMs: number;
   /** Samples with a longer round trip are discarded: their estimate error could reach rtt/2. */
   readonly maxRttMs: number;
@@ -59,7 +61,9 @@ export interface CorrectionPlan {
   readonly masterId: string;
   /** Fault-tolerant average of the included offsets, relative to the master's clock. */
   readonly averageOffsetMs: number;
-  /** Delta to add to each node's clock (master included). Nodes without a valid sample are absent. */
+  /**
+   * Delta to add to each node's clock (master included). Nodes without a valid sample are absent.
+   */
   readonly corrections: Readonly<Record<string, number>>;
   readonly estimates: readonly OffsetEstimate[];
   readonly included: readonly string[];
@@ -79,11 +83,15 @@ export function estimateOffset(sample: ClockSample): OffsetEstimate {
 }
 
 /** Per node, the valid sample with the smallest round trip (ties: the earliest in input order). */
-export function bestSamples(samples: readonly ClockSample[], maxRttMs: number): Map<string, ClockSample> {
+export function bestSamples(
+  samples: readonly ClockSample[],
+  maxRttMs: number,
+): Map<string, ClockSample> {
   const best = new Map<string, ClockSample>();
   for (const s of samples) {
     const rtt = s.receivedAt - s.sentAt;
-    if (!Number.isFinite(rtt) || !Number.isFinite(s.remoteClock) || rtt < 0 || rtt > maxRttMs) continue;
+    if (!Number.isFinite(rtt) || !Number.isFinite(s.remoteClock) || rtt < 0 || rtt > maxRttMs)
+      continue;
     const current = best.get(s.nodeId);
     if (current === undefined || rtt < current.receivedAt - current.sentAt) best.set(s.nodeId, s);
   }
@@ -106,7 +114,10 @@ export function planCorrections(
   samples: readonly ClockSample[],
   config: BerkeleyConfig = DEFAULT_BERKELEY_CONFIG,
 ): CorrectionPlan {
-  const best = bestSamples(samples.filter((s) => s.nodeId !== masterId), config.maxRttMs);
+  const best = bestSamples(
+    samples.filter((s) => s.nodeId !== masterId),
+    config.maxRttMs,
+  );
   const estimates: OffsetEstimate[] = [{ nodeId: masterId, offsetMs: 0, rttMs: 0, errorMs: 0 }];
   for (const s of best.values()) estimates.push(estimateOffset(s));
 
@@ -122,10 +133,12 @@ export function planCorrections(
 
   const includedIds = new Set(inliers.map((e) => e.nodeId));
   const excluded: { nodeId: string; reason: ExclusionReason }[] = [];
-  for (const e of estimates) if (!includedIds.has(e.nodeId)) excluded.push({ nodeId: e.nodeId, reason: 'outlier' });
+  for (const e of estimates)
+    if (!includedIds.has(e.nodeId)) excluded.push({ nodeId: e.nodeId, reason: 'outlier' });
   const sampled = new Set(samples.map((s) => s.nodeId));
   sampled.delete(masterId);
-  for (const id of sampled) if (!best.has(id)) excluded.push({ nodeId: id, reason: 'no-valid-sample' });
+  for (const id of sampled)
+    if (!best.has(id)) excluded.push({ nodeId: id, reason: 'no-valid-sample' });
 
   return {
     masterId,
@@ -172,7 +185,8 @@ export interface SlewedOffset {
 }
 
 export function initialOffset(maxSlewRate: number = DEFAULT_MAX_SLEW_RATE): SlewedOffset {
-  if (!(maxSlewRate > 0 && maxSlewRate < 1)) throw new RangeError(`maxSlewRate must be in (0, 1), got ${maxSlewRate}`);
+  if (!(maxSlewRate > 0 && maxSlewRate < 1))
+    throw new RangeError(`maxSlewRate must be in (0, 1), got ${maxSlewRate}`);
   return { appliedMs: 0, targetMs: 0, atMs: 0, maxSlewRate };
 }
 
@@ -189,7 +203,12 @@ export function applyCorrection(state: SlewedOffset, deltaMs: number, nowMs: num
   const at = Math.max(nowMs, state.atMs);
   const current = offsetAt(state, at);
   const targetMs = state.targetMs + deltaMs;
-  return { appliedMs: Math.max(current, targetMs), targetMs, atMs: at, maxSlewRate: state.maxSlewRate };
+  return {
+    appliedMs: Math.max(current, targetMs),
+    targetMs,
+    atMs: at,
+    maxSlewRate: state.maxSlewRate,
+  };
 }
 
 /** The app's clock: never decreases for non-decreasing `localNowMs`. */

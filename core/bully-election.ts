@@ -43,7 +43,12 @@ function begin(ctx: StepContext<BullyState>, renew = false): void {
     return;
   }
   s.phase = 'electing';
-  for (const id of higher) sendTo(ctx, id, renew ? { type: 'election', epoch: s.epoch, renew } : { type: 'election', epoch: s.epoch });
+  for (const id of higher)
+    sendTo(
+      ctx,
+      id,
+      renew ? { type: 'election', epoch: s.epoch, renew } : { type: 'election', epoch: s.epoch },
+    );
   cancelTimer(ctx, COORDINATOR_TIMER);
   setTimer(ctx, ANSWER_TIMER, ctx.config.answerTimeoutMs);
 }
@@ -59,7 +64,8 @@ export const bullyProtocol: ElectionProtocol<BullyState> = {
       if (!outranks(s.self, from)) return; // only lower nodes ask us
       sendTo(ctx, from, { type: 'answer', epoch: s.epoch });
       if (msg.renew && s.phase !== 'claiming') begin(ctx, true);
-      else if (s.phase === 'leading') sendTo(ctx, from, { type: 'coordinator', epoch: s.epoch, leader: s.self });
+      else if (s.phase === 'leading')
+        sendTo(ctx, from, { type: 'coordinator', epoch: s.epoch, leader: s.self });
       else if (s.phase === 'follower') begin(ctx);
     } else if (msg.type === 'answer') {
       if (s.phase !== 'electing' || !outranks(from, s.self)) return;
@@ -97,7 +103,9 @@ export const bullyProtocol: ElectionProtocol<BullyState> = {
   onPeerDead() {},
 };
 
-export function createBullyElection(config: Partial<ElectionConfig> = {}): ElectionCore<BullyState> {
+export function createBullyElection(
+  config: Partial<ElectionConfig> = {},
+): ElectionCore<BullyState> {
   return createElectionCore(bullyProtocol, config);
 }
 

@@ -24,16 +24,36 @@ class Trace {
     const rule = rules.clockRule(type);
     this.clocks.set(from, rules.send(this.clock(from), from, rule));
     const id = `${from}/boot/${++this.seq}`;
-    this.records.push({ node: from, kind: 'send', id, type, to, event: rule.send === 'tick', clock: this.clock(from) });
+    this.records.push({
+      node: from,
+      kind: 'send',
+      id,
+      type,
+      to,
+      event: rule.send === 'tick',
+      clock: this.clock(from),
+    });
     return id;
   }
 
   receive(id: string): this {
-    const sent = this.records.find((r) => r.kind === 'send' && r.id === id) as Extract<ClockTraceRecord, { kind: 'send' }>;
+    const sent = this.records.find((r) => r.kind === 'send' && r.id === id) as Extract<
+      ClockTraceRecord,
+      { kind: 'send' }
+    >;
     const rule = rules.clockRule(sent.type);
     const node = sent.to;
     this.clocks.set(node, rules.receive(this.clock(node), node, rule, sent.clock));
-    this.records.push({ node, kind: 'receive', id, type: sent.type, from: sent.node, effect: rule.receive as 'receive' | 'observe', stamp: sent.clock, clock: this.clock(node) });
+    this.records.push({
+      node,
+      kind: 'receive',
+      id,
+      type: sent.type,
+      from: sent.node,
+      effect: rule.receive as 'receive' | 'observe',
+      stamp: sent.clock,
+      clock: this.clock(node),
+    });
     return this;
   }
 
@@ -76,7 +96,12 @@ test('a receive stamp not above its send stamp is caught', () => {
   const i = t.records.findIndex((r) => r.kind === 'receive' && r.type === 'election');
   const r = t.records[i]!;
   t.records[i] = { ...r, clock: { ...r.clock, lamport: 1 } }; // max() skipped: the sender's stamp was 2
-  assert.ok(violations(t.records).some((v) => /^lamport: b: received .* stamped L=2 and then read L=1/.test(v)), violations(t.records).join('\n'));
+  assert.ok(
+    violations(t.records).some((v) =>
+      /^lamport: b: received .* stamped L=2 and then read L=1/.test(v),
+    ),
+    violations(t.records).join('\n'),
+  );
 });
 
 test('a vector that claims concurrency where a path exists is caught', () => {
@@ -87,13 +112,25 @@ test('a vector that claims concurrency where a path exists is caught', () => {
   const { b: _forgotten, ...vector } = r.clock.vector;
   t.records[i] = { ...r, clock: { ...r.clock, vector } };
   const found = violations(t.records);
-  assert.ok(found.some((v) => /^vector: c: after local the vector clock is .*, the history gives/.test(v)), found.join('\n'));
-  assert.ok(found.some((v) => /^vector: events .* the history says before, compare says concurrent/.test(v)), found.join('\n'));
+  assert.ok(
+    found.some((v) => /^vector: c: after local the vector clock is .*, the history gives/.test(v)),
+    found.join('\n'),
+  );
+  assert.ok(
+    found.some((v) =>
+      /^vector: events .* the history says before, compare says concurrent/.test(v),
+    ),
+    found.join('\n'),
+  );
 });
 
 test('a compare that answers "before" for concurrent events is caught', () => {
   const report = checkClockTrace(scenario().records, { compare: () => 'before' });
-  assert.ok(report.violations.some((v) => /the history says (concurrent|after), compare says before/.test(v.detail)));
+  assert.ok(
+    report.violations.some((v) =>
+      /the history says (concurrent|after), compare says before/.test(v.detail),
+    ),
+  );
 });
 
 test('a restart that resumes below what it stamped before is caught; resuming at it is not', () => {
@@ -104,8 +141,14 @@ test('a restart that resumes below what it stamped before is caught; resuming at
   const lost = scenario();
   lost.restore('a', { lamport: 1, vector: { a: 1 } }).local('a'); // the persisted copy lagged
   const found = violations(lost.records);
-  assert.ok(found.some((v) => /^vector: a: the restore lost clock values/.test(v)), found.join('\n'));
-  assert.ok(found.some((v) => /^lamport: a: L went from 5 to 1 at restore/.test(v)), found.join('\n'));
+  assert.ok(
+    found.some((v) => /^vector: a: the restore lost clock values/.test(v)),
+    found.join('\n'),
+  );
+  assert.ok(
+    found.some((v) => /^lamport: a: L went from 5 to 1 at restore/.test(v)),
+    found.join('\n'),
+  );
 });
 
 test('a receive with no recorded send, a stamp altered in transit and a double delivery are caught', () => {

@@ -18,17 +18,38 @@
  */
 import type { LogicalClock } from './clock-rules';
 import { LOGICAL_START } from './clock-rules';
-import { compare as compareClocks, dominates, entry, merge, type CausalOrder, type VectorClock } from './vector-clock';
+import {
+  compare as compareClocks,
+  dominates,
+  entry,
+  merge,
+  type CausalOrder,
+  type VectorClock,
+} from './vector-clock';
 
 type Base = { readonly node: string; readonly clock: LogicalClock };
 export type LocalRecord = Base & { readonly kind: 'local' | 'restore' };
-export type SendRecord = Base & { readonly kind: 'send'; readonly id: string; readonly type: string; readonly to: string; readonly event: boolean };
+export type SendRecord = Base & {
+  readonly kind: 'send';
+  readonly id: string;
+  readonly type: string;
+  readonly to: string;
+  readonly event: boolean;
+};
 export type ReceiveRecord = Base & {
-  readonly kind: 'receive'; readonly id: string; readonly type: string; readonly from: string; readonly effect: 'receive' | 'observe'; readonly stamp: LogicalClock;
+  readonly kind: 'receive';
+  readonly id: string;
+  readonly type: string;
+  readonly from: string;
+  readonly effect: 'receive' | 'observe';
+  readonly stamp: LogicalClock;
 };
 export type ClockTraceRecord = LocalRecord | SendRecord | ReceiveRecord;
 
-export type ClockViolation = { readonly check: 'lamport' | 'vector' | 'trace'; readonly detail: string };
+export type ClockViolation = {
+  readonly check: 'lamport' | 'vector' | 'trace';
+  readonly detail: string;
+};
 
 export type ClockCheckReport = {
   readonly records: number;
@@ -46,7 +67,10 @@ export type ClockCheckOptions = {
   readonly maxViolations?: number;
   /** Event pairs compared directly (all of them when there are fewer). */
   readonly samplePairs?: number;
-  /** Pairs are drawn at most this far apart in a causal order of the trace, where concurrency occurs. */
+  /**
+   * Pairs are drawn at most this far apart in a causal order of the trace, where concurrency
+   * occurs.
+   */
   readonly pairSpan?: number;
   readonly seed?: number;
   /** The comparison under test (the real one by default). */
@@ -56,7 +80,11 @@ export type ClockCheckOptions = {
 const DEFAULTS = { maxViolations: 20, samplePairs: 20_000, pairSpan: 400, seed: 1 };
 
 function isEvent(r: ClockTraceRecord): boolean {
-  return r.kind === 'local' || (r.kind === 'send' && r.event) || (r.kind === 'receive' && r.effect === 'receive');
+  return (
+    r.kind === 'local' ||
+    (r.kind === 'send' && r.event) ||
+    (r.kind === 'receive' && r.effect === 'receive')
+  );
 }
 
 function withEntry(v: VectorClock, key: string, value: number): VectorClock {
@@ -64,7 +92,13 @@ function withEntry(v: VectorClock, key: string, value: number): VectorClock {
 }
 
 function show(v: VectorClock): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(v).filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1))));
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(v)
+        .filter(([, n]) => n > 0)
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
+    ),
+  );
 }
 
 /** Deterministic pair sampling (mulberry32): the seed is an input, so the checker stays pure. */
@@ -82,7 +116,9 @@ function random(seed: number): () => number {
 class Check {
   readonly violations: ClockViolation[] = [];
   violationCount = 0;
-  /** Per record: the clock the history implies (own counters), and reach (events counted per node). */
+  /**
+   * Per record: the clock the history implies (own counters), and reach (events counted per node).
+   */
   readonly knowledge: VectorClock[];
   readonly reach: VectorClock[];
   readonly eventNo: number[];
@@ -92,7 +128,10 @@ class Check {
   private readonly last = new Map<string, number>();
   private readonly eventCount = new Map<string, number>();
 
-  constructor(readonly records: readonly ClockTraceRecord[], readonly maxViolations: number) {
+  constructor(
+    readonly records: readonly ClockTraceRecord[],
+    readonly maxViolations: number,
+  ) {
     this.knowledge = new Array<VectorClock>(records.length);
     this.reach = new Array<VectorClock>(records.length);
     this.eventNo = new Array<number>(records.length).fill(0);
@@ -139,7 +178,10 @@ class Check {
         }
       });
       if (!progress) {
-        this.fail('trace', `${remaining} records wait on each other: a receive precedes its own send`);
+        this.fail(
+          'trace',
+          `${remaining} records wait on each other: a receive precedes its own send`,
+        );
         return;
       }
     }
@@ -155,21 +197,36 @@ class Check {
     this.lamport(r, before);
     const own = entry(r.clock.vector, r.node);
     if (isEvent(r)) {
-      if (own <= entry(before.vector, r.node)) this.fail('vector', `${r.node}: ${this.name(r)} did not count its own event (${show(before.vector)} → ${show(r.clock.vector)})`);
+      if (own <= entry(before.vector, r.node))
+        this.fail(
+          'vector',
+          `${r.node}: ${this.name(r)} did not count its own event ` +
+            `(${show(before.vector)} → ${show(r.clock.vector)})`,
+        );
       const n = (this.eventCount.get(r.node) ?? 0) + 1;
       this.eventCount.set(r.node, n);
       this.eventNo[i] = n;
       k = withEntry(k, r.node, own);
       reach = withEntry(reach, r.node, n);
     } else if (r.kind === 'restore') {
-      if (!dominates(r.clock.vector, before.vector)) this.fail('vector', `${r.node}: the restore lost clock values (${show(before.vector)} → ${show(r.clock.vector)})`);
+      if (!dominates(r.clock.vector, before.vector))
+        this.fail(
+          'vector',
+          `${r.node}: the restore lost clock values ` +
+            `(${show(before.vector)} → ${show(r.clock.vector)})`,
+        );
       k = withEntry(k, r.node, Math.max(own, entry(k, r.node))); // skipped own counters are allowed
     }
     this.knowledge[i] = k;
     this.reach[i] = reach;
     this.last.set(r.node, i);
     this.order.push(i);
-    if (compareClocks(r.clock.vector, k) !== 'equal') this.fail('vector', `${r.node}: after ${this.name(r)} the vector clock is ${show(r.clock.vector)}, the history gives ${show(k)}`);
+    if (compareClocks(r.clock.vector, k) !== 'equal')
+      this.fail(
+        'vector',
+        `${r.node}: after ${this.name(r)} the vector clock is ${show(r.clock.vector)}, ` +
+          `the history gives ${show(k)}`,
+      );
   }
 
   private edge(r: ReceiveRecord, k: VectorClock, reach: VectorClock): [VectorClock, VectorClock] {
@@ -181,19 +238,39 @@ class Check {
     const sent = this.records[s] as SendRecord;
     if (this.delivered.has(r.id)) this.fail('trace', `${r.id} was delivered twice`);
     this.delivered.add(r.id);
-    if (sent.to !== r.node || r.from !== sent.node || sent.type !== r.type) this.fail('trace', `${r.id}: sent as ${sent.type} ${sent.node} → ${sent.to}, received as ${r.type} ${r.from} → ${r.node}`);
-    if (sent.clock.lamport !== r.stamp.lamport || compareClocks(sent.clock.vector, r.stamp.vector) !== 'equal') {
-      this.fail('trace', `${r.id}: stamped L=${sent.clock.lamport} ${show(sent.clock.vector)} when sent, received with L=${r.stamp.lamport} ${show(r.stamp.vector)}`);
+    if (sent.to !== r.node || r.from !== sent.node || sent.type !== r.type)
+      this.fail(
+        'trace',
+        `${r.id}: sent as ${sent.type} ${sent.node} → ${sent.to}, ` +
+          `received as ${r.type} ${r.from} → ${r.node}`,
+      );
+    if (
+      sent.clock.lamport !== r.stamp.lamport ||
+      compareClocks(sent.clock.vector, r.stamp.vector) !== 'equal'
+    ) {
+      this.fail(
+        'trace',
+        `${r.id}: stamped L=${sent.clock.lamport} ${show(sent.clock.vector)} when sent, ` +
+          `received with L=${r.stamp.lamport} ${show(r.stamp.vector)}`,
+      );
     }
     return [merge(k, this.knowledge[s]!), merge(reach, this.reach[s]!)];
   }
 
   private lamport(r: ClockTraceRecord, before: LogicalClock): void {
     const now = r.clock.lamport;
-    if (r.kind === 'receive' && (r.effect === 'receive' ? now <= r.stamp.lamport : now < r.stamp.lamport)) {
-      this.fail('lamport', `${r.node}: received ${r.id} (${r.type}) stamped L=${r.stamp.lamport} and then read L=${now}`);
+    if (
+      r.kind === 'receive' &&
+      (r.effect === 'receive' ? now <= r.stamp.lamport : now < r.stamp.lamport)
+    ) {
+      this.fail(
+        'lamport',
+        `${r.node}: received ${r.id} (${r.type}) stamped L=${r.stamp.lamport} ` +
+          `and then read L=${now}`,
+      );
     }
-    if (isEvent(r) ? now <= before.lamport : now < before.lamport) this.fail('lamport', `${r.node}: L went from ${before.lamport} to ${now} at ${this.name(r)}`);
+    if (isEvent(r) ? now <= before.lamport : now < before.lamport)
+      this.fail('lamport', `${r.node}: L went from ${before.lamport} to ${now} at ${this.name(r)}`);
   }
 
   private name(r: ClockTraceRecord): string {
@@ -206,7 +283,12 @@ class Check {
   }
 }
 
-function checkPairs(c: Check, o: Required<Omit<ClockCheckOptions, 'compare'>> & { compare: NonNullable<ClockCheckOptions['compare']> }): number {
+function checkPairs(
+  c: Check,
+  o: Required<Omit<ClockCheckOptions, 'compare'>> & {
+    compare: NonNullable<ClockCheckOptions['compare']>;
+  },
+): number {
   const events = c.order.filter((i) => c.eventNo[i]! > 0 && c.knowledge[i] !== undefined);
   const n = events.length;
   if (n < 2) return 0;
@@ -217,9 +299,15 @@ function checkPairs(c: Check, o: Required<Omit<ClockCheckOptions, 'compare'>> & 
     const a = events[x]!;
     const b = events[y]!;
     const truth: CausalOrder = c.path(a, b) ? 'before' : c.path(b, a) ? 'after' : 'concurrent';
-    const said = o.compare(c.records[a]!.clock.vector, c.records[b]!.clock.vector);
+    const [ra, rb] = [c.records[a]!, c.records[b]!];
+    const said = o.compare(ra.clock.vector, rb.clock.vector);
     checked += 1;
-    if (said !== truth) c.fail('vector', `events ${c.records[a]!.node} ${show(c.records[a]!.clock.vector)} and ${c.records[b]!.node} ${show(c.records[b]!.clock.vector)}: the history says ${truth}, compare says ${said}`);
+    if (said !== truth)
+      c.fail(
+        'vector',
+        `events ${ra.node} ${show(ra.clock.vector)} and ${rb.node} ${show(rb.clock.vector)}: ` +
+          `the history says ${truth}, compare says ${said}`,
+      );
   };
   if (all) {
     for (let x = 0; x < n; x++) for (let y = x + 1; y < n; y++) judge(x, y);
@@ -234,7 +322,10 @@ function checkPairs(c: Check, o: Required<Omit<ClockCheckOptions, 'compare'>> & 
 }
 
 /** Check a trace; the report counts what was checked, so a test can refuse a vacuous pass. */
-export function checkClockTrace(records: readonly ClockTraceRecord[], options: ClockCheckOptions = {}): ClockCheckReport {
+export function checkClockTrace(
+  records: readonly ClockTraceRecord[],
+  options: ClockCheckOptions = {},
+): ClockCheckReport {
   const o = { ...DEFAULTS, compare: compareClocks, ...options };
   const c = new Check(records, o.maxViolations);
   c.indexSends();

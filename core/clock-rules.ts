@@ -17,7 +17,10 @@ import * as vc from './vector-clock';
 
 export type LogicalClock = { readonly lamport: number; readonly vector: vc.VectorClock };
 
-export const LOGICAL_START: LogicalClock = { lamport: lamport.LAMPORT_START, vector: vc.EMPTY_VECTOR_CLOCK };
+export const LOGICAL_START: LogicalClock = {
+  lamport: lamport.LAMPORT_START,
+  vector: vc.EMPTY_VECTOR_CLOCK,
+};
 
 export type SendEffect = 'tick' | 'none';
 export type ReceiveEffect = 'receive' | 'observe' | 'none';
@@ -62,13 +65,29 @@ export function send(clock: LogicalClock, nodeId: string, rule: ClockRule): Logi
 }
 
 /** The clock after receiving a message of `rule` stamped `stamp`. */
-export function receive(clock: LogicalClock, nodeId: string, rule: ClockRule, stamp: LogicalClock): LogicalClock {
-  if (rule.receive === 'receive') return { lamport: lamport.receive(clock.lamport, stamp.lamport), vector: vc.receive(clock.vector, stamp.vector, nodeId) };
-  if (rule.receive === 'observe') return { lamport: Math.max(clock.lamport, stamp.lamport), vector: vc.merge(clock.vector, stamp.vector) };
+export function receive(
+  clock: LogicalClock,
+  nodeId: string,
+  rule: ClockRule,
+  stamp: LogicalClock,
+): LogicalClock {
+  if (rule.receive === 'receive')
+    return {
+      lamport: lamport.receive(clock.lamport, stamp.lamport),
+      vector: vc.receive(clock.vector, stamp.vector, nodeId),
+    };
+  if (rule.receive === 'observe')
+    return {
+      lamport: Math.max(clock.lamport, stamp.lamport),
+      vector: vc.merge(clock.vector, stamp.vector),
+    };
   return clock;
 }
 
 /** Resume from persisted clocks after a restart: never below either (so no counter repeats). */
 export function restore(clock: LogicalClock, persisted: LogicalClock): LogicalClock {
-  return { lamport: Math.max(clock.lamport, persisted.lamport), vector: vc.merge(clock.vector, persisted.vector) };
+  return {
+    lamport: Math.max(clock.lamport, persisted.lamport),
+    vector: vc.merge(clock.vector, persisted.vector),
+  };
 }

@@ -81,7 +81,9 @@ export type ElectionMessage =
       readonly key: string;
       readonly initiator: string;
       readonly ids: readonly string[];
-      /** A node on the way that is leading `leadingEpoch` (lets a token confirm a sitting leader). */
+      /**
+       * A node on the way that is leading `leadingEpoch` (lets a token confirm a sitting leader).
+       */
       readonly leading: string | null;
       readonly leadingEpoch: number;
     }
@@ -104,7 +106,8 @@ export type ElectionEvent =
   | { readonly type: 'start' }
   /**
    * An operator asks for an election: it runs to a new epoch even when the sitting leader wins
-   * again (a fresh claim at the fencing register), as the classic algorithms would. Arms `tick` too.
+   * again (a fresh claim at the fencing register), as the classic algorithms would. Arms `tick`
+   * too.
    */
   | { readonly type: 'trigger' }
   | { readonly type: 'message'; readonly from: string; readonly msg: ElectionMessage }
@@ -142,7 +145,8 @@ export interface StepResult<S> {
   readonly effects: readonly ElectionEffect[];
 }
 
-export type ElectionPhase = 'follower' | 'electing' | 'awaitingCoordinator' | 'claiming' | 'leading';
+export type ElectionPhase =
+  'follower' | 'electing' | 'awaitingCoordinator' | 'claiming' | 'leading';
 
 export interface PendingClaim {
   readonly epoch: number;
@@ -202,7 +206,9 @@ export interface StepContext<S extends ElectionState> {
 export interface ElectionProtocol<S extends ElectionState> {
   readonly name: ElectionAlgorithm;
   initExtra(base: ElectionState): S;
-  /** Start an election (phase was not claiming); `renew`: it must end in a new epoch (a trigger). */
+  /**
+   * Start an election (phase was not claiming); `renew`: it must end in a new epoch (a trigger).
+   */
   begin(ctx: StepContext<S>, renew?: boolean): void;
   /** Called for every message before the epoch check (Ring acks hops here). */
   onArrival(ctx: StepContext<S>, from: string, msg: ElectionMessage): void;
@@ -210,7 +216,10 @@ export interface ElectionProtocol<S extends ElectionState> {
   onMessage(ctx: StepContext<S>, from: string, msg: ElectionMessage): void;
   /** Protocol timers; return false if the name is unknown. */
   onTimer(ctx: StepContext<S>, name: string): boolean;
-  /** An election an operator triggered is under way: a confirmation of the sitting leader does not end it. */
+  /**
+   * An election an operator triggered is under way: a confirmation of the sitting leader does not
+   * end it.
+   */
   renewing(s: S): boolean;
   /** Called when a leader is adopted or a claim was accepted: cancel election timers. */
   settle(ctx: StepContext<S>): void;
@@ -233,7 +242,11 @@ export function aliveSupporters(s: ElectionState): string[] {
   return [s.self, ...s.alive.filter((id) => id !== s.self && s.members.includes(id))];
 }
 
-export function setTimer<S extends ElectionState>(ctx: StepContext<S>, name: string, afterMs: number): void {
+export function setTimer<S extends ElectionState>(
+  ctx: StepContext<S>,
+  name: string,
+  afterMs: number,
+): void {
   ctx.effects.push({ type: 'setTimer', name, afterMs });
 }
 
@@ -241,12 +254,19 @@ export function cancelTimer<S extends ElectionState>(ctx: StepContext<S>, name: 
   ctx.effects.push({ type: 'cancelTimer', name });
 }
 
-export function sendTo<S extends ElectionState>(ctx: StepContext<S>, to: string, msg: ElectionMessage): void {
+export function sendTo<S extends ElectionState>(
+  ctx: StepContext<S>,
+  to: string,
+  msg: ElectionMessage,
+): void {
   if (to !== ctx.s.self) ctx.send.push({ to, msg });
 }
 
 /** Set the believed leader of the current epoch, reporting a change. */
-export function setLeader<S extends ElectionState>(ctx: StepContext<S>, leader: string | null): void {
+export function setLeader<S extends ElectionState>(
+  ctx: StepContext<S>,
+  leader: string | null,
+): void {
   if (ctx.s.leader === leader) return;
   ctx.s.leader = leader;
   ctx.effects.push({ type: 'leader', leader, epoch: ctx.s.epoch });
@@ -306,15 +326,20 @@ export function tryClaim<S extends ElectionState>(
 }
 
 function announceSelf<S extends ElectionState>(ctx: StepContext<S>): void {
-  for (const id of ctx.s.members) sendTo(ctx, id, { type: 'coordinator', epoch: ctx.s.epoch, leader: ctx.s.self });
+  for (const id of ctx.s.members)
+    sendTo(ctx, id, { type: 'coordinator', epoch: ctx.s.epoch, leader: ctx.s.self });
 }
 
 /** Step down without majority; start an election when leaderless or led by a lower node. */
-export function reconcile<S extends ElectionState>(protocol: ElectionProtocol<S>, ctx: StepContext<S>): void {
+export function reconcile<S extends ElectionState>(
+  protocol: ElectionProtocol<S>,
+  ctx: StepContext<S>,
+): void {
   const s = ctx.s;
   const majority = hasMajority(s.members, aliveSupporters(s).length);
   if (s.leader === s.self && !majority) {
-    // Also in the middle of an election (say, one it was asked to run): a leader without its majority steps down now.
+    // Also in the middle of an election (say, one it was asked to run): a leader without its
+    // majority steps down now.
     if (s.phase === 'leading') s.phase = 'follower';
     setLeader(ctx, null);
   }
@@ -356,12 +381,21 @@ function onClaimResult<S extends ElectionState>(
   observeEpoch(ctx, event.currentEpoch);
   // Someone else already claimed the newer epoch for the very node we wanted (Ring: several tokens
   // in flight elect the same winner): that is our result, not a reason to claim again.
-  if (event.currentLeader !== null && event.currentLeader === pending.leader && event.currentEpoch === s.epoch) {
+  if (
+    event.currentLeader !== null &&
+    event.currentLeader === pending.leader &&
+    event.currentEpoch === s.epoch
+  ) {
     adopt(protocol, ctx, event.currentLeader, event.currentEpoch);
-    if (event.currentLeader === s.self) protocol.announce(ctx, event.currentEpoch, event.currentLeader);
+    if (event.currentLeader === s.self)
+      protocol.announce(ctx, event.currentEpoch, event.currentLeader);
     return;
   }
-  if (event.currentLeader !== null && event.currentLeader !== s.self && protocol.defersTo(ctx, event.currentLeader, pending)) {
+  if (
+    event.currentLeader !== null &&
+    event.currentLeader !== s.self &&
+    protocol.defersTo(ctx, event.currentLeader, pending)
+  ) {
     s.phase = 'awaitingCoordinator';
     setTimer(ctx, COORDINATOR_TIMER, ctx.config.coordinatorTimeoutMs);
     return;
@@ -374,7 +408,12 @@ function onClaimResult<S extends ElectionState>(
   s.phase = 'follower';
 }
 
-function onMessage<S extends ElectionState>(protocol: ElectionProtocol<S>, ctx: StepContext<S>, from: string, msg: ElectionMessage): void {
+function onMessage<S extends ElectionState>(
+  protocol: ElectionProtocol<S>,
+  ctx: StepContext<S>,
+  from: string,
+  msg: ElectionMessage,
+): void {
   const s = ctx.s;
   if (!s.members.includes(from) || from === s.self) return;
   protocol.onArrival(ctx, from, msg);
@@ -399,12 +438,75 @@ function onMessage<S extends ElectionState>(protocol: ElectionProtocol<S>, ctx: 
   }
   observeEpoch(ctx, msg.epoch);
   if (msg.type === 'coordinator') {
-    if (msg.epoch === s.epoch && s.leader === msg.leader && s.phase === (msg.leader === s.self ? 'leading' : 'follower')) return;
+    if (
+      msg.epoch === s.epoch &&
+      s.leader === msg.leader &&
+      s.phase === (msg.leader === s.self ? 'leading' : 'follower')
+    )
+      return;
     adopt(protocol, ctx, msg.leader, msg.epoch);
     reconcile(protocol, ctx);
     return;
   }
   protocol.onMessage(ctx, from, msg);
+}
+
+function onEvent<S extends ElectionState>(
+  protocol: ElectionProtocol<S>,
+  ctx: StepContext<S>,
+  event: ElectionEvent,
+): void {
+  const s = ctx.s;
+  const cfg = ctx.config;
+  switch (event.type) {
+    case 'start':
+    case 'trigger':
+      if (!s.ticking) {
+        s.ticking = true;
+        setTimer(ctx, TICK_TIMER, cfg.announceIntervalMs);
+      }
+      if (event.type === 'trigger' && s.phase !== 'claiming') protocol.begin(ctx, true);
+      else if (s.phase === 'follower' || s.phase === 'leading') protocol.begin(ctx);
+      break;
+    case 'message':
+      onMessage(protocol, ctx, event.from, event.msg);
+      break;
+    case 'timer':
+      if (event.name === TICK_TIMER) {
+        setTimer(ctx, TICK_TIMER, cfg.announceIntervalMs);
+        protocol.onTick(ctx);
+        reconcile(protocol, ctx);
+        if (s.phase === 'leading') announceSelf(ctx);
+      } else if (event.name === CLAIM_TIMER) {
+        if (s.phase === 'claiming') {
+          s.claim = null;
+          s.phase = 'follower';
+        }
+      } else protocol.onTimer(ctx, event.name);
+      break;
+    case 'peerAlive':
+      if (event.id !== s.self && s.members.includes(event.id) && !s.alive.includes(event.id)) {
+        s.alive = [...s.alive, event.id];
+      }
+      protocol.onPeerAlive(ctx, event.id);
+      reconcile(protocol, ctx);
+      break;
+    case 'peerDead':
+      s.alive = s.alive.filter((id) => id !== event.id);
+      protocol.onPeerDead(ctx, event.id);
+      reconcile(protocol, ctx);
+      break;
+    case 'membership': {
+      s.members = sortByPriority([...event.members, s.self]);
+      s.alive = s.alive.filter((id) => s.members.includes(id));
+      if (s.leader !== null && !s.members.includes(s.leader)) setLeader(ctx, null);
+      reconcile(protocol, ctx);
+      break;
+    }
+    case 'claimResult':
+      onClaimResult(protocol, ctx, event);
+      break;
+  }
 }
 
 /** Build an `ElectionCore` from a protocol. */
@@ -431,57 +533,8 @@ export function createElectionCore<S extends ElectionState>(
     },
     step(state, event) {
       const ctx: StepContext<S> = { s: { ...state }, send: [], effects: [], config: cfg };
-      const s = ctx.s;
-      switch (event.type) {
-        case 'start':
-        case 'trigger':
-          if (!s.ticking) {
-            s.ticking = true;
-            setTimer(ctx, TICK_TIMER, cfg.announceIntervalMs);
-          }
-          if (event.type === 'trigger' && s.phase !== 'claiming') protocol.begin(ctx, true);
-          else if (s.phase === 'follower' || s.phase === 'leading') protocol.begin(ctx);
-          break;
-        case 'message':
-          onMessage(protocol, ctx, event.from, event.msg);
-          break;
-        case 'timer':
-          if (event.name === TICK_TIMER) {
-            setTimer(ctx, TICK_TIMER, cfg.announceIntervalMs);
-            protocol.onTick(ctx);
-            reconcile(protocol, ctx);
-            if (s.phase === 'leading') announceSelf(ctx);
-          } else if (event.name === CLAIM_TIMER) {
-            if (s.phase === 'claiming') {
-              s.claim = null;
-              s.phase = 'follower';
-            }
-          } else protocol.onTimer(ctx, event.name);
-          break;
-        case 'peerAlive':
-          if (event.id !== s.self && s.members.includes(event.id) && !s.alive.includes(event.id)) {
-            s.alive = [...s.alive, event.id];
-          }
-          protocol.onPeerAlive(ctx, event.id);
-          reconcile(protocol, ctx);
-          break;
-        case 'peerDead':
-          s.alive = s.alive.filter((id) => id !== event.id);
-          protocol.onPeerDead(ctx, event.id);
-          reconcile(protocol, ctx);
-          break;
-        case 'membership': {
-          s.members = sortByPriority([...event.members, s.self]);
-          s.alive = s.alive.filter((id) => s.members.includes(id));
-          if (s.leader !== null && !s.members.includes(s.leader)) setLeader(ctx, null);
-          reconcile(protocol, ctx);
-          break;
-        }
-        case 'claimResult':
-          onClaimResult(protocol, ctx, event);
-          break;
-      }
-      return { state: s as S, send: ctx.send, effects: ctx.effects };
+      onEvent(protocol, ctx, event);
+      return { state: ctx.s as S, send: ctx.send, effects: ctx.effects };
     },
   };
 }

@@ -10,8 +10,12 @@ test('tick counts local events; receive takes max + 1', () => {
 });
 
 test('stamps order by time, then by node priority (node-10 after node-9)', () => {
-  assert.ok(compareLamportStamps({ time: 1, nodeId: 'node-10' }, { time: 2, nodeId: 'node-1' }) < 0);
-  assert.ok(compareLamportStamps({ time: 5, nodeId: 'node-10' }, { time: 5, nodeId: 'node-9' }) > 0);
+  assert.ok(
+    compareLamportStamps({ time: 1, nodeId: 'node-10' }, { time: 2, nodeId: 'node-1' }) < 0,
+  );
+  assert.ok(
+    compareLamportStamps({ time: 5, nodeId: 'node-10' }, { time: 5, nodeId: 'node-9' }) > 0,
+  );
 });
 
 test('a received message is always stamped later than its send, and later than local history', () => {

@@ -1,7 +1,8 @@
 /**
  * Lamport logical clock as pure functions on a number.
  * Tick on every local event (a send is a local event); on receive take max(local, remote) + 1.
- * If a happens-before b then L(a) < L(b); ties between nodes are broken by node id for a total order.
+ * If a happens-before b then L(a) < L(b); ties between nodes are broken by node id for a total
+ * order.
  */
 import { compareNodeIds } from './node-id';
 

@@ -32,5 +32,8 @@ test('events pop in (time, seq) order', () => {
   pushed.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const popped: string[] = [];
   for (let e = q.pop(); e !== undefined; e = q.pop()) popped.push(e.item);
-  assert.deepEqual(popped, pushed.map((p) => p[2]));
+  assert.deepEqual(
+    popped,
+    pushed.map((p) => p[2]),
+  );
 });

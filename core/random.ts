@@ -12,7 +12,10 @@ export interface Random {
   chance(probability: number): boolean;
   pick<T>(items: readonly T[]): T;
   shuffle<T>(items: readonly T[]): T[];
-  /** An independent stream derived from this one (so adding draws in one place does not shift another). */
+  /**
+   * An independent stream derived from this one (so adding draws in one place does not shift
+   * another).
+   */
   fork(): Random;
 }
 

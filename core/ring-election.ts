@@ -6,9 +6,9 @@
  *   successor that does not ACK within `ringAckTimeoutMs` becomes suspect and is skipped.
  * - The initiator sends an ELECTION token; each node appends its id and passes it on. When the
  *   token is back, the ids in it (less any the initiator now believes dead) are the supporters.
- * - Winner: the highest-priority supporter in the token. If the token confirms that winner is already
- *   leading the current epoch, nothing changes — unless an operator triggered the election, which
- *   always ends in a new epoch. Otherwise, if the token holds a strict majority of
+ * - Winner: the highest-priority supporter in the token. If the token confirms that winner is
+ *   already leading the current epoch, nothing changes — unless an operator triggered the election,
+ *     which always ends in a new epoch. Otherwise, if the token holds a strict majority of
  *   the membership, the initiator claims the next epoch for the winner at the fencing register,
  *   then circulates COORDINATOR once around the ring (and tells the winner directly).
  * - Several initiators may run at once; the fencing register lets one claim per epoch through and
@@ -50,7 +50,9 @@ export interface RingState extends ElectionState {
   readonly round: number;
   /** Key of this node's own token while it is out. */
   readonly electionKey: string | null;
-  /** That election must end in a new epoch, even for the sitting leader (an operator triggered it). */
+  /**
+   * That election must end in a new epoch, even for the sitting leader (an operator triggered it).
+   */
   readonly renew: boolean;
   /** Successors that did not ACK; skipped until they show life or the next tick. */
   readonly suspects: readonly string[];
@@ -71,7 +73,8 @@ export function successor(s: RingState): string | null {
   const at = s.members.indexOf(s.self);
   for (let i = 1; i < n; i++) {
     const id = s.members[(at + i) % n];
-    if (id !== undefined && id !== s.self && s.alive.includes(id) && !s.suspects.includes(id)) return id;
+    if (id !== undefined && id !== s.self && s.alive.includes(id) && !s.suspects.includes(id))
+      return id;
   }
   return null;
 }
@@ -166,7 +169,14 @@ function onRingCoordinator(ctx: StepContext<RingState>, msg: RingCoordinatorMess
 
 export const ringProtocol: ElectionProtocol<RingState> = {
   name: 'ring',
-  initExtra: (base) => ({ ...base, round: 0, electionKey: null, renew: false, suspects: [], pending: {} }),
+  initExtra: (base) => ({
+    ...base,
+    round: 0,
+    electionKey: null,
+    renew: false,
+    suspects: [],
+    pending: {},
+  }),
   begin,
   onArrival(ctx, from, msg) {
     clearSuspect(ctx, from);
@@ -193,7 +203,8 @@ export const ringProtocol: ElectionProtocol<RingState> = {
       const { [ref]: _lost, ...rest } = s.pending;
       s.pending = rest;
       if (!s.suspects.includes(hop.to)) s.suspects = [...s.suspects, hop.to];
-      if (!forward(ctx, hop.msg) && hop.msg.type === 'token' && hop.msg.key === s.electionKey) finishToken(ctx, hop.msg);
+      if (!forward(ctx, hop.msg) && hop.msg.type === 'token' && hop.msg.key === s.electionKey)
+        finishToken(ctx, hop.msg);
       return true;
     }
     if (name === TOKEN_TIMER) {
@@ -223,7 +234,13 @@ export const ringProtocol: ElectionProtocol<RingState> = {
     if (ctx.s.phase === 'awaitingCoordinator') cancelTimer(ctx, COORDINATOR_TIMER);
   },
   announce(ctx, epoch, leader) {
-    forward(ctx, { type: 'ringCoordinator', epoch, key: `${ctx.s.self}#${epoch}`, leader, visited: [ctx.s.self] });
+    forward(ctx, {
+      type: 'ringCoordinator',
+      epoch,
+      key: `${ctx.s.self}#${epoch}`,
+      leader,
+      visited: [ctx.s.self],
+    });
     if (leader !== ctx.s.self) sendTo(ctx, leader, { type: 'coordinator', epoch, leader });
   },
   defersTo(_ctx, currentLeader, claim) {

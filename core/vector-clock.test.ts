@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { compare, covers, dominates, EMPTY_VECTOR_CLOCK, entry, increment, isVectorClock, merge, receive, type VectorClock } from './vector-clock';
+import {
+  compare,
+  covers,
+  dominates,
+  EMPTY_VECTOR_CLOCK,
+  entry,
+  increment,
+  isVectorClock,
+  merge,
+  receive,
+  type VectorClock,
+} from './vector-clock';
 
 const key = fc.constantFrom('node-1', 'node-2', 'node-3', 'node-10', '__proto__', 'constructor');
 const clock: fc.Arbitrary<VectorClock> = fc
   .array(fc.tuple(key, fc.nat(4)), { maxLength: 6 })
   .map((entries) => merge(EMPTY_VECTOR_CLOCK, Object.fromEntries(entries)));
 
-const inverse = { before: 'after', after: 'before', equal: 'equal', concurrent: 'concurrent' } as const;
+const inverse = {
+  before: 'after',
+  after: 'before',
+  equal: 'equal',
+  concurrent: 'concurrent',
+} as const;
 
 test('examples', () => {
   assert.equal(compare({ a: 1 }, { b: 1 }), 'concurrent');
@@ -43,7 +59,13 @@ test('compare is antisymmetric and agrees with dominates', () => {
     fc.property(clock, clock, (a, b) => {
       const ab = compare(a, b);
       assert.equal(compare(b, a), inverse[ab]);
-      const expected = dominates(a, b) ? (dominates(b, a) ? 'equal' : 'after') : dominates(b, a) ? 'before' : 'concurrent';
+      const expected = dominates(a, b)
+        ? dominates(b, a)
+          ? 'equal'
+          : 'after'
+        : dominates(b, a)
+          ? 'before'
+          : 'concurrent';
       assert.equal(ab, expected);
       assert.equal(covers(a, b), dominates(a, b));
     }),
@@ -75,5 +97,6 @@ test('functions never modify their inputs', () => {
 
 test('isVectorClock accepts clocks and rejects junk', () => {
   assert.ok(isVectorClock({ a: 1, b: 0 }));
-  for (const junk of [null, [], 'x', { a: -1 }, { a: 1.5 }, { a: '1' }]) assert.equal(isVectorClock(junk), false);
+  for (const junk of [null, [], 'x', { a: -1 }, { a: 1.5 }, { a: '1' }])
+    assert.equal(isVectorClock(junk), false);
 });

@@ -16,7 +16,13 @@ export function entry(clock: VectorClock, nodeId: string): number {
 
 function set(out: Record<string, number>, key: string, value: number): void {
   // A plain assignment to `__proto__` would change the prototype instead of adding an entry.
-  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   else out[key] = value;
 }
 
@@ -68,7 +74,9 @@ export function compare(a: VectorClock, b: VectorClock): CausalOrder {
   return 'equal';
 }
 
-/** a ≥ b entrywise: `a` has seen everything `b` has (e.g. a replica clock covers a session token). */
+/**
+ * a ≥ b entrywise: `a` has seen everything `b` has (e.g. a replica clock covers a session token).
+ */
 export function dominates(a: VectorClock, b: VectorClock): boolean {
   for (const k of Object.keys(b)) if (entry(a, k) < (b[k] ?? 0)) return false;
   return true;
@@ -80,5 +88,7 @@ export const covers = dominates;
 /** True for a plain object whose values are non-negative safe integers (for parsing input). */
 export function isVectorClock(value: unknown): value is VectorClock {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  return Object.values(value).every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+  return Object.values(value).every(
+    (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0,
+  );
 }

@@ -1,13 +1,33 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { ALGORITHMS, INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from './balancer';
 import {
-  checkFailed, checkPassed, DEFAULT_HEALTH_CONFIG, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority, requestFailed,
-  type BackendHealth, type ClusterReport,
+  ALGORITHMS,
+  INITIAL_BALANCER_STATE,
+  pick,
+  type Algorithm,
+  type BalancerState,
+  type Candidate,
+} from './balancer';
+import {
+  checkFailed,
+  checkPassed,
+  DEFAULT_HEALTH_CONFIG,
+  eligible,
+  isNodeFailure,
+  NEW_BACKEND,
+  reportedDeadByMajority,
+  requestFailed,
+  type BackendHealth,
+  type ClusterReport,
 } from './health';
 
-function run(algorithm: Algorithm, candidates: Candidate[], count: number, state: BalancerState = INITIAL_BALANCER_STATE) {
+function run(
+  algorithm: Algorithm,
+  candidates: Candidate[],
+  count: number,
+  state: BalancerState = INITIAL_BALANCER_STATE,
+) {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const next = pick(algorithm, state, candidates);
@@ -17,7 +37,8 @@ function run(algorithm: Algorithm, candidates: Candidate[], count: number, state
   return { ids, state };
 }
 
-const abc = (weights = [1, 1, 1]): Candidate[] => ['A', 'B', 'C'].map((id, i) => ({ id, inFlight: 0, weight: weights[i]! }));
+const abc = (weights = [1, 1, 1]): Candidate[] =>
+  ['A', 'B', 'C'].map((id, i) => ({ id, inFlight: 0, weight: weights[i]! }));
 
 describe('round robin', () => {
   test('exact rotation', () => {
@@ -30,7 +51,10 @@ describe('round robin', () => {
     const next = pick('round-robin', state, withoutC); // after B comes A (C is gone)
     assert.equal(next.id, 'A');
     state = next.state;
-    assert.deepEqual(run('round-robin', [...abc(), { id: 'D', inFlight: 0, weight: 1 }], 4, state).ids, ['B', 'C', 'D', 'A']);
+    assert.deepEqual(
+      run('round-robin', [...abc(), { id: 'D', inFlight: 0, weight: 1 }], 4, state).ids,
+      ['B', 'C', 'D', 'A'],
+    );
   });
 });
 
@@ -41,16 +65,21 @@ describe('smooth weighted round robin', () => {
 
   test('every full cycle has exact proportions, for any weights', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 4 }), (weights, cycles) => {
-        const candidates = weights.map((weight, i) => ({ id: `n${i}`, inFlight: 0, weight }));
-        const total = weights.reduce((a, b) => a + b, 0);
-        let state = INITIAL_BALANCER_STATE;
-        for (let cycle = 0; cycle < cycles; cycle++) {
-          const result = run('weighted', candidates, total, state);
-          state = result.state;
-          for (const c of candidates) assert.equal(result.ids.filter((id) => id === c.id).length, c.weight);
-        }
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 4 }),
+        (weights, cycles) => {
+          const candidates = weights.map((weight, i) => ({ id: `n${i}`, inFlight: 0, weight }));
+          const total = weights.reduce((a, b) => a + b, 0);
+          let state = INITIAL_BALANCER_STATE;
+          for (let cycle = 0; cycle < cycles; cycle++) {
+            const result = run('weighted', candidates, total, state);
+            state = result.state;
+            for (const c of candidates)
+              assert.equal(result.ids.filter((id) => id === c.id).length, c.weight);
+          }
+        },
+      ),
     );
   });
 
@@ -85,33 +114,54 @@ describe('every algorithm', () => {
     const event = fc.oneof(
       fc.record({ kind: fc.constant('pass' as const), node: fc.integer({ min: 0, max: 3 }) }),
       fc.record({ kind: fc.constant('fail' as const), node: fc.integer({ min: 0, max: 3 }) }),
-      fc.record({ kind: fc.constant('requestFailed' as const), node: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({
+        kind: fc.constant('requestFailed' as const),
+        node: fc.integer({ min: 0, max: 3 }),
+      }),
       fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 5_000 }) }),
     );
     fc.assert(
-      fc.property(fc.constantFrom(...ALGORITHMS), fc.array(event, { maxLength: 60 }), (algorithm, events) => {
-        const health: BackendHealth[] = Array.from({ length: 4 }, () => NEW_BACKEND);
-        let now = 0;
-        let state = INITIAL_BALANCER_STATE;
-        for (const e of events) {
-          if (e.kind === 'tick') now += e.ms;
-          else if (e.kind === 'pass') health[e.node] = checkPassed(health[e.node]!, DEFAULT_HEALTH_CONFIG);
-          else if (e.kind === 'fail') health[e.node] = checkFailed(health[e.node]!, DEFAULT_HEALTH_CONFIG);
-          else health[e.node] = requestFailed(health[e.node]!, now, DEFAULT_HEALTH_CONFIG);
-          const candidates = health.flatMap((h, i) => (eligible(h, now) ? [{ id: `n${i}`, inFlight: i, weight: i + 1 }] : []));
-          const next = pick(algorithm, state, candidates);
-          state = next.state;
-          if (candidates.length) assert.ok(candidates.some((c) => c.id === next.id), `${algorithm} picked ${next.id}`);
-          else assert.equal(next.id, null);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...ALGORITHMS),
+        fc.array(event, { maxLength: 60 }),
+        (algorithm, events) => {
+          const health: BackendHealth[] = Array.from({ length: 4 }, () => NEW_BACKEND);
+          let now = 0;
+          let state = INITIAL_BALANCER_STATE;
+          for (const e of events) {
+            if (e.kind === 'tick') now += e.ms;
+            else if (e.kind === 'pass')
+              health[e.node] = checkPassed(health[e.node]!, DEFAULT_HEALTH_CONFIG);
+            else if (e.kind === 'fail')
+              health[e.node] = checkFailed(health[e.node]!, DEFAULT_HEALTH_CONFIG);
+            else health[e.node] = requestFailed(health[e.node]!, now, DEFAULT_HEALTH_CONFIG);
+            const candidates = health.flatMap((h, i) =>
+              eligible(h, now) ? [{ id: `n${i}`, inFlight: i, weight: i + 1 }] : [],
+            );
+            const next = pick(algorithm, state, candidates);
+            state = next.state;
+            if (candidates.length)
+              assert.ok(
+                candidates.some((c) => c.id === next.id),
+                `${algorithm} picked ${next.id}`,
+              );
+            else assert.equal(next.id, null);
+          }
+        },
+      ),
     );
   });
 });
 
 describe('health', () => {
   test('rise and fall thresholds; ejection back-off doubles and is capped', () => {
-    const cfg = { ...DEFAULT_HEALTH_CONFIG, rise: 2, fall: 3, ejectBaseMs: 1_000, ejectMaxMs: 4_000 };
+    const cfg = {
+      ...DEFAULT_HEALTH_CONFIG,
+      rise: 2,
+      fall: 3,
+      ejectBaseMs: 1_000,
+      ejectMaxMs: 4_000,
+    };
     let h = checkPassed(NEW_BACKEND, cfg);
     assert.equal(h.healthy, false);
     h = checkPassed(h, cfg);
@@ -137,36 +187,63 @@ describe('health', () => {
   });
 });
 
-describe('the cluster\'s view of a node', () => {
+describe("the cluster's view of a node", () => {
   /** Reports of a partition: every node of a side sees its own side alive and the other dead. */
   function partitionReports(sides: string[][], reporters: string[]): ClusterReport[] {
     return reporters.map((reporter) => {
       const own = sides.find((s) => s.includes(reporter))!;
-      return { reporter, statuses: new Map(sides.flat().map((id) => [id, own.includes(id) ? 'alive' : 'dead'])) };
+      return {
+        reporter,
+        statuses: new Map(sides.flat().map((id) => [id, own.includes(id) ? 'alive' : 'dead'])),
+      };
     });
   }
   const minority = ['node-1', 'node-2'];
   const majority = ['node-3', 'node-4', 'node-5'];
 
-  test('a partition: the minority is dropped, the majority kept — even when a majority node\'s report is missing', () => {
-    for (const reporters of [[...minority, ...majority], [...minority, 'node-3', 'node-4'], [...minority, 'node-3']]) {
+  test("a partition: the minority is dropped, the majority kept — even when a majority node's report is missing", () => {
+    for (const reporters of [
+      [...minority, ...majority],
+      [...minority, 'node-3', 'node-4'],
+      [...minority, 'node-3'],
+    ]) {
       const reports = partitionReports([minority, majority], reporters);
-      for (const id of majority) assert.equal(reportedDeadByMajority(id, reports, 5), false, `${id} with reports of ${reporters.join(',')}`);
+      for (const id of majority)
+        assert.equal(
+          reportedDeadByMajority(id, reports, 5),
+          false,
+          `${id} with reports of ${reporters.join(',')}`,
+        );
     }
     const all = partitionReports([minority, majority], [...minority, ...majority]);
     for (const id of minority) assert.equal(reportedDeadByMajority(id, all, 5), true, id);
   });
 
-  test('a node counts only the others\' reports, and half of them is not most', () => {
+  test("a node counts only the others' reports, and half of them is not most", () => {
     const selfDead: ClusterReport = { reporter: 'node-1', statuses: new Map([['node-1', 'dead']]) };
     assert.equal(reportedDeadByMajority('node-1', [selfDead], 2), false);
     const oneOfTwo = partitionReports([['node-1'], ['node-2'], ['node-3']], ['node-2']);
     assert.equal(reportedDeadByMajority('node-1', oneOfTwo, 3), false);
-    assert.equal(reportedDeadByMajority('node-1', partitionReports([['node-1'], ['node-2', 'node-3']], ['node-2', 'node-3']), 3), true);
+    assert.equal(
+      reportedDeadByMajority(
+        'node-1',
+        partitionReports([['node-1'], ['node-2', 'node-3']], ['node-2', 'node-3']),
+        3,
+      ),
+      true,
+    );
     assert.equal(reportedDeadByMajority('node-1', [], 1), false);
   });
 
   test('a 503 is an answer, not a failing node; other 5xx count against it', () => {
-    assert.deepEqual([200, 409, 499, 500, 502, 503, 504].map(isNodeFailure), [false, false, false, true, true, false, true]);
+    assert.deepEqual([200, 409, 499, 500, 502, 503, 504].map(isNodeFailure), [
+      false,
+      false,
+      false,
+      true,
+      true,
+      false,
+      true,
+    ]);
   });
 });

@@ -41,7 +41,10 @@ export function roundRobin(state: BalancerState, candidates: readonly Candidate[
 export function leastConnections(state: BalancerState, candidates: readonly Candidate[]): Pick {
   if (!candidates.length) return { id: null, state };
   const fewest = Math.min(...candidates.map((c) => c.inFlight));
-  const chosen = nextInTurn(candidates.filter((c) => c.inFlight === fewest), state.lastPicked);
+  const chosen = nextInTurn(
+    candidates.filter((c) => c.inFlight === fewest),
+    state.lastPicked,
+  );
   return { id: chosen.id, state: { ...state, lastPicked: chosen.id } };
 }
 
@@ -61,7 +64,11 @@ export function smoothWeighted(state: BalancerState, candidates: readonly Candid
   return { id: best!.id, state: { lastPicked: best!.id, current } };
 }
 
-export function pick(algorithm: Algorithm, state: BalancerState, candidates: readonly Candidate[]): Pick {
+export function pick(
+  algorithm: Algorithm,
+  state: BalancerState,
+  candidates: readonly Candidate[],
+): Pick {
   switch (algorithm) {
     case 'round-robin':
       return roundRobin(state, candidates);

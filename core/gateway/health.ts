@@ -12,7 +12,13 @@ export type HealthConfig = {
   ejectMaxMs: number;
 };
 
-export const DEFAULT_HEALTH_CONFIG: HealthConfig = { rise: 2, fall: 2, ejectAfterFailures: 1, ejectBaseMs: 1_000, ejectMaxMs: 30_000 };
+export const DEFAULT_HEALTH_CONFIG: HealthConfig = {
+  rise: 2,
+  fall: 2,
+  ejectAfterFailures: 1,
+  ejectBaseMs: 1_000,
+  ejectMaxMs: 30_000,
+};
 
 export type BackendHealth = {
   healthy: boolean;
@@ -26,13 +32,25 @@ export type BackendHealth = {
 
 /** A new backend starts unhealthy: it must pass `rise` checks before it takes traffic. */
 export const NEW_BACKEND: BackendHealth = {
-  healthy: false, successes: 0, failures: 0, requestFailures: 0, ejectedUntilMs: 0, ejections: 0, deadInCluster: false,
+  healthy: false,
+  successes: 0,
+  failures: 0,
+  requestFailures: 0,
+  ejectedUntilMs: 0,
+  ejections: 0,
+  deadInCluster: false,
 };
 
 export function checkPassed(h: BackendHealth, config: HealthConfig): BackendHealth {
   const successes = h.successes + 1;
   const healthy = h.healthy || successes >= config.rise;
-  return { ...h, successes, failures: 0, healthy, ...(healthy && !h.healthy ? { ejections: 0 } : {}) };
+  return {
+    ...h,
+    successes,
+    failures: 0,
+    healthy,
+    ...(healthy && !h.healthy ? { ejections: 0 } : {}),
+  };
 }
 
 export function checkFailed(h: BackendHealth, config: HealthConfig): BackendHealth {
@@ -44,21 +62,35 @@ export function requestSucceeded(h: BackendHealth): BackendHealth {
   return h.requestFailures === 0 ? h : { ...h, requestFailures: 0 };
 }
 
-export function requestFailed(h: BackendHealth, nowMs: number, config: HealthConfig): BackendHealth {
+export function requestFailed(
+  h: BackendHealth,
+  nowMs: number,
+  config: HealthConfig,
+): BackendHealth {
   // Requests already in flight when it was ejected fail together: that is one failure, not many.
   if (nowMs < h.ejectedUntilMs) return h;
   const requestFailures = h.requestFailures + 1;
   if (requestFailures < config.ejectAfterFailures) return { ...h, requestFailures };
   const backoff = Math.min(config.ejectMaxMs, config.ejectBaseMs * 2 ** h.ejections);
   // Ejected: out for the back-off, and it must pass `rise` fresh checks to come back.
-  return { ...h, requestFailures: 0, ejectedUntilMs: nowMs + backoff, ejections: h.ejections + 1, healthy: false, successes: 0 };
+  return {
+    ...h,
+    requestFailures: 0,
+    ejectedUntilMs: nowMs + backoff,
+    ejections: h.ejections + 1,
+    healthy: false,
+    successes: 0,
+  };
 }
 
 export function eligible(h: BackendHealth, nowMs: number): boolean {
   return h.healthy && !h.deadInCluster && nowMs >= h.ejectedUntilMs;
 }
 
-/** What one node said of the others at the last health check: id → its status (`alive`, `suspect`, `dead`). */
+/**
+ * What one node said of the others at the last health check: id → its status (`alive`, `suspect`,
+ * `dead`).
+ */
 export type ClusterReport = { reporter: string; statuses: ReadonlyMap<string, string> };
 
 /**
@@ -67,7 +99,11 @@ export type ClusterReport = { reporter: string; statuses: ReadonlyMap<string, st
  * the minority side of a partition, while a majority node's check is slow or in flight, outvotes
  * the majority and the gateway drops the very nodes that can still serve.
  */
-export function reportedDeadByMajority(id: string, reports: readonly ClusterReport[], knownNodes: number): boolean {
+export function reportedDeadByMajority(
+  id: string,
+  reports: readonly ClusterReport[],
+  knownNodes: number,
+): boolean {
   const others = knownNodes - 1;
   const dead = reports.filter((r) => r.reporter !== id && r.statuses.get(id) === 'dead').length;
   return others > 0 && dead * 2 > others;

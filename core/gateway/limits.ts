@@ -4,7 +4,8 @@
  * - `gcraDelayMs` / `RateLimiter`: the generic cell rate algorithm (a token bucket kept as one
  *   number per address, its "theoretical arrival time"): `rate` requests per period on average,
  *   up to `burst` at once;
- * - `ConcurrencyLimiter`: at most `max` things open at once per address (event streams, connections);
+ * - `ConcurrencyLimiter`: at most `max` things open at once per address (event streams,
+ *   connections);
  * - `limitOf`: which rate limit, if any, a request (method and URL) falls under.
  *
  * One gateway process sees all traffic, so the counts are exact (per worker process when
@@ -27,7 +28,12 @@ const ROUNDING_TOLERANCE_MS = 1e-6;
  * GCRA: how long (ms) a request arriving at `nowMs` must wait to conform, 0 if it may pass now.
  * `tatMs` is the address's theoretical arrival time (0 for an address never seen).
  */
-export function gcraDelayMs(tatMs: number, nowMs: number, intervalMs: number, burst: number): number {
+export function gcraDelayMs(
+  tatMs: number,
+  nowMs: number,
+  intervalMs: number,
+  burst: number,
+): number {
   const over = Math.max(tatMs, nowMs) + intervalMs - nowMs - burst * intervalMs;
   return over > ROUNDING_TOLERANCE_MS ? over : 0;
 }
@@ -43,7 +49,10 @@ export class RateLimiter {
   private readonly burst: number;
   readonly enabled: boolean;
 
-  constructor(limit: RateLimit, private readonly maxAddresses: number) {
+  constructor(
+    limit: RateLimit,
+    private readonly maxAddresses: number,
+  ) {
     this.enabled = limit.rate > 0;
     this.intervalMs = this.enabled ? limit.periodMs / limit.rate : 0;
     this.burst = Math.max(1, limit.burst);
@@ -122,7 +131,11 @@ export function limitOf(method: string, url: string): LimitName | undefined {
     if (slash === -1) return rest ? 'read' : undefined;
     return rest.slice(slash) === '/events' ? 'events' : undefined;
   }
-  if (path === '/api/movies' || (path.startsWith('/api/movies/') && path.indexOf('/', '/api/movies/'.length) === -1)) return 'read';
+  if (
+    path === '/api/movies' ||
+    (path.startsWith('/api/movies/') && path.indexOf('/', '/api/movies/'.length) === -1)
+  )
+    return 'read';
   return undefined;
 }
 
@@ -146,6 +159,9 @@ export function isPeerOnlyPath(url: string): boolean {
   } catch {
     /* broken %-encoding: judged as it is (a node refuses it anyway) */
   }
-  path = path.toLowerCase().replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+  path = path
+    .toLowerCase()
+    .replace(/\/{2,}/g, '/')
+    .replace(/\/+$/, '');
   return path === '/api/peer' || path.startsWith('/api/peer/') || path.startsWith('/api/peer;');
 }

@@ -10,7 +10,8 @@
  */
 export type Rule = { limit: number; windowMs: number };
 export type Window = { hits: number; endsAtMs: number };
-export type Decision = { allowed: true; remaining: number } | { allowed: false; retryAfterS: number };
+export type Decision =
+  { allowed: true; remaining: number } | { allowed: false; retryAfterS: number };
 
 /** The window after one more hit at `nowMs` (`current` absent: the key has none yet). */
 export function advance(current: Window | undefined, nowMs: number, windowMs: number): Window {
@@ -18,7 +19,9 @@ export function advance(current: Window | undefined, nowMs: number, windowMs: nu
   return { hits: current.hits + 1, endsAtMs: current.endsAtMs };
 }
 
-/** Whether the hit that produced `window` is allowed; if not, the whole seconds until it would be. */
+/**
+ * Whether the hit that produced `window` is allowed; if not, the whole seconds until it would be.
+ */
 export function decide(window: Window, limit: number, nowMs: number): Decision {
   if (window.hits <= limit) return { allowed: true, remaining: limit - window.hits };
   return { allowed: false, retryAfterS: Math.max(1, Math.ceil((window.endsAtMs - nowMs) / 1000)) };

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createGossip } from './gossip';
-import { pickPeers, type ReplicaState, type ReplicationCore, type ReplicationEvent, type Outgoing } from './replication';
+import {
+  pickPeers,
+  type ReplicaState,
+  type ReplicationCore,
+  type ReplicationEvent,
+  type Outgoing,
+} from './replication';
 import { contentOf } from './store';
 
 const IDS = ['node-1', 'node-2', 'node-3', 'node-4', 'node-5', 'node-6'];
@@ -15,7 +21,8 @@ function node(core: ReplicationCore, self: string): ReplicaState {
 test('each round contacts `fanout` distinct live peers, chosen by the timer entropy', () => {
   const core = createGossip({ fanout: 3 });
   const s = node(core, 'node-1');
-  const tick = (entropy: number): string[] => core.step(s, { type: 'timer', now: 1200, name: 'tick', entropy }).send.map((o) => o.to);
+  const tick = (entropy: number): string[] =>
+    core.step(s, { type: 'timer', now: 1200, name: 'tick', entropy }).send.map((o) => o.to);
   const a = tick(42);
   assert.equal(new Set(a).size, 3);
   assert.ok(!a.includes('node-1'));
@@ -40,17 +47,45 @@ test('a push-pull exchange sends only what the other side lacks, both ways', () 
   b = write(b, 'seat:b', 'only b');
   const log: Outgoing[] = [];
   const after = deliverAll(core, { 'node-1': a, 'node-2': b }, 'node-1', 'node-2', log);
-  const shipped = log.flatMap((o) => ('entries' in o.msg ? o.msg.entries.map((e) => `${o.to}<-${e.key}`) : []));
+  const shipped = log.flatMap((o) =>
+    'entries' in o.msg ? o.msg.entries.map((e) => `${o.to}<-${e.key}`) : [],
+  );
   assert.deepEqual(shipped.sort(), ['node-1<-seat:b', 'node-2<-seat:a']);
-  assert.equal(contentOf((after['node-1'] as ReplicaState).store), contentOf((after['node-2'] as ReplicaState).store));
-  assert.deepEqual({ ...(after['node-2'] as ReplicaState).store.seen }, { 'node-1': 31, 'node-2': 1 });
+  assert.equal(
+    contentOf((after['node-1'] as ReplicaState).store),
+    contentOf((after['node-2'] as ReplicaState).store),
+  );
+  assert.deepEqual(
+    { ...(after['node-2'] as ReplicaState).store.seen },
+    { 'node-1': 31, 'node-2': 1 },
+  );
 });
 
 /** Run one exchange from `from` to `to`, delivering every message until quiet. */
-function deliverAll(core: ReplicationCore, states: Record<string, ReplicaState>, from: string, to: string, log: Outgoing[] = []): Record<string, ReplicaState> {
+function deliverAll(
+  core: ReplicationCore,
+  states: Record<string, ReplicaState>,
+  from: string,
+  to: string,
+  log: Outgoing[] = [],
+): Record<string, ReplicaState> {
   const out = { ...states };
   const first = out[from] as ReplicaState;
-  const queue: { from: string; o: Outgoing }[] = [{ from, o: { to, msg: { type: 'sync', id: 'g', epoch: 0, digest: first.store.digest, seen: first.store.seen } } }];
+  const queue: { from: string; o: Outgoing }[] = [
+    {
+      from,
+      o: {
+        to,
+        msg: {
+          type: 'sync',
+          id: 'g',
+          epoch: 0,
+          digest: first.store.digest,
+          seen: first.store.seen,
+        },
+      },
+    },
+  ];
   while (queue.length > 0) {
     const { from: sender, o } = queue.shift() as { from: string; o: Outgoing };
     log.push(o);
@@ -65,8 +100,17 @@ function deliverAll(core: ReplicationCore, states: Record<string, ReplicaState>,
 test('a strong read needs every replica (W = 1)', () => {
   const core = createGossip();
   const s = node(core, 'node-1');
-  const r = core.step(s, { type: 'read', now: 2000, requestId: 'r1', key: 'seat:1', consistency: 'strong' });
-  assert.deepEqual(r.send.map((o) => o.to), IDS.filter((id) => id !== 'node-1'));
+  const r = core.step(s, {
+    type: 'read',
+    now: 2000,
+    requestId: 'r1',
+    key: 'seat:1',
+    consistency: 'strong',
+  });
+  assert.deepEqual(
+    r.send.map((o) => o.to),
+    IDS.filter((id) => id !== 'node-1'),
+  );
   const read = r.state.reads.get('r1');
   assert.equal(read?.needed, IDS.length);
 });

@@ -26,7 +26,8 @@ const protocol: ReplicationProtocol = {
   fenced: false,
   tickIntervalMs: (c) => c.gossipIntervalMs,
   onTick(ctx) {
-    for (const peer of pickPeers(ctx.s.alive, ctx.s.config.fanout, ctx.entropy)) startSync(ctx, peer, 'gossip');
+    for (const peer of pickPeers(ctx.s.alive, ctx.s.config.fanout, ctx.entropy))
+      startSync(ctx, peer, 'gossip');
   },
   onWrite(ctx, w) {
     answerWrite(ctx, w, localWrite(ctx, w), 1);

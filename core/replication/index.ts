@@ -1,10 +1,16 @@
-/** Pick a replication core by mode (the strategy is switchable at runtime: see `stop` and `handoverOf`). */
+/**
+ * Pick a replication core by mode (the strategy is switchable at runtime: see `stop` and
+ * `handoverOf`).
+ */
 import { createGossip } from './gossip';
 import { createMasterSlave } from './master-slave';
 import { createMultiMaster } from './multi-master';
 import type { ReplicationConfig, ReplicationCore, ReplicationMode } from './replication';
 
-export function createReplication(mode: ReplicationMode, config: Partial<ReplicationConfig> = {}): ReplicationCore {
+export function createReplication(
+  mode: ReplicationMode,
+  config: Partial<ReplicationConfig> = {},
+): ReplicationCore {
   switch (mode) {
     case 'master-slave':
       return createMasterSlave(config);

@@ -44,6 +44,7 @@ import {
   type PendingWrite,
   type ReplicationConfig,
   type ReplicationCore,
+  type ReplicationMessage,
   type ReplicationProtocol,
   type StepContext,
 } from './replication';
@@ -61,13 +62,21 @@ function perform(ctx: StepContext, w: PendingWrite): void {
     answerWrite(ctx, w, entry, 1);
     return;
   }
-  const updated: PendingWrite = { ...w, entry, forwardedTo: null, waitFor: [...s.alive], acked: [s.self] };
+  const updated: PendingWrite = {
+    ...w,
+    entry,
+    forwardedTo: null,
+    waitFor: [...s.alive],
+    acked: [s.self],
+  };
   putWrite(ctx, updated);
   checkWrite(ctx, updated);
 }
 
 function remember(ctx: StepContext, requestId: string, entry: Entry, replicas: number): void {
-  ctx.s.recentWrites = [...ctx.s.recentWrites, { requestId, entry, replicas }].slice(-MAX_RECENT_WRITES);
+  ctx.s.recentWrites = [...ctx.s.recentWrites, { requestId, entry, replicas }].slice(
+    -MAX_RECENT_WRITES,
+  );
 }
 
 function checkWrite(ctx: StepContext, w: PendingWrite): void {
@@ -82,14 +91,30 @@ function checkWrite(ctx: StepContext, w: PendingWrite): void {
   }
 }
 
-/** Send a write that has no entry yet where it can go: write it (master), forward it, or let it wait. */
+/**
+ * Send a write that has no entry yet where it can go: write it (master), forward it, or let it
+ * wait.
+ */
 function route(ctx: StepContext, w: PendingWrite): void {
   const s = ctx.s;
   if (w.entry !== null) return;
   if (s.role === 'master') perform(ctx, w);
-  else if (s.role === 'follower' && w.client.kind === 'local' && s.leader !== null && s.leader !== s.self) {
+  else if (
+    s.role === 'follower' &&
+    w.client.kind === 'local' &&
+    s.leader !== null &&
+    s.leader !== s.self
+  ) {
     putWrite(ctx, { ...w, forwardedTo: s.leader });
-    sendTo(ctx, s.leader, { type: 'forwardWrite', epoch: s.epoch, requestId: w.requestId, key: w.key, value: w.value, deleted: w.deleted, rank: w.rank });
+    sendTo(ctx, s.leader, {
+      type: 'forwardWrite',
+      epoch: s.epoch,
+      requestId: w.requestId,
+      key: w.key,
+      value: w.value,
+      deleted: w.deleted,
+      rank: w.rank,
+    });
   }
 }
 
@@ -107,7 +132,8 @@ function stepDown(ctx: StepContext): void {
   for (const w of [...s.writes.values()]) {
     if (w.entry !== null || w.client.kind === 'remote') failWrite(ctx, w, 'no-master');
   }
-  for (const r of [...s.reads.values()]) if (r.phase === 'leader-check' || r.phase === 'master-wait') failRead(ctx, r, 'no-master');
+  for (const r of [...s.reads.values()])
+    if (r.phase === 'leader-check' || r.phase === 'master-wait') failRead(ctx, r, 'no-master');
 }
 
 function startCatchUp(ctx: StepContext): void {
@@ -140,14 +166,21 @@ function answerAsMaster(ctx: StepContext, r: PendingRead): void {
 
 function startLeaderCheck(ctx: StepContext, r: PendingRead): void {
   const s = ctx.s;
-  const read: PendingRead = { ...r, phase: 'leader-check', targets: peersOf(s), replies: [], needed: 0 };
+  const read: PendingRead = {
+    ...r,
+    phase: 'leader-check',
+    targets: peersOf(s),
+    replies: [],
+    needed: 0,
+  };
   setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
   if (hasMajority(s.members, 1)) {
     answerAsMaster(ctx, read);
     return;
   }
   putRead(ctx, read);
-  for (const peer of read.targets) sendTo(ctx, peer, { type: 'leaderCheck', epoch: s.epoch, id: r.requestId });
+  for (const peer of read.targets)
+    sendTo(ctx, peer, { type: 'leaderCheck', epoch: s.epoch, id: r.requestId });
 }
 
 const protocol: ReplicationProtocol = {
@@ -156,7 +189,8 @@ const protocol: ReplicationProtocol = {
   tickIntervalMs: (c) => c.syncIntervalMs,
   onTick(ctx) {
     const s = ctx.s;
-    if (s.role === 'follower' && s.leader !== null && s.leader !== s.self) startSync(ctx, s.leader, 'slave-sync');
+    if (s.role === 'follower' && s.leader !== null && s.leader !== s.self)
+      startSync(ctx, s.leader, 'slave-sync');
   },
   onWrite: route,
   onStrongRead(ctx, r) {
@@ -165,79 +199,45 @@ const protocol: ReplicationProtocol = {
     else if (s.role === 'follower' && s.leader !== null && s.leader !== s.self) {
       putRead(ctx, { ...r, phase: 'forwarded', targets: [s.leader] });
       setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
-      sendTo(ctx, s.leader, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'master', token: r.token });
+      sendTo(ctx, s.leader, {
+        type: 'readRequest',
+        epoch: s.epoch,
+        requestId: r.requestId,
+        selection: r.selection,
+        purpose: 'master',
+        token: r.token,
+      });
     } else failRead(ctx, r, 'no-master');
   },
   checkWrite,
   onMessage(ctx, from, msg) {
     const s = ctx.s;
     switch (msg.type) {
-      case 'forwardWrite': {
-        if (s.writes.has(msg.requestId)) return true; // in progress: answered when done
-        const done = s.recentWrites.find((x) => x.requestId === msg.requestId);
-        if (done !== undefined) {
-          sendTo(ctx, from, { type: 'writeReply', requestId: msg.requestId, ok: true, entry: done.entry, replicas: done.replicas });
-        } else if (s.role === 'follower' || s.writes.size + s.reads.size >= s.config.maxPendingRequests) {
-          sendTo(ctx, from, { type: 'writeReply', requestId: msg.requestId, ok: false, error: s.role === 'follower' ? 'no-master' : 'busy' });
-        } else {
-          const w: PendingWrite = {
-            requestId: msg.requestId,
-            client: { kind: 'remote', node: from },
-            token: {},
-            key: msg.key,
-            value: msg.value,
-            deleted: msg.deleted,
-            rank: msg.rank ?? 0,
-            entry: null,
-            forwardedTo: null,
-            waitFor: [],
-            acked: [],
-          };
-          putWrite(ctx, w);
-          setTimer(ctx, writeTimer(w.requestId), s.config.writeTimeoutMs);
-          route(ctx, w);
-        }
+      case 'forwardWrite':
+        onForwardWrite(ctx, from, msg);
         return true;
-      }
       case 'writeReply': {
         const w = s.writes.get(msg.requestId);
         if (w === undefined || w.entry !== null || w.client.kind !== 'local') return true;
         if (msg.ok) answerWrite(ctx, w, msg.entry, msg.replicas);
-        else putWrite(ctx, { ...w, forwardedTo: null }); // re-forwarded on the next retry or leader change
+        // Refused: forwarded again on the next retry or leader change.
+        else putWrite(ctx, { ...w, forwardedTo: null });
         return true;
       }
-      case 'readRequest': {
-        if (msg.purpose !== 'master' || s.reads.has(msg.requestId)) return true;
-        if (s.role !== 'master') {
-          sendTo(ctx, from, { type: 'readReply', requestId: msg.requestId, ok: false, error: 'no-master' });
-          return true;
-        }
-        startLeaderCheck(ctx, {
-          requestId: msg.requestId,
-          client: { kind: 'remote', node: from },
-          selection: msg.selection,
-          consistency: 'strong',
-          token: msg.token,
-          phase: 'leader-check',
-          targets: [],
-          needed: 0,
-          replies: [],
-          answered: false,
+      case 'readRequest':
+        onMasterRead(ctx, from, msg);
+        return true;
+      case 'leaderCheck':
+        sendTo(ctx, from, {
+          type: 'leaderCheckReply',
+          epoch: s.epoch,
+          id: msg.id,
+          ok: msg.epoch === s.epoch,
         });
         return true;
-      }
-      case 'leaderCheck':
-        sendTo(ctx, from, { type: 'leaderCheckReply', epoch: s.epoch, id: msg.id, ok: msg.epoch === s.epoch });
+      case 'leaderCheckReply':
+        onLeaderCheckReply(ctx, from, msg);
         return true;
-      case 'leaderCheckReply': {
-        const r = s.reads.get(msg.id);
-        if (r === undefined || r.phase !== 'leader-check' || !msg.ok || msg.epoch !== s.epoch || s.role !== 'master') return true;
-        if (r.replies.some((x) => x.from === from)) return true;
-        const updated: PendingRead = { ...r, replies: [...r.replies, { from, entries: [], covers: false }] };
-        if (hasMajority(s.members, updated.replies.length + 1)) answerAsMaster(ctx, updated);
-        else putRead(ctx, updated);
-        return true;
-      }
       case 'refused':
         return true; // the newer epoch was observed on arrival
       default:
@@ -246,7 +246,13 @@ const protocol: ReplicationProtocol = {
   },
   onSyncReply(ctx, from, msg) {
     const s = ctx.s;
-    if (s.role !== 'catching-up' || s.catchUp === null || msg.id !== catchUpId(s.epoch) || msg.epoch !== s.epoch) return;
+    if (
+      s.role !== 'catching-up' ||
+      s.catchUp === null ||
+      msg.id !== catchUpId(s.epoch) ||
+      msg.epoch !== s.epoch
+    )
+      return;
     if (s.catchUp.replied.includes(from)) return;
     s.catchUp = { ...s.catchUp, replied: [...s.catchUp.replied, from] };
     checkCatchUp(ctx);
@@ -285,7 +291,8 @@ const protocol: ReplicationProtocol = {
     const s = ctx.s;
     if (s.role === 'catching-up' && s.catchUp !== null) {
       const replied = s.catchUp.replied;
-      for (const peer of peersOf(s)) if (!replied.includes(peer)) startSync(ctx, peer, catchUpId(s.epoch));
+      for (const peer of peersOf(s))
+        if (!replied.includes(peer)) startSync(ctx, peer, catchUpId(s.epoch));
     }
     routeWaiting(ctx);
   },
@@ -293,4 +300,97 @@ const protocol: ReplicationProtocol = {
 
 export function createMasterSlave(config: Partial<ReplicationConfig> = {}): ReplicationCore {
   return createReplicationCore(protocol, config);
+}
+
+type MessageOf<T extends ReplicationMessage['type']> = Extract<ReplicationMessage, { type: T }>;
+
+/** A slave forwarded a client's write: write it as the master (once per request), or refuse. */
+function onForwardWrite(ctx: StepContext, from: string, msg: MessageOf<'forwardWrite'>): void {
+  const s = ctx.s;
+  if (s.writes.has(msg.requestId)) return; // in progress: answered when done
+  const done = s.recentWrites.find((x) => x.requestId === msg.requestId);
+  if (done !== undefined) {
+    sendTo(ctx, from, {
+      type: 'writeReply',
+      requestId: msg.requestId,
+      ok: true,
+      entry: done.entry,
+      replicas: done.replicas,
+    });
+  } else if (s.role === 'follower' || s.writes.size + s.reads.size >= s.config.maxPendingRequests) {
+    sendTo(ctx, from, {
+      type: 'writeReply',
+      requestId: msg.requestId,
+      ok: false,
+      error: s.role === 'follower' ? 'no-master' : 'busy',
+    });
+  } else {
+    const w: PendingWrite = {
+      requestId: msg.requestId,
+      client: { kind: 'remote', node: from },
+      token: {},
+      key: msg.key,
+      value: msg.value,
+      deleted: msg.deleted,
+      rank: msg.rank ?? 0,
+      entry: null,
+      forwardedTo: null,
+      waitFor: [],
+      acked: [],
+    };
+    putWrite(ctx, w);
+    setTimer(ctx, writeTimer(w.requestId), s.config.writeTimeoutMs);
+    route(ctx, w);
+  }
+}
+
+/** A strong read forwarded to the master: answered once a majority confirms it still leads. */
+function onMasterRead(ctx: StepContext, from: string, msg: MessageOf<'readRequest'>): void {
+  const s = ctx.s;
+  if (msg.purpose !== 'master' || s.reads.has(msg.requestId)) return;
+  if (s.role !== 'master') {
+    sendTo(ctx, from, {
+      type: 'readReply',
+      requestId: msg.requestId,
+      ok: false,
+      error: 'no-master',
+    });
+    return;
+  }
+  startLeaderCheck(ctx, {
+    requestId: msg.requestId,
+    client: { kind: 'remote', node: from },
+    selection: msg.selection,
+    consistency: 'strong',
+    token: msg.token,
+    phase: 'leader-check',
+    targets: [],
+    needed: 0,
+    replies: [],
+    answered: false,
+  });
+}
+
+function onLeaderCheckReply(
+  ctx: StepContext,
+  from: string,
+  msg: MessageOf<'leaderCheckReply'>,
+): void {
+  const s = ctx.s;
+  const r = s.reads.get(msg.id);
+  if (
+    r === undefined ||
+    r.phase !== 'leader-check' ||
+    !msg.ok ||
+    msg.epoch !== s.epoch ||
+    s.role !== 'master'
+  )
+    return;
+  if (r.replies.some((x) => x.from === from)) return;
+  const updated: PendingRead = {
+    ...r,
+    replies: [...r.replies, { from, entries: [], covers: false }],
+  };
+  if (hasMajority(s.members, updated.replies.length + 1)) answerAsMaster(ctx, updated);
+  else putRead(ctx, updated);
 }

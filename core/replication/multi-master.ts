@@ -65,7 +65,12 @@ const protocol: ReplicationProtocol = {
     const entry = localWrite(ctx, w);
     replicateToAll(ctx, entry);
     const waitFor = preferenceList(w.key, s.members, s.config.n);
-    const updated: PendingWrite = { ...w, entry, waitFor, acked: waitFor.includes(s.self) ? [s.self] : [] };
+    const updated: PendingWrite = {
+      ...w,
+      entry,
+      waitFor,
+      acked: waitFor.includes(s.self) ? [s.self] : [],
+    };
     putWrite(ctx, updated);
     checkWrite(ctx, updated);
   },

@@ -7,8 +7,18 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { VectorClock } from '../vector-clock';
 import { createReplication } from './index';
-import type { Consistency, ReplicationConfig, ReplicationEvent, ReplicationMode } from './replication';
-import { PERFECT_NETWORK, ReplicationCluster, type ReadOutcome, type WriteOutcome } from '../../sim/replication/cluster';
+import type {
+  Consistency,
+  ReplicationConfig,
+  ReplicationEvent,
+  ReplicationMode,
+} from './replication';
+import {
+  PERFECT_NETWORK,
+  ReplicationCluster,
+  type ReadOutcome,
+  type WriteOutcome,
+} from '../../sim/replication/cluster';
 import { checkConvergence, checkDurability } from '../../sim/replication/checkers';
 import { contentOf, lwwWins, type Entry } from './store';
 
@@ -17,15 +27,28 @@ const IDS = ['node-1', 'node-2', 'node-3'];
 /** Long enough for an election (master-slave) and detection after a change. */
 const SETTLE_MS = 2000;
 
-function boot(mode: ReplicationMode, config: Partial<ReplicationConfig> = {}, ids: readonly string[] = IDS): ReplicationCluster {
-  const cluster = new ReplicationCluster({ seed: 1, core: createReplication(mode, config), nodeIds: ids, network: PERFECT_NETWORK });
+function boot(
+  mode: ReplicationMode,
+  config: Partial<ReplicationConfig> = {},
+  ids: readonly string[] = IDS,
+): ReplicationCluster {
+  const cluster = new ReplicationCluster({
+    seed: 1,
+    core: createReplication(mode, config),
+    nodeIds: ids,
+    network: PERFECT_NETWORK,
+  });
   cluster.bootAll();
   cluster.runUntil(SETTLE_MS);
   return cluster;
 }
 
 /** Run the simulation until `start` gets its answer (at most 5 s of simulated time). */
-function answerOf<T>(cluster: ReplicationCluster, what: string, start: (done: (r: T) => void) => void): T {
+function answerOf<T>(
+  cluster: ReplicationCluster,
+  what: string,
+  start: (done: (r: T) => void) => void,
+): T {
   let result: T | undefined;
   start((r) => (result = r));
   const deadline = cluster.now + 5000;
@@ -34,12 +57,28 @@ function answerOf<T>(cluster: ReplicationCluster, what: string, start: (done: (r
   return result;
 }
 
-function write(cluster: ReplicationCluster, node: string, key: string, value: string | null, token: VectorClock = {}): WriteOutcome {
-  return answerOf(cluster, `write of ${key} at ${node}`, (done: (r: WriteOutcome) => void) => cluster.write('test', node, key, value, token, done));
+function write(
+  cluster: ReplicationCluster,
+  node: string,
+  key: string,
+  value: string | null,
+  token: VectorClock = {},
+): WriteOutcome {
+  return answerOf(cluster, `write of ${key} at ${node}`, (done: (r: WriteOutcome) => void) =>
+    cluster.write('test', node, key, value, token, done),
+  );
 }
 
-function read(cluster: ReplicationCluster, node: string, key: string, consistency: Consistency, token: VectorClock = {}): ReadOutcome {
-  return answerOf(cluster, `read of ${key} at ${node}`, (done: (r: ReadOutcome) => void) => cluster.read('test', node, key, consistency, token, done));
+function read(
+  cluster: ReplicationCluster,
+  node: string,
+  key: string,
+  consistency: Consistency,
+  token: VectorClock = {},
+): ReadOutcome {
+  return answerOf(cluster, `read of ${key} at ${node}`, (done: (r: ReadOutcome) => void) =>
+    cluster.read('test', node, key, consistency, token, done),
+  );
 }
 
 function acked(r: WriteOutcome): Extract<WriteOutcome, { ok: true }> {
@@ -55,7 +94,9 @@ function valueOf(r: ReadOutcome): unknown {
 function assertConverged(cluster: ReplicationCluster, ids: readonly string[] = IDS): void {
   const h = cluster.finish();
   checkConvergence(h);
-  const contents = new Set(ids.filter((id) => cluster.isUp(id)).map((id) => contentOf(cluster.replica(id))));
+  const contents = new Set(
+    ids.filter((id) => cluster.isUp(id)).map((id) => contentOf(cluster.replica(id))),
+  );
   assert.equal(contents.size, 1);
 }
 
@@ -99,7 +140,11 @@ for (const mode of MODES) {
       cluster.runUntil(cluster.now + SETTLE_MS);
       acked(write(cluster, 'node-1', 'seat:2', 'while node-3 was down'));
       cluster.restart('node-3');
-      assert.equal(cluster.state('node-3').store.entries.get('seat:1')?.value, 'before the crash', 'restored from disk');
+      assert.equal(
+        cluster.state('node-3').store.entries.get('seat:1')?.value,
+        'before the crash',
+        'restored from disk',
+      );
       cluster.runUntil(cluster.now + SETTLE_MS);
       assertConverged(cluster);
       assert.equal(cluster.replica('node-3').entries.get('seat:2')?.value, 'while node-3 was down');
@@ -108,7 +153,10 @@ for (const mode of MODES) {
     test('concurrent writes of one key: every replica keeps the same (ts, origin) winner', () => {
       const ids = ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'];
       const cluster = boot(mode, {}, ids);
-      cluster.partition([['node-1', 'node-2', 'node-3'], ['node-4', 'node-5']]);
+      cluster.partition([
+        ['node-1', 'node-2', 'node-3'],
+        ['node-4', 'node-5'],
+      ]);
       cluster.runUntil(cluster.now + SETTLE_MS);
       const written: Entry[] = [];
       for (const id of ['node-2', 'node-4']) {
@@ -120,8 +168,15 @@ for (const mode of MODES) {
       assertConverged(cluster, ids);
       const kept = cluster.replica('node-1').entries.get('seat:7');
       assert.ok(kept);
-      for (const e of written) assert.ok(kept === e || lwwWins(kept, e) || (kept.origin === e.origin && kept.seq === e.seq));
-      if (written.length === 2) assert.ok(ids.some((id) => cluster.replica(id).conflicts > 0), 'the conflict was counted');
+      for (const e of written)
+        assert.ok(
+          kept === e || lwwWins(kept, e) || (kept.origin === e.origin && kept.seq === e.seq),
+        );
+      if (written.length === 2)
+        assert.ok(
+          ids.some((id) => cluster.replica(id).conflicts > 0),
+          'the conflict was counted',
+        );
     });
 
     test('a strong read after an acknowledged write returns it, from every node', () => {
@@ -130,7 +185,12 @@ for (const mode of MODES) {
         for (const writer of IDS) {
           const value = `v${i} by ${writer}`;
           acked(write(cluster, writer, 'seat:1', value));
-          for (const reader of IDS) assert.equal(valueOf(read(cluster, reader, 'seat:1', 'strong')), value, `read at ${reader}`);
+          for (const reader of IDS)
+            assert.equal(
+              valueOf(read(cluster, reader, 'seat:1', 'strong')),
+              value,
+              `read at ${reader}`,
+            );
         }
       }
     });
@@ -142,11 +202,22 @@ for (const mode of MODES) {
       // Cut node-3 off for a second write, then reconnect it and read there at once.
       cluster.partition([['node-3'], ['node-1', 'node-2']]);
       cluster.runUntil(cluster.now + SETTLE_MS);
-      const w2 = acked(write(cluster, mode === 'master-slave' ? 'node-2' : 'node-1', 'seat:1', 'mine, later', w.token));
+      const w2 = acked(
+        write(
+          cluster,
+          mode === 'master-slave' ? 'node-2' : 'node-1',
+          'seat:1',
+          'mine, later',
+          w.token,
+        ),
+      );
       cluster.heal();
       const r = read(cluster, 'node-3', 'seat:1', 'causal', w2.token);
       assert.equal(valueOf(r), 'mine, later');
-      assert.ok(r.ok && Object.keys(w2.token).every((k) => (r.token[k] ?? 0) >= (w2.token[k] ?? 0)), 'the token only grows');
+      assert.ok(
+        r.ok && Object.keys(w2.token).every((k) => (r.token[k] ?? 0) >= (w2.token[k] ?? 0)),
+        'the token only grows',
+      );
     });
 
     test('deletes replicate as tombstones', () => {
@@ -169,14 +240,43 @@ for (const mode of MODES) {
         { type: 'start', now: 1000 },
         { type: 'alive', now: 1001, ids: ['node-1', 'node-3'] },
         { type: 'leader', now: 1002, leader: 'node-2', epoch: 1 },
-        { type: 'message', now: 1003, from: 'node-1', msg: { type: 'syncReply', id: 'catchup:1', epoch: 1, digest: other.store.digest, seen: {}, entries: [] } },
+        {
+          type: 'message',
+          now: 1003,
+          from: 'node-1',
+          msg: {
+            type: 'syncReply',
+            id: 'catchup:1',
+            epoch: 1,
+            digest: other.store.digest,
+            seen: {},
+            entries: [],
+          },
+        },
         { type: 'write', now: 1004, requestId: 'w1', key: 'seat:1', value: { row: 'A' } },
-        { type: 'message', now: 1005, from: 'node-1', msg: { type: 'replicateAck', epoch: 1, dots: ['1@node-2'] } },
+        {
+          type: 'message',
+          now: 1005,
+          from: 'node-1',
+          msg: { type: 'replicateAck', epoch: 1, dots: ['1@node-2'] },
+        },
         { type: 'read', now: 1006, requestId: 'r1', key: 'seat:1', consistency: 'strong' },
-        { type: 'read', now: 1007, requestId: 'r2', key: 'seat:1', consistency: 'causal', token: { 'node-9': 1 } },
+        {
+          type: 'read',
+          now: 1007,
+          requestId: 'r2',
+          key: 'seat:1',
+          consistency: 'causal',
+          token: { 'node-9': 1 },
+        },
         { type: 'timer', now: 1300, name: 'tick', entropy: 7 },
         { type: 'timer', now: 1301, name: 'read:r2', entropy: 8 },
-        { type: 'message', now: 1302, from: 'node-3', msg: { type: 'sync', id: 'x', epoch: 1, digest: other.store.digest, seen: {} } },
+        {
+          type: 'message',
+          now: 1302,
+          from: 'node-3',
+          msg: { type: 'sync', id: 'x', epoch: 1, digest: other.store.digest, seen: {} },
+        },
         { type: 'peerDead', now: 1303, id: 'node-3' },
         { type: 'timer', now: 1304, name: 'retry', entropy: 9 },
         { type: 'configure', now: 1305, config: { fanout: 2, w: 1 } },
@@ -210,7 +310,10 @@ test('the strategy switches at runtime: the same stores carry on under the next 
     cluster.runUntil(cluster.now + SETTLE_MS);
     const w = acked(write(cluster, 'node-2', `seat:${mode}`, `under ${mode}`, token));
     token = w.token;
-    assert.equal(valueOf(read(cluster, 'node-3', `seat:${mode}`, 'causal', token)), `under ${mode}`);
+    assert.equal(
+      valueOf(read(cluster, 'node-3', `seat:${mode}`, 'causal', token)),
+      `under ${mode}`,
+    );
   }
   cluster.runUntil(cluster.now + SETTLE_MS);
   assertConverged(cluster);

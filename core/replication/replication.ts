@@ -65,7 +65,11 @@ import {
 } from './store';
 
 export type ReplicationMode = 'master-slave' | 'multi-master' | 'gossip';
-export const REPLICATION_MODES: readonly ReplicationMode[] = ['master-slave', 'multi-master', 'gossip'];
+export const REPLICATION_MODES: readonly ReplicationMode[] = [
+  'master-slave',
+  'multi-master',
+  'gossip',
+];
 
 export type Consistency = 'strong' | 'eventual' | 'causal';
 export const CONSISTENCIES: readonly Consistency[] = ['strong', 'eventual', 'causal'];
@@ -79,15 +83,24 @@ export interface ReplicationConfig {
   readonly causalWaitMs: number;
   /** Period of hint resends (and, master-slave, of re-forwarding writes and catch-up requests). */
   readonly retryIntervalMs: number;
-  /** Master-slave: each slave's push-pull with the master. Multi-master: anti-entropy with one random peer. */
+  /**
+   * Master-slave: each slave's push-pull with the master. Multi-master: anti-entropy with one
+   * random peer.
+   */
   readonly syncIntervalMs: number;
   /** Gossip: period of a node's round. */
   readonly gossipIntervalMs: number;
   /** Gossip: peers contacted per round. */
   readonly fanout: number;
-  /** Master-slave: acknowledge after every live slave (and a majority) applied the write; else after the master did. */
+  /**
+   * Master-slave: acknowledge after every live slave (and a majority) applied the write; else after
+   * the master did.
+   */
   readonly synchronous: boolean;
-  /** Multi-master: replicas per key (its preference list), acknowledgements per write, replies per strong read. */
+  /**
+   * Multi-master: replicas per key (its preference list), acknowledgements per write, replies per
+   * strong read.
+   */
   readonly n: number;
   readonly r: number;
   readonly w: number;
@@ -114,11 +127,25 @@ export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = {
 };
 
 export function validateConfig(config: ReplicationConfig): ReplicationConfig {
-  const positive: (keyof ReplicationConfig)[] = ['writeTimeoutMs', 'readTimeoutMs', 'retryIntervalMs', 'syncIntervalMs', 'gossipIntervalMs'];
-  for (const k of positive) if (!(typeof config[k] === 'number' && (config[k] as number) > 0)) throw new RangeError(`${k} must be > 0`);
+  const positive: (keyof ReplicationConfig)[] = [
+    'writeTimeoutMs',
+    'readTimeoutMs',
+    'retryIntervalMs',
+    'syncIntervalMs',
+    'gossipIntervalMs',
+  ];
+  for (const k of positive)
+    if (!(typeof config[k] === 'number' && (config[k] as number) > 0))
+      throw new RangeError(`${k} must be > 0`);
   const counts: (keyof ReplicationConfig)[] = ['fanout', 'n', 'r', 'w', 'maxPendingRequests'];
-  for (const k of counts) if (!(Number.isSafeInteger(config[k]) && (config[k] as number) >= 1)) throw new RangeError(`${k} must be an integer ≥ 1`);
-  if (!(config.causalWaitMs >= 0) || !(Number.isSafeInteger(config.maxHints) && config.maxHints >= 0)) throw new RangeError('causalWaitMs and maxHints must be ≥ 0');
+  for (const k of counts)
+    if (!(Number.isSafeInteger(config[k]) && (config[k] as number) >= 1))
+      throw new RangeError(`${k} must be an integer ≥ 1`);
+  if (
+    !(config.causalWaitMs >= 0) ||
+    !(Number.isSafeInteger(config.maxHints) && config.maxHints >= 0)
+  )
+    throw new RangeError('causalWaitMs and maxHints must be ≥ 0');
   return config;
 }
 
@@ -129,7 +156,9 @@ export type ReplicationErrorCode =
   | 'no-master'
   /** Causal or strong read: no reachable replica has seen the session token in time. */
   | 'stale-session'
-  /** Strong read: fewer replicas are alive than its quorum needs (refused at once, not waited for). */
+  /**
+   * Strong read: fewer replicas are alive than its quorum needs (refused at once, not waited for).
+   */
   | 'no-quorum'
   | 'busy'
   /** The core was stopped (e.g. to switch strategy). */
@@ -138,7 +167,13 @@ export type ReplicationErrorCode =
 export type ReadPurpose = 'quorum' | 'causal' | 'master';
 
 export type ReplicationMessage =
-  | { readonly type: 'sync'; readonly id: string; readonly epoch: number; readonly digest: Digest; readonly seen: VectorClock }
+  | {
+      readonly type: 'sync';
+      readonly id: string;
+      readonly epoch: number;
+      readonly digest: Digest;
+      readonly seen: VectorClock;
+    }
   | {
       readonly type: 'syncReply';
       readonly id: string;
@@ -147,7 +182,13 @@ export type ReplicationMessage =
       readonly seen: VectorClock;
       readonly entries: readonly Entry[];
     }
-  | { readonly type: 'syncEntries'; readonly id: string; readonly epoch: number; readonly seen: VectorClock; readonly entries: readonly Entry[] }
+  | {
+      readonly type: 'syncEntries';
+      readonly id: string;
+      readonly epoch: number;
+      readonly seen: VectorClock;
+      readonly entries: readonly Entry[];
+    }
   /** Entries pushed by a master, a multi-master coordinator (with hints) or a read repair. */
   | { readonly type: 'replicate'; readonly epoch: number; readonly entries: readonly Entry[] }
   | { readonly type: 'replicateAck'; readonly epoch: number; readonly dots: readonly string[] }
@@ -162,8 +203,19 @@ export type ReplicationMessage =
       readonly deleted: boolean;
       readonly rank?: number;
     }
-  | { readonly type: 'writeReply'; readonly requestId: string; readonly ok: true; readonly entry: Entry; readonly replicas: number }
-  | { readonly type: 'writeReply'; readonly requestId: string; readonly ok: false; readonly error: ReplicationErrorCode }
+  | {
+      readonly type: 'writeReply';
+      readonly requestId: string;
+      readonly ok: true;
+      readonly entry: Entry;
+      readonly replicas: number;
+    }
+  | {
+      readonly type: 'writeReply';
+      readonly requestId: string;
+      readonly ok: false;
+      readonly error: ReplicationErrorCode;
+    }
   | {
       readonly type: 'readRequest';
       readonly epoch: number;
@@ -173,11 +225,27 @@ export type ReplicationMessage =
       readonly token: VectorClock;
     }
   /** `covers`: the replier has seen the request's session token. */
-  | { readonly type: 'readReply'; readonly requestId: string; readonly ok: true; readonly entries: readonly Entry[]; readonly covers: boolean }
-  | { readonly type: 'readReply'; readonly requestId: string; readonly ok: false; readonly error: ReplicationErrorCode }
+  | {
+      readonly type: 'readReply';
+      readonly requestId: string;
+      readonly ok: true;
+      readonly entries: readonly Entry[];
+      readonly covers: boolean;
+    }
+  | {
+      readonly type: 'readReply';
+      readonly requestId: string;
+      readonly ok: false;
+      readonly error: ReplicationErrorCode;
+    }
   /** Master-slave: "am I still the master of `epoch`?" (before a strong read). */
   | { readonly type: 'leaderCheck'; readonly epoch: number; readonly id: string }
-  | { readonly type: 'leaderCheckReply'; readonly epoch: number; readonly id: string; readonly ok: boolean };
+  | {
+      readonly type: 'leaderCheckReply';
+      readonly epoch: number;
+      readonly id: string;
+      readonly ok: boolean;
+    };
 
 export type ReplicationEvent =
   /** Boot: arms the periodic timers. */
@@ -204,16 +272,37 @@ export type ReplicationEvent =
       readonly consistency: Consistency;
       readonly token?: VectorClock;
     }
-  | { readonly type: 'message'; readonly now: number; readonly from: string; readonly msg: ReplicationMessage }
-  | { readonly type: 'timer'; readonly now: number; readonly name: string; readonly entropy: number }
+  | {
+      readonly type: 'message';
+      readonly now: number;
+      readonly from: string;
+      readonly msg: ReplicationMessage;
+    }
+  | {
+      readonly type: 'timer';
+      readonly now: number;
+      readonly name: string;
+      readonly entropy: number;
+    }
   | { readonly type: 'peerAlive'; readonly now: number; readonly id: string }
   | { readonly type: 'peerDead'; readonly now: number; readonly id: string }
   /** The failure detector's whole view: exactly these peers are alive. */
   | { readonly type: 'alive'; readonly now: number; readonly ids: readonly string[] }
-  /** From the election core: `leader` leads `epoch` (`null`: no leader known). Used by master-slave. */
-  | { readonly type: 'leader'; readonly now: number; readonly leader: string | null; readonly epoch: number }
+  /**
+   * From the election core: `leader` leads `epoch` (`null`: no leader known). Used by master-slave.
+   */
+  | {
+      readonly type: 'leader';
+      readonly now: number;
+      readonly leader: string | null;
+      readonly epoch: number;
+    }
   /** Change settings at runtime (synchronous, N/R/W, fanout, intervals…). */
-  | { readonly type: 'configure'; readonly now: number; readonly config: Partial<ReplicationConfig> }
+  | {
+      readonly type: 'configure';
+      readonly now: number;
+      readonly config: Partial<ReplicationConfig>;
+    }
   /** Fail every pending request and stop ticking (before handing the store to another strategy). */
   | { readonly type: 'stop'; readonly now: number }
   /** Retire whole groups of documents (store.ts `compact`; the application's rule names them). */
@@ -231,7 +320,8 @@ export interface PersistedReplica {
   readonly meta?: PersistedMeta;
   /**
    * A live store handed over by another core of this node (a strategy or membership change):
-   * taken as it is instead of rebuilt from `entries` — a rebuild costs seconds at a million documents.
+   * taken as it is instead of rebuilt from `entries` — a rebuild costs seconds at a million
+   * documents.
    */
   readonly store?: ReplicaStore;
 }
@@ -252,7 +342,10 @@ export type ReplicationEffect =
       readonly ok: true;
       readonly entry: Entry;
       readonly token: VectorClock;
-      /** Replicas known to hold the write when it was acknowledged (the master or coordinator included). */
+      /**
+       * Replicas known to hold the write when it was acknowledged (the master or coordinator
+       * included).
+       */
       readonly replicas: number;
     }
   | {
@@ -262,7 +355,8 @@ export type ReplicationEffect =
       readonly error: ReplicationErrorCode;
       /**
        * The write, when it was made here but not acknowledged: this replica holds it and spreads it
-       * (hints, anti-entropy), so a session may name it — a causal read elsewhere then waits for it.
+       * (hints, anti-entropy), so a session may name it — a causal read elsewhere then waits for
+       * it.
        */
       readonly entry: Entry | null;
     }
@@ -277,7 +371,12 @@ export type ReplicationEffect =
       readonly token: VectorClock;
       readonly servedBy: string;
     }
-  | { readonly type: 'readResult'; readonly requestId: string; readonly ok: false; readonly error: ReplicationErrorCode };
+  | {
+      readonly type: 'readResult';
+      readonly requestId: string;
+      readonly ok: false;
+      readonly error: ReplicationErrorCode;
+    };
 
 export interface Outgoing {
   readonly to: string;
@@ -291,7 +390,8 @@ export interface StepResult<S> {
 }
 
 /** Who asked: a client of this node, or a peer that forwarded its client's request. */
-export type Client = { readonly kind: 'local' } | { readonly kind: 'remote'; readonly node: string };
+export type Client =
+  { readonly kind: 'local' } | { readonly kind: 'remote'; readonly node: string };
 
 export interface PendingWrite {
   readonly requestId: string;
@@ -304,13 +404,17 @@ export interface PendingWrite {
   /** The entry once written here; `null` while a slave forwards it or a new master catches up. */
   readonly entry: Entry | null;
   readonly forwardedTo: string | null;
-  /** Replicas whose acknowledgement is awaited (master-slave: live slaves; multi-master: the preference list). */
+  /**
+   * Replicas whose acknowledgement is awaited (master-slave: live slaves; multi-master: the
+   * preference list).
+   */
   readonly waitFor: readonly string[];
   readonly acked: readonly string[];
 }
 
 /** `master-wait`: a confirmed master waits for its replica to cover the session token. */
-export type ReadPhase = 'causal-wait' | 'causal-ask' | 'quorum' | 'leader-check' | 'master-wait' | 'forwarded';
+export type ReadPhase =
+  'causal-wait' | 'causal-ask' | 'quorum' | 'leader-check' | 'master-wait' | 'forwarded';
 
 export interface ReadReply {
   readonly from: string;
@@ -356,7 +460,11 @@ export interface ReplicaState {
   readonly hints: ReadonlyMap<string, ReadonlyMap<string, Entry>>;
   readonly hintCount: number;
   /** Master-slave: writes done for forwarded requests, so a re-forward does not write twice. */
-  readonly recentWrites: readonly { readonly requestId: string; readonly entry: Entry; readonly replicas: number }[];
+  readonly recentWrites: readonly {
+    readonly requestId: string;
+    readonly entry: Entry;
+    readonly replicas: number;
+  }[];
   readonly ticking: boolean;
 }
 
@@ -397,12 +505,19 @@ export interface ReplicationProtocol {
   /** A new write from a local client (already registered with its timer). */
   onWrite(ctx: StepContext, write: PendingWrite): void;
   onStrongRead(ctx: StepContext, read: PendingRead): void;
-  /** An acknowledgement arrived for `write`: acknowledge it to its client when enough replicas hold it. */
+  /**
+   * An acknowledgement arrived for `write`: acknowledge it to its client when enough replicas hold
+   * it.
+   */
   checkWrite?(ctx: StepContext, write: PendingWrite): void;
   /** Protocol messages the engine does not handle; false if unknown. */
   onMessage?(ctx: StepContext, from: string, msg: ReplicationMessage): boolean;
   /** After the engine applied a `syncReply` (master-slave counts catch-up replies here). */
-  onSyncReply?(ctx: StepContext, from: string, msg: Extract<ReplicationMessage, { type: 'syncReply' }>): void;
+  onSyncReply?(
+    ctx: StepContext,
+    from: string,
+    msg: Extract<ReplicationMessage, { type: 'syncReply' }>,
+  ): void;
   onLeader?(ctx: StepContext, leader: string | null, epoch: number): void;
   /** `state.epoch` just grew because a message named a newer epoch. */
   onNewerEpoch?(ctx: StepContext): void;
@@ -444,7 +559,10 @@ export function applyEntries(ctx: StepContext, entries: readonly Entry[]): void 
 }
 
 /** A new write at this node, as origin. */
-export function localWrite(ctx: StepContext, w: Pick<PendingWrite, 'key' | 'value' | 'deleted' | 'rank'>): Entry {
+export function localWrite(
+  ctx: StepContext,
+  w: Pick<PendingWrite, 'key' | 'value' | 'deleted' | 'rank'>,
+): Entry {
   const r = storeWrite(ctx.s.store, ctx.s.self, w.key, w.value, ctx.now, w.deleted, w.rank);
   ctx.s.store = r.store;
   if (r.kept) ctx.changed.set(w.key, r.entry);
@@ -473,33 +591,83 @@ function dropRead(ctx: StepContext, requestId: string): void {
   cancelTimer(ctx, readTimer(requestId));
 }
 
-export function answerWrite(ctx: StepContext, w: PendingWrite, entry: Entry, replicas: number): void {
+export function answerWrite(
+  ctx: StepContext,
+  w: PendingWrite,
+  entry: Entry,
+  replicas: number,
+): void {
   dropWrite(ctx, w.requestId);
   if (w.client.kind === 'local') {
-    ctx.effects.push({ type: 'writeResult', requestId: w.requestId, ok: true, entry, token: merge(w.token, dotClock(entry)), replicas });
-  } else sendTo(ctx, w.client.node, { type: 'writeReply', requestId: w.requestId, ok: true, entry, replicas });
+    ctx.effects.push({
+      type: 'writeResult',
+      requestId: w.requestId,
+      ok: true,
+      entry,
+      token: merge(w.token, dotClock(entry)),
+      replicas,
+    });
+  } else
+    sendTo(ctx, w.client.node, {
+      type: 'writeReply',
+      requestId: w.requestId,
+      ok: true,
+      entry,
+      replicas,
+    });
 }
 
 export function failWrite(ctx: StepContext, w: PendingWrite, error: ReplicationErrorCode): void {
   dropWrite(ctx, w.requestId);
-  if (w.client.kind === 'local') ctx.effects.push({ type: 'writeResult', requestId: w.requestId, ok: false, error, entry: w.entry });
+  if (w.client.kind === 'local')
+    ctx.effects.push({
+      type: 'writeResult',
+      requestId: w.requestId,
+      ok: false,
+      error,
+      entry: w.entry,
+    });
   else sendTo(ctx, w.client.node, { type: 'writeReply', requestId: w.requestId, ok: false, error });
 }
 
-export function answerRead(ctx: StepContext, r: PendingRead, quorumEntries: readonly Entry[], servedBy: string, keep = false): void {
+export function answerRead(
+  ctx: StepContext,
+  r: PendingRead,
+  quorumEntries: readonly Entry[],
+  servedBy: string,
+  keep = false,
+): void {
   // A peer that has not compacted yet still answers with documents this replica retired.
-  const entries = ctx.s.store.retired.size ? quorumEntries.filter((e) => !isRetired(ctx.s.store, e.key)) : quorumEntries;
+  const entries = ctx.s.store.retired.size
+    ? quorumEntries.filter((e) => !isRetired(ctx.s.store, e.key))
+    : quorumEntries;
   if (keep) putRead(ctx, { ...r, answered: entries });
   else dropRead(ctx, r.requestId);
   if (r.client.kind === 'local') {
     const token = tokenAfterEntries(r.token, entries);
-    ctx.effects.push({ type: 'readResult', requestId: r.requestId, ok: true, entry: entries[0] ?? null, entries, token, servedBy });
-  } else sendTo(ctx, r.client.node, { type: 'readReply', requestId: r.requestId, ok: true, entries, covers: true });
+    ctx.effects.push({
+      type: 'readResult',
+      requestId: r.requestId,
+      ok: true,
+      entry: entries[0] ?? null,
+      entries,
+      token,
+      servedBy,
+    });
+  } else
+    sendTo(ctx, r.client.node, {
+      type: 'readReply',
+      requestId: r.requestId,
+      ok: true,
+      entries,
+      covers: true,
+    });
 }
 
 export function failRead(ctx: StepContext, r: PendingRead, error: ReplicationErrorCode): void {
   dropRead(ctx, r.requestId);
-  if (r.client.kind === 'local') ctx.effects.push({ type: 'readResult', requestId: r.requestId, ok: false, error });
+  if (r.client.kind === 'local')
+    ctx.effects.push({ type: 'readResult', requestId: r.requestId, ok: false, error });
   else sendTo(ctx, r.client.node, { type: 'readReply', requestId: r.requestId, ok: false, error });
 }
 
@@ -507,15 +675,30 @@ export function localSelect(s: ReplicaState, selection: Selection): Entry[] {
   return select(s.store, selection);
 }
 
-/** This replica's reply to a read: what it holds of the selection, and whether it covers the token. */
-export function localReply(s: ReplicaState, r: Pick<PendingRead, 'selection' | 'token'>): ReadReply {
-  return { from: s.self, entries: localSelect(s, r.selection), covers: coversToken(s.store, r.token) };
+/**
+ * This replica's reply to a read: what it holds of the selection, and whether it covers the token.
+ */
+export function localReply(
+  s: ReplicaState,
+  r: Pick<PendingRead, 'selection' | 'token'>,
+): ReadReply {
+  return {
+    from: s.self,
+    entries: localSelect(s, r.selection),
+    covers: coversToken(s.store, r.token),
+  };
 }
 
 /** Open a push-pull exchange with `peer`. */
 export function startSync(ctx: StepContext, peer: string, id: string): void {
   const s = ctx.s;
-  sendTo(ctx, peer, { type: 'sync', id, epoch: s.epoch, digest: s.store.digest, seen: s.store.seen });
+  sendTo(ctx, peer, {
+    type: 'sync',
+    id,
+    epoch: s.epoch,
+    digest: s.store.digest,
+    seen: s.store.seen,
+  });
 }
 
 export function addHint(ctx: StepContext, target: string, entry: Entry): void {
@@ -575,7 +758,12 @@ function onReplicateAck(ctx: StepContext, from: string, dots: readonly string[])
  * the newest version of each document among the replies; repair stale repliers (late ones too).
  * Refused at once when fewer than `needed` targets are alive: waiting would only time out.
  */
-export function startQuorumRead(ctx: StepContext, r: PendingRead, targets: readonly string[], needed: number): void {
+export function startQuorumRead(
+  ctx: StepContext,
+  r: PendingRead,
+  targets: readonly string[],
+  needed: number,
+): void {
   const s = ctx.s;
   const reachable = targets.filter((t) => t === s.self || isAlive(s, t)).length;
   if (reachable < needed) {
@@ -586,7 +774,15 @@ export function startQuorumRead(ctx: StepContext, r: PendingRead, targets: reado
   const read: PendingRead = { ...r, phase: 'quorum', targets, needed, replies, answered: false };
   putRead(ctx, read);
   setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
-  for (const t of targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'quorum', token: r.token });
+  for (const t of targets)
+    sendTo(ctx, t, {
+      type: 'readRequest',
+      epoch: s.epoch,
+      requestId: r.requestId,
+      selection: r.selection,
+      purpose: 'quorum',
+      token: r.token,
+    });
   checkQuorum(ctx, read);
 }
 
@@ -609,11 +805,13 @@ function repair(ctx: StepContext, reply: ReadReply, best: readonly Entry[]): voi
     const held = have.get(e.key);
     return held === undefined || !sameDot(held, e);
   });
-  if (stale.length > 0) sendTo(ctx, reply.from, { type: 'replicate', epoch: ctx.s.epoch, entries: stale });
+  if (stale.length > 0)
+    sendTo(ctx, reply.from, { type: 'replicate', epoch: ctx.s.epoch, entries: stale });
 }
 
 function checkQuorum(ctx: StepContext, r: PendingRead): void {
-  if (r.answered !== false || r.replies.length < r.needed || !r.replies.some((x) => x.covers)) return;
+  if (r.answered !== false || r.replies.length < r.needed || !r.replies.some((x) => x.covers))
+    return;
   const best = newestOf(r.replies);
   for (const reply of r.replies) repair(ctx, reply, best);
   answerRead(ctx, r, best, ctx.s.self, true);
@@ -623,7 +821,10 @@ function onQuorumReply(ctx: StepContext, r: PendingRead, reply: ReadReply): void
   if (!r.targets.includes(reply.from)) return;
   applyEntries(ctx, reply.entries);
   // A replier asked again (its first reply did not cover the token) replaces its older reply.
-  const updated: PendingRead = { ...r, replies: [...r.replies.filter((x) => x.from !== reply.from), reply] };
+  const updated: PendingRead = {
+    ...r,
+    replies: [...r.replies.filter((x) => x.from !== reply.from), reply],
+  };
   putRead(ctx, updated);
   if (r.answered !== false) repair(ctx, reply, r.answered);
   else checkQuorum(ctx, updated);
@@ -636,7 +837,15 @@ function retryUncoveredReads(ctx: StepContext): void {
     if (r.phase !== 'quorum' || r.answered !== false || r.replies.length < r.needed) continue;
     const self = r.targets.includes(s.self) ? [localReply(s, r)] : [];
     putRead(ctx, { ...r, replies: [...self, ...r.replies.filter((x) => x.from !== s.self)] });
-    for (const t of r.targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'quorum', token: r.token });
+    for (const t of r.targets)
+      sendTo(ctx, t, {
+        type: 'readRequest',
+        epoch: s.epoch,
+        requestId: r.requestId,
+        selection: r.selection,
+        purpose: 'quorum',
+        token: r.token,
+      });
     checkQuorum(ctx, s.reads.get(r.requestId)!);
   }
 }
@@ -664,17 +873,32 @@ function onReadTimer(ctx: StepContext, r: PendingRead): void {
     }
     putRead(ctx, { ...r, phase: 'causal-ask', targets, replies: [] });
     setTimer(ctx, readTimer(r.requestId), s.config.readTimeoutMs);
-    for (const t of targets) sendTo(ctx, t, { type: 'readRequest', epoch: s.epoch, requestId: r.requestId, selection: r.selection, purpose: 'causal', token: r.token });
+    for (const t of targets)
+      sendTo(ctx, t, {
+        type: 'readRequest',
+        epoch: s.epoch,
+        requestId: r.requestId,
+        selection: r.selection,
+        purpose: 'causal',
+        token: r.token,
+      });
     return;
   }
   if (r.answered !== false) dropRead(ctx, r.requestId);
   else {
-    const uncovered = r.phase === 'causal-ask' || r.phase === 'master-wait' || (r.phase === 'quorum' && r.replies.length >= r.needed);
+    const uncovered =
+      r.phase === 'causal-ask' ||
+      r.phase === 'master-wait' ||
+      (r.phase === 'quorum' && r.replies.length >= r.needed);
     failRead(ctx, r, uncovered ? 'stale-session' : 'timeout');
   }
 }
 
-function onReadReply(ctx: StepContext, from: string, msg: Extract<ReplicationMessage, { type: 'readReply' }>): void {
+function onReadReply(
+  ctx: StepContext,
+  from: string,
+  msg: Extract<ReplicationMessage, { type: 'readReply' }>,
+): void {
   const r = ctx.s.reads.get(msg.requestId);
   if (r === undefined) return;
   if (r.phase === 'quorum') {
@@ -719,7 +943,13 @@ function onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): voi
       applyEntries(ctx, msg.entries);
       s.store = absorbSeen(s.store, msg.seen);
       ctx.protocol.onSyncReply?.(ctx, from, msg);
-      sendTo(ctx, from, { type: 'syncEntries', id: msg.id, epoch: s.epoch, seen: s.store.seen, entries: entriesFor(s.store, msg.digest, msg.seen) });
+      sendTo(ctx, from, {
+        type: 'syncEntries',
+        id: msg.id,
+        epoch: s.epoch,
+        seen: s.store.seen,
+        entries: entriesFor(s.store, msg.digest, msg.seen),
+      });
       return;
     case 'syncEntries':
       applyEntries(ctx, msg.entries);
@@ -727,8 +957,10 @@ function onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): voi
       return;
     case 'replicate': {
       applyEntries(ctx, msg.entries);
-      if (ctx.protocol.fenced && msg.epoch < s.epoch) sendTo(ctx, from, { type: 'refused', epoch: s.epoch });
-      else sendTo(ctx, from, { type: 'replicateAck', epoch: s.epoch, dots: msg.entries.map(dotId) });
+      if (ctx.protocol.fenced && msg.epoch < s.epoch)
+        sendTo(ctx, from, { type: 'refused', epoch: s.epoch });
+      else
+        sendTo(ctx, from, { type: 'replicateAck', epoch: s.epoch, dots: msg.entries.map(dotId) });
       return;
     }
     case 'replicateAck':
@@ -737,7 +969,13 @@ function onMessage(ctx: StepContext, from: string, msg: ReplicationMessage): voi
     case 'readRequest':
       if (msg.purpose === 'quorum' || msg.purpose === 'causal') {
         const { entries, covers } = localReply(s, msg);
-        sendTo(ctx, from, { type: 'readReply', requestId: msg.requestId, ok: true, entries, covers });
+        sendTo(ctx, from, {
+          type: 'readReply',
+          requestId: msg.requestId,
+          ok: true,
+          entries,
+          covers,
+        });
       } else ctx.protocol.onMessage?.(ctx, from, msg);
       return;
     case 'readReply':
@@ -764,8 +1002,10 @@ function setAlive(ctx: StepContext, ids: readonly string[]): void {
 /** Answer causal reads (and confirmed masters' strong reads) the replica now covers. */
 function settleWaitingReads(ctx: StepContext): void {
   for (const r of [...ctx.s.reads.values()]) {
-    const waiting = r.phase === 'causal-wait' || r.phase === 'causal-ask' || r.phase === 'master-wait';
-    if (waiting && coversToken(ctx.s.store, r.token)) answerRead(ctx, r, localSelect(ctx.s, r.selection), ctx.s.self);
+    const waiting =
+      r.phase === 'causal-wait' || r.phase === 'causal-ask' || r.phase === 'master-wait';
+    if (waiting && coversToken(ctx.s.store, r.token))
+      answerRead(ctx, r, localSelect(ctx.s, r.selection), ctx.s.self);
   }
 }
 
@@ -780,32 +1020,178 @@ function stopAll(ctx: StepContext): void {
   ctx.s.ticking = false;
 }
 
-export function createReplicationCore(protocol: ReplicationProtocol, config: Partial<ReplicationConfig> = {}): ReplicationCore {
+/**
+ * A replica's state at boot: `persisted` rebuilt (or a live store handed over), nothing pending.
+ */
+function initialState(
+  cfg: ReplicationConfig,
+  self: string,
+  members: readonly string[],
+  persisted?: PersistedReplica,
+): ReplicaState {
+  const sorted = sortByPriority([...members, self]);
+  const store =
+    persisted?.store ??
+    (persisted ? restoreStore(persisted.entries, persisted.meta?.store) : emptyStore());
+  return {
+    self,
+    members: sorted,
+    memberSet: new Set(sorted),
+    alive: [],
+    config: cfg,
+    store,
+    epoch: persisted?.meta?.epoch ?? 0,
+    leader: null,
+    role: 'follower',
+    catchUp: null,
+    writes: new Map(),
+    reads: new Map(),
+    hints: new Map(),
+    hintCount: 0,
+    recentWrites: [],
+    ticking: false,
+  };
+}
+
+type EventOf<T extends ReplicationEvent['type']> = Extract<ReplicationEvent, { type: T }>;
+
+const isFull = (s: ReplicaState) => s.writes.size + s.reads.size >= s.config.maxPendingRequests;
+
+function onClientWrite(ctx: StepContext, event: EventOf<'write'>): void {
+  const s = ctx.s;
+  if (s.writes.has(event.requestId)) return;
+  if (isFull(s)) {
+    ctx.effects.push({
+      type: 'writeResult',
+      requestId: event.requestId,
+      ok: false,
+      error: 'busy',
+      entry: null,
+    });
+    return;
+  }
+  const w: PendingWrite = {
+    requestId: event.requestId,
+    client: { kind: 'local' },
+    token: event.token ?? EMPTY_VECTOR_CLOCK,
+    key: event.key,
+    value: event.deleted === true ? null : event.value,
+    deleted: event.deleted === true,
+    rank: event.rank ?? 0,
+    entry: null,
+    forwardedTo: null,
+    waitFor: [],
+    acked: [],
+  };
+  putWrite(ctx, w);
+  setTimer(ctx, writeTimer(w.requestId), s.config.writeTimeoutMs);
+  ctx.protocol.onWrite(ctx, w);
+}
+
+function onClientRead(ctx: StepContext, event: EventOf<'read'>): void {
+  const s = ctx.s;
+  if (s.reads.has(event.requestId)) return;
+  if (isFull(s)) {
+    ctx.effects.push({ type: 'readResult', requestId: event.requestId, ok: false, error: 'busy' });
+    return;
+  }
+  startRead(ctx, {
+    requestId: event.requestId,
+    client: { kind: 'local' },
+    selection: event.range ?? { key: event.key ?? '' },
+    consistency: event.consistency,
+    token: event.token ?? EMPTY_VECTOR_CLOCK,
+    phase: 'causal-wait',
+    targets: [],
+    needed: 0,
+    replies: [],
+    answered: false,
+  });
+}
+
+function onTimer(ctx: StepContext, name: string): void {
+  const s = ctx.s;
+  if (name === TICK_TIMER) {
+    if (!s.ticking) return;
+    setTimer(ctx, TICK_TIMER, ctx.protocol.tickIntervalMs(s.config));
+    ctx.protocol.onTick(ctx);
+  } else if (name === RETRY_TIMER) {
+    if (!s.ticking) return;
+    setTimer(ctx, RETRY_TIMER, s.config.retryIntervalMs);
+    for (const id of s.alive) flushHints(ctx, id);
+    retryUncoveredReads(ctx);
+    ctx.protocol.onRetry?.(ctx);
+  } else if (name.startsWith('write:')) {
+    const w = s.writes.get(name.slice('write:'.length));
+    if (w !== undefined) failWrite(ctx, w, 'timeout');
+  } else if (name.startsWith('read:')) {
+    const r = s.reads.get(name.slice('read:'.length));
+    if (r !== undefined) onReadTimer(ctx, r);
+  }
+}
+
+/** Step one event; returns the groups it retired (a `compact`), which the shell must delete. */
+function onEvent(ctx: StepContext, event: ReplicationEvent): readonly string[] {
+  const s = ctx.s;
+  switch (event.type) {
+    case 'start':
+      if (!s.ticking) {
+        s.ticking = true;
+        setTimer(ctx, TICK_TIMER, ctx.protocol.tickIntervalMs(s.config));
+        setTimer(ctx, RETRY_TIMER, s.config.retryIntervalMs);
+      }
+      break;
+    case 'write':
+      onClientWrite(ctx, event);
+      break;
+    case 'read':
+      onClientRead(ctx, event);
+      break;
+    case 'message':
+      onMessage(ctx, event.from, event.msg);
+      break;
+    case 'timer':
+      onTimer(ctx, event.name);
+      break;
+    case 'peerAlive':
+      setAlive(ctx, [...s.alive, event.id]);
+      break;
+    case 'peerDead':
+      setAlive(
+        ctx,
+        s.alive.filter((id) => id !== event.id),
+      );
+      break;
+    case 'alive':
+      setAlive(ctx, event.ids);
+      break;
+    case 'leader':
+      ctx.protocol.onLeader?.(ctx, event.leader, event.epoch);
+      break;
+    case 'configure':
+      s.config = validateConfig({ ...s.config, ...event.config });
+      break;
+    case 'stop':
+      stopAll(ctx);
+      break;
+    case 'compact': {
+      const compacted = compact(s.store, event.groups);
+      s.store = compacted.store;
+      return compacted.retired;
+    }
+  }
+  return [];
+}
+
+export function createReplicationCore(
+  protocol: ReplicationProtocol,
+  config: Partial<ReplicationConfig> = {},
+): ReplicationCore {
   const cfg = validateConfig({ ...DEFAULT_REPLICATION_CONFIG, ...config });
   return {
     mode: protocol.mode,
     config: cfg,
-    init(self, members, persisted) {
-      const sorted = sortByPriority([...members, self]);
-      return {
-        self,
-        members: sorted,
-        memberSet: new Set(sorted),
-        alive: [],
-        config: cfg,
-        store: persisted?.store ?? (persisted === undefined ? emptyStore() : restoreStore(persisted.entries, persisted.meta?.store)),
-        epoch: persisted?.meta?.epoch ?? 0,
-        leader: null,
-        role: 'follower',
-        catchUp: null,
-        writes: new Map(),
-        reads: new Map(),
-        hints: new Map(),
-        hintCount: 0,
-        recentWrites: [],
-        ticking: false,
-      };
-    },
+    init: (self, members, persisted) => initialState(cfg, self, members, persisted),
     step(state, event) {
       const ctx: StepContext = {
         s: { ...state },
@@ -817,111 +1203,18 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
         protocol,
       };
       const s = ctx.s;
-      let retired: readonly string[] = [];
-      switch (event.type) {
-        case 'start':
-          if (!s.ticking) {
-            s.ticking = true;
-            setTimer(ctx, TICK_TIMER, protocol.tickIntervalMs(s.config));
-            setTimer(ctx, RETRY_TIMER, s.config.retryIntervalMs);
-          }
-          break;
-        case 'write': {
-          if (s.writes.has(event.requestId)) break;
-          const w: PendingWrite = {
-            requestId: event.requestId,
-            client: { kind: 'local' },
-            token: event.token ?? EMPTY_VECTOR_CLOCK,
-            key: event.key,
-            value: event.deleted === true ? null : event.value,
-            deleted: event.deleted === true,
-            rank: event.rank ?? 0,
-            entry: null,
-            forwardedTo: null,
-            waitFor: [],
-            acked: [],
-          };
-          if (s.writes.size + s.reads.size >= s.config.maxPendingRequests) {
-            ctx.effects.push({ type: 'writeResult', requestId: w.requestId, ok: false, error: 'busy', entry: null });
-            break;
-          }
-          putWrite(ctx, w);
-          setTimer(ctx, writeTimer(w.requestId), s.config.writeTimeoutMs);
-          protocol.onWrite(ctx, w);
-          break;
-        }
-        case 'read': {
-          if (s.reads.has(event.requestId)) break;
-          const r: PendingRead = {
-            requestId: event.requestId,
-            client: { kind: 'local' },
-            selection: event.range ?? { key: event.key ?? '' },
-            consistency: event.consistency,
-            token: event.token ?? EMPTY_VECTOR_CLOCK,
-            phase: 'causal-wait',
-            targets: [],
-            needed: 0,
-            replies: [],
-            answered: false,
-          };
-          if (s.writes.size + s.reads.size >= s.config.maxPendingRequests) {
-            ctx.effects.push({ type: 'readResult', requestId: r.requestId, ok: false, error: 'busy' });
-            break;
-          }
-          startRead(ctx, r);
-          break;
-        }
-        case 'message':
-          onMessage(ctx, event.from, event.msg);
-          break;
-        case 'timer':
-          if (event.name === TICK_TIMER) {
-            if (!s.ticking) break;
-            setTimer(ctx, TICK_TIMER, protocol.tickIntervalMs(s.config));
-            protocol.onTick(ctx);
-          } else if (event.name === RETRY_TIMER) {
-            if (!s.ticking) break;
-            setTimer(ctx, RETRY_TIMER, s.config.retryIntervalMs);
-            for (const id of s.alive) flushHints(ctx, id);
-            retryUncoveredReads(ctx);
-            protocol.onRetry?.(ctx);
-          } else if (event.name.startsWith('write:')) {
-            const w = s.writes.get(event.name.slice('write:'.length));
-            if (w !== undefined) failWrite(ctx, w, 'timeout');
-          } else if (event.name.startsWith('read:')) {
-            const r = s.reads.get(event.name.slice('read:'.length));
-            if (r !== undefined) onReadTimer(ctx, r);
-          }
-          break;
-        case 'peerAlive':
-          setAlive(ctx, [...s.alive, event.id]);
-          break;
-        case 'peerDead':
-          setAlive(ctx, s.alive.filter((id) => id !== event.id));
-          break;
-        case 'alive':
-          setAlive(ctx, event.ids);
-          break;
-        case 'leader':
-          protocol.onLeader?.(ctx, event.leader, event.epoch);
-          break;
-        case 'configure':
-          s.config = validateConfig({ ...s.config, ...event.config });
-          break;
-        case 'stop':
-          stopAll(ctx);
-          break;
-        case 'compact': {
-          const compacted = compact(s.store, event.groups);
-          s.store = compacted.store;
-          retired = compacted.retired;
-          break;
-        }
-      }
+      const retired = onEvent(ctx, event);
       if (s.store !== state.store && s.reads.size > 0) settleWaitingReads(ctx);
+      // Persist before anything is sent or answered (the shell keeps that order).
       if (s.store !== state.store || s.epoch !== state.epoch) {
         const meta = { store: storeMeta(s.store), epoch: s.epoch };
-        ctx.effects.unshift({ type: 'persist', entries: [...ctx.changed.values()], meta, ...(retired.length ? { retired } : {}) });
+        const entries = [...ctx.changed.values()];
+        ctx.effects.unshift({
+          type: 'persist',
+          entries,
+          meta,
+          ...(retired.length ? { retired } : {}),
+        });
       }
       return { state: s, send: ctx.send, effects: ctx.effects };
     },
@@ -930,12 +1223,19 @@ export function createReplicationCore(protocol: ReplicationProtocol, config: Par
 
 /** What a new core of the same node takes over (`init`): the store itself, and the epoch. */
 export function handoverOf(state: ReplicaState): PersistedReplica {
-  return { entries: [], meta: { store: storeMeta(state.store), epoch: state.epoch }, store: state.store };
+  return {
+    entries: [],
+    meta: { store: storeMeta(state.store), epoch: state.epoch },
+    store: state.store,
+  };
 }
 
 /** What the shell must keep for `init` after a restart (also in every `persist` effect). */
 export function persistedOf(state: ReplicaState): PersistedReplica {
-  return { entries: [...state.store.entries.values()], meta: { store: storeMeta(state.store), epoch: state.epoch } };
+  return {
+    entries: [...state.store.entries.values()],
+    meta: { store: storeMeta(state.store), epoch: state.epoch },
+  };
 }
 
 /**

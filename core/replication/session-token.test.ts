@@ -5,10 +5,22 @@ import { entry, type VectorClock } from '../vector-clock';
 import { decodeSessionToken, encodeSessionToken, MAX_SESSION_TOKEN_LENGTH } from './session-token';
 
 const tokenArb: fc.Arbitrary<VectorClock> = fc
-  .array(fc.tuple(fc.constantFrom('node-1', 'node-2', 'node-10', '__proto__', 'constructor', 'ünï'), fc.nat(1_000_000)), { maxLength: 6 })
+  .array(
+    fc.tuple(
+      fc.constantFrom('node-1', 'node-2', 'node-10', '__proto__', 'constructor', 'ünï'),
+      fc.nat(1_000_000),
+    ),
+    { maxLength: 6 },
+  )
   .map((pairs) => {
     const out: Record<string, number> = {};
-    for (const [k, v] of pairs) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of pairs)
+      Object.defineProperty(out, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   });
 
@@ -24,7 +36,10 @@ test('encode/decode round-trips (zero entries dropped) and is stable', () => {
     }),
   );
   assert.deepEqual(decodeSessionToken(''), {});
-  assert.equal(Object.getPrototypeOf(decodeSessionToken(encodeSessionToken({ ['__proto__']: 3 })) ?? {}), Object.prototype);
+  assert.equal(
+    Object.getPrototypeOf(decodeSessionToken(encodeSessionToken({ ['__proto__']: 3 })) ?? {}),
+    Object.prototype,
+  );
 });
 
 test('garbage is refused with null, never thrown', () => {

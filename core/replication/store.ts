@@ -36,8 +36,8 @@
  *
  * Compaction (retired groups)
  * - `compact` removes every entry of whole groups (a past showtime's `booking:42:` and `hold:42:`)
- *   and remembers the groups as *retired*: a write under a retired group that arrives later — from a
- *   peer that has not compacted yet, a hint, anti-entropy — counts as seen and is dropped
+ *   and remembers the groups as *retired*: a write under a retired group that arrives later — from
+ *   a peer that has not compacted yet, a hint, anti-entropy — counts as seen and is dropped
  *   (`retired`), so compaction never comes undone and stores that retire the same groups converge
  *   whatever the order. A claim on a retired key is covered: its document lives in the system of
  *   record only. Which groups retire is the application's rule (db/booking/facts.ts).
@@ -47,17 +47,28 @@
  *   a 64-bit hash of each entry in it, kept up to date on every change, so two stores compare in
  *   O(buckets) and `diff` names the buckets whose entries differ.
  */
-import { compare, entry as clockEntry, increment, isVectorClock, merge, dominates, type VectorClock } from '../vector-clock';
+import {
+  compare,
+  entry as clockEntry,
+  increment,
+  isVectorClock,
+  merge,
+  dominates,
+  type VectorClock,
+} from '../vector-clock';
 import { Map as PersistentMap } from 'immutable';
 import { fnv1a32, hash64, hex32 } from './hash';
 
-export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 export interface Entry {
   readonly key: string;
   /** `null` for a delete. */
   readonly value: JsonValue;
-  /** A tombstone: the key was deleted (tombstones are kept, so a delete replicates like a write). */
+  /**
+   * A tombstone: the key was deleted (tombstones are kept, so a delete replicates like a write).
+   */
   readonly deleted: boolean;
   readonly version: VectorClock;
   readonly ts: number;
@@ -106,14 +117,19 @@ export interface ReplicaStore {
   readonly retired: ReadonlySet<string>;
 }
 
-/** What a read selects: one document, or every document under `prefixes` (of `owner`, if given; see the header). */
+/**
+ * What a read selects: one document, or every document under `prefixes` (of `owner`, if given; see
+ * the header).
+ */
 export type Selection =
-  | { readonly key: string }
-  | { readonly prefixes: readonly string[]; readonly owner?: string };
+  { readonly key: string } | { readonly prefixes: readonly string[]; readonly owner?: string };
 
 export const DIGEST_BUCKETS = 16;
 export const MAX_CONFLICT_RECORDS = 20;
-/** Out-of-order dots remembered per origin; beyond it the newest are forgotten (safe: they are re-sent). */
+/**
+ * Out-of-order dots remembered per origin; beyond it the newest are forgotten (safe: they are
+ * re-sent).
+ */
 export const MAX_PENDING_DOTS_PER_ORIGIN = 1024;
 export const MAX_KEY_LENGTH = 512;
 
@@ -135,13 +151,21 @@ export function emptyStore(): ReplicaStore {
   };
 }
 
-/** Groups indexed per key: its prefixes ending in `:`, up to this many (deeper prefixes are scanned). */
+/**
+ * Groups indexed per key: its prefixes ending in `:`, up to this many (deeper prefixes are
+ * scanned).
+ */
 export const MAX_GROUP_DEPTH = 3;
 
 /** The groups a key is indexed under: `booking:`, `booking:42:` for `booking:42:b17`. */
 export function groupsOf(key: string): string[] {
   const out: string[] = [];
-  for (let i = key.indexOf(':'); i !== -1 && out.length < MAX_GROUP_DEPTH; i = key.indexOf(':', i + 1)) out.push(key.slice(0, i + 1));
+  for (
+    let i = key.indexOf(':');
+    i !== -1 && out.length < MAX_GROUP_DEPTH;
+    i = key.indexOf(':', i + 1)
+  )
+    out.push(key.slice(0, i + 1));
   return out;
 }
 
@@ -152,7 +176,8 @@ export function ownerOf(e: Entry | undefined): string | undefined {
 
 /**
  * The indexes hold the entries themselves, not keys: a read walks one small map instead of looking
- * every key up in the replica's (a lookup's cost grows with the replica: deeper tries, cache misses).
+ * every key up in the replica's (a lookup's cost grows with the replica: deeper tries, cache
+ * misses).
  */
 type Index = PersistentMap<string, PersistentMap<string, Entry>>;
 
@@ -165,7 +190,10 @@ function indexRemove(index: Index, name: string, key: string): Index {
   return left === undefined || left.size === 0 ? index.remove(name) : index.set(name, left);
 }
 
-/** Entries whose key starts with `prefix`: from the group index when it is an indexed group, else by a scan. */
+/**
+ * Entries whose key starts with `prefix`: from the group index when it is an indexed group, else by
+ * a scan.
+ */
 function entriesUnder(store: ReplicaStore, prefix: string): Iterable<Entry> {
   const indexed = prefix.endsWith(':') && groupsOf(prefix).length === prefix.split(':').length - 1;
   if (indexed) return store.groups.get(prefix)?.values() ?? [];
@@ -184,7 +212,8 @@ export function select(store: ReplicaStore, selection: Selection): Entry[] {
   const { prefixes, owner } = selection;
   const found = new Map<string, Entry>();
   if (owner !== undefined) {
-    for (const e of store.owners.get(owner)?.values() ?? []) if (prefixes.some((p) => e.key.startsWith(p))) found.set(e.key, e);
+    for (const e of store.owners.get(owner)?.values() ?? [])
+      if (prefixes.some((p) => e.key.startsWith(p))) found.set(e.key, e);
   } else {
     for (const p of prefixes) for (const e of entriesUnder(store, p)) found.set(e.key, e);
   }
@@ -192,7 +221,11 @@ export function select(store: ReplicaStore, selection: Selection): Entry[] {
 }
 
 /** A committed fact the protocol has not acknowledged yet (in the system of record's outbox). */
-export type CommittedFact = { readonly key: string; readonly value: JsonValue; readonly rank: number };
+export type CommittedFact = {
+  readonly key: string;
+  readonly value: JsonValue;
+  readonly rank: number;
+};
 
 /**
  * A strong read's answer completed by committed facts the protocol has not acknowledged yet: each
@@ -206,7 +239,16 @@ export function withCommitted(entries: readonly Entry[], facts: readonly Committ
   for (const f of facts) {
     const held = byKey.get(f.key);
     if (held !== undefined && rankOf(held) >= f.rank) continue;
-    byKey.set(f.key, { key: f.key, value: f.value, deleted: false, version: {}, ts: held?.ts ?? 0, origin: '', seq: 0, rank: f.rank });
+    byKey.set(f.key, {
+      key: f.key,
+      value: f.value,
+      deleted: false,
+      version: {},
+      ts: held?.ts ?? 0,
+      origin: '',
+      seq: 0,
+      rank: f.rank,
+    });
   }
   return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
 }
@@ -243,7 +285,10 @@ export function rankOf(e: { readonly rank?: number }): number {
   return e.rank ?? 0;
 }
 
-/** Which of two versions of one key a store keeps: the higher rank, then the later by vector clock, else by LWW. */
+/**
+ * Which of two versions of one key a store keeps: the higher rank, then the later by vector clock,
+ * else by LWW.
+ */
 export function prefer(a: Entry, b: Entry): Entry {
   if (rankOf(a) !== rankOf(b)) return rankOf(a) > rankOf(b) ? a : b;
   const order = compare(a.version, b.version);
@@ -279,7 +324,12 @@ function coversClaim(store: ReplicaStore, name: string, least: number): boolean 
 /** Does the store cover a session token (has it seen every write the token names)? */
 export function coversToken(store: ReplicaStore, token: VectorClock): boolean {
   for (const [name, n] of Object.entries(token)) {
-    if (name.startsWith(CLAIM_PREFIX) ? !coversClaim(store, name, n) : clockEntry(store.seen, name) < n) return false;
+    if (
+      name.startsWith(CLAIM_PREFIX)
+        ? !coversClaim(store, name, n)
+        : clockEntry(store.seen, name) < n
+    )
+      return false;
   }
   return true;
 }
@@ -292,7 +342,10 @@ export function tokenAfterRead(store: ReplicaStore, token: VectorClock): VectorC
   let out: VectorClock = store.seen;
   for (const [name, n] of Object.entries(token)) {
     const covered = name.startsWith(CLAIM_PREFIX) && coversClaim(store, name, n);
-    out = merge(out, covered ? dotClock(store.entries.get(name.slice(CLAIM_PREFIX.length))!) : { [name]: n });
+    out = merge(
+      out,
+      covered ? dotClock(store.entries.get(name.slice(CLAIM_PREFIX.length))!) : { [name]: n },
+    );
   }
   return out;
 }
@@ -304,7 +357,9 @@ export function tokenAfterRead(store: ReplicaStore, token: VectorClock): VectorC
 export function tokenAfterEntries(token: VectorClock, entries: readonly Entry[]): VectorClock {
   let out: VectorClock = {};
   for (const [name, n] of Object.entries(token)) {
-    const held = name.startsWith(CLAIM_PREFIX) ? entries.find((e) => e.key === name.slice(CLAIM_PREFIX.length)) : undefined;
+    const held = name.startsWith(CLAIM_PREFIX)
+      ? entries.find((e) => e.key === name.slice(CLAIM_PREFIX.length))
+      : undefined;
     out = merge(out, held !== undefined && rankOf(held) + 1 >= n ? dotClock(held) : { [name]: n });
   }
   for (const e of entries) out = merge(out, dotClock(e));
@@ -333,11 +388,20 @@ export function createApply(incomingWins: (incoming: Entry, local: Entry) => boo
 
 export const apply: ApplyFn = createApply(lwwWins);
 
-function applyWith(incomingWins: (incoming: Entry, local: Entry) => boolean, store: ReplicaStore, incoming: Entry): ApplyResult {
-  if (hasSeen(store, incoming.origin, incoming.seq)) return { store, outcome: 'duplicate', changed: false };
+function applyWith(
+  incomingWins: (incoming: Entry, local: Entry) => boolean,
+  store: ReplicaStore,
+  incoming: Entry,
+): ApplyResult {
+  if (hasSeen(store, incoming.origin, incoming.seq))
+    return { store, outcome: 'duplicate', changed: false };
   if (isRetired(store, incoming.key)) {
     const { seen, pending } = noteDot(store.seen, store.pending, incoming.origin, incoming.seq);
-    return { store: { ...store, seen, pending, clockTs: Math.max(store.clockTs, incoming.ts) }, outcome: 'retired', changed: false };
+    return {
+      store: { ...store, seen, pending, clockTs: Math.max(store.clockTs, incoming.ts) },
+      outcome: 'retired',
+      changed: false,
+    };
   }
   const local = store.entries.get(incoming.key);
   let outcome: ApplyOutcome = 'applied';
@@ -361,17 +425,29 @@ function applyWith(incomingWins: (incoming: Entry, local: Entry) => boolean, sto
     }
   }
   const { seen, pending } = noteDot(store.seen, store.pending, incoming.origin, incoming.seq);
-  let next: ReplicaStore = { ...store, seen, pending, clockTs: Math.max(store.clockTs, incoming.ts) };
+  let next: ReplicaStore = {
+    ...store,
+    seen,
+    pending,
+    clockTs: Math.max(store.clockTs, incoming.ts),
+  };
   if (conflict !== null) {
     const recent = [...store.recentConflicts, conflict];
-    next = { ...next, conflicts: store.conflicts + 1, recentConflicts: recent.slice(-MAX_CONFLICT_RECORDS) };
+    next = {
+      ...next,
+      conflicts: store.conflicts + 1,
+      recentConflicts: recent.slice(-MAX_CONFLICT_RECORDS),
+    };
   }
   if (replace) next = putEntry(next, local, incoming);
   return { store: next, outcome, changed: replace };
 }
 
 /** Apply many entries; returns the entries whose key now holds them (to persist). */
-export function applyAll(store: ReplicaStore, entries: readonly Entry[]): { store: ReplicaStore; changed: Entry[] } {
+export function applyAll(
+  store: ReplicaStore,
+  entries: readonly Entry[],
+): { store: ReplicaStore; changed: Entry[] } {
   const changed: Entry[] = [];
   let s = store;
   for (const e of entries) {
@@ -411,8 +487,11 @@ export function write(
     ...(rank !== 0 ? { rank } : {}),
   };
   const r = apply(store, entry);
-  const outranked = (r.outcome === 'stale' && local !== undefined && rankOf(local) > rank) || r.outcome === 'retired';
-  if (r.outcome !== 'applied' && !outranked) throw new Error(`local write ${dotId(entry)} of ${key} was ${r.outcome}`);
+  const outranked =
+    (r.outcome === 'stale' && local !== undefined && rankOf(local) > rank) ||
+    r.outcome === 'retired';
+  if (r.outcome !== 'applied' && !outranked)
+    throw new Error(`local write ${dotId(entry)} of ${key} was ${r.outcome}`);
   return { store: r.store, entry, kept: !outranked };
 }
 
@@ -459,7 +538,8 @@ function noteDot(
     else out.set(origin, waiting.slice(i));
     return { seen: { ...seen, [origin]: next }, pending: waiting.length === 0 ? pending : out };
   }
-  if (waiting.length >= MAX_PENDING_DOTS_PER_ORIGIN && seq > (waiting.at(-1) ?? 0)) return { seen, pending };
+  if (waiting.length >= MAX_PENDING_DOTS_PER_ORIGIN && seq > (waiting.at(-1) ?? 0))
+    return { seen, pending };
   const inserted = [...waiting, seq].sort((a, b) => a - b).slice(0, MAX_PENDING_DOTS_PER_ORIGIN);
   const out = new Map(pending);
   out.set(origin, inserted);
@@ -468,7 +548,11 @@ function noteDot(
 
 function entryHash(e: Entry): readonly [number, number] {
   const rank = rankOf(e) === 0 ? '' : `\u0000${rankOf(e)}`;
-  return hash64(`${e.key}\u0000${e.origin}\u0000${e.seq}\u0000${e.ts}\u0000${e.deleted ? 1 : 0}\u0000${canonicalJson(e.value)}\u0000${canonicalJson(e.version)}${rank}`);
+  const value = canonicalJson(e.value);
+  const version = canonicalJson(e.version);
+  const deleted = e.deleted ? 1 : 0;
+  const dot = `${e.origin}\u0000${e.seq}\u0000${e.ts}`;
+  return hash64(`${e.key}\u0000${dot}\u0000${deleted}\u0000${value}\u0000${version}${rank}`);
 }
 
 function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): ReplicaStore {
@@ -514,7 +598,10 @@ function removeEntry(store: ReplicaStore, e: Entry): ReplicaStore {
 // ---------------------------------------------------------------------------------------------
 // Compaction
 
-/** A group `compact` accepts: an indexed prefix at least two levels deep (`booking:42:`, never all of `booking:`). */
+/**
+ * A group `compact` accepts: an indexed prefix at least two levels deep (`booking:42:`, never all
+ * of `booking:`).
+ */
 export function isRetirableGroup(group: string): boolean {
   const depth = groupsOf(group).length;
   return group.endsWith(':') && depth >= 2 && depth === group.split(':').length - 1;
@@ -531,7 +618,10 @@ export function isRetired(store: ReplicaStore, key: string): boolean {
  * Retire `groups`: their entries leave the store (and its digest and indexes), and nothing under
  * them is kept again (see the header). Cost: what it removes.
  */
-export function compact(store: ReplicaStore, groups: readonly string[]): { store: ReplicaStore; removed: Entry[]; retired: string[] } {
+export function compact(
+  store: ReplicaStore,
+  groups: readonly string[],
+): { store: ReplicaStore; removed: Entry[]; retired: string[] } {
   const retired = [...new Set(groups)].filter((g) => isRetirableGroup(g) && !store.retired.has(g));
   if (retired.length === 0) return { store, removed: [], retired };
   let next = store;
@@ -568,7 +658,11 @@ export function entriesInBuckets(store: ReplicaStore, buckets: readonly number[]
 }
 
 /** Entries whose write the remote has not seen (optionally only in `buckets`). */
-export function missingFor(store: ReplicaStore, remoteSeen: VectorClock, buckets?: readonly number[]): Entry[] {
+export function missingFor(
+  store: ReplicaStore,
+  remoteSeen: VectorClock,
+  buckets?: readonly number[],
+): Entry[] {
   const wanted = buckets === undefined ? null : new Set(buckets);
   const out: Entry[] = [];
   for (const e of store.entries.values()) {
@@ -579,8 +673,15 @@ export function missingFor(store: ReplicaStore, remoteSeen: VectorClock, buckets
   return out;
 }
 
-/** What to send a peer that told us its digest and `seen`: our entries in differing buckets it has not seen. */
-export function entriesFor(store: ReplicaStore, remoteDigest: Digest, remoteSeen: VectorClock): Entry[] {
+/**
+ * What to send a peer that told us its digest and `seen`: our entries in differing buckets it has
+ * not seen.
+ */
+export function entriesFor(
+  store: ReplicaStore,
+  remoteDigest: Digest,
+  remoteSeen: VectorClock,
+): Entry[] {
   const buckets = diff(store.digest, remoteDigest);
   return buckets.length === 0 ? [] : missingFor(store, remoteSeen, buckets);
 }
@@ -600,7 +701,10 @@ export interface StoreMeta {
 
 export function storeMeta(store: ReplicaStore): StoreMeta {
   return {
-    seen: store.seen, pending: [...store.pending], conflicts: store.conflicts, recentConflicts: store.recentConflicts,
+    seen: store.seen,
+    pending: [...store.pending],
+    conflicts: store.conflicts,
+    recentConflicts: store.recentConflicts,
     ...(store.retired.size ? { retired: [...store.retired].sort() } : {}),
   };
 }
@@ -623,10 +727,19 @@ export function restoreStore(entries: Iterable<Entry>, meta?: StoreMeta): Replic
   const seen = meta?.seen ?? {};
   const pending = new Map<string, readonly number[]>();
   for (const [origin, seqs] of meta?.pending ?? []) pending.set(origin, [...seqs]);
-  // Own and remote dots of the entries held are seen by definition (covers a meta written before them).
-  let restored: ReplicaStore = { ...store, seen, pending, clockTs, conflicts: meta?.conflicts ?? 0, recentConflicts: meta?.recentConflicts ?? [] };
+  // Own and remote dots of the entries held are seen by definition (covers a meta written before
+  // them).
+  let restored: ReplicaStore = {
+    ...store,
+    seen,
+    pending,
+    clockTs,
+    conflicts: meta?.conflicts ?? 0,
+    recentConflicts: meta?.recentConflicts ?? [],
+  };
   for (const e of [...store.entries.values(), ...dropped]) {
-    if (!hasSeen(restored, e.origin, e.seq)) restored = { ...restored, ...noteDot(restored.seen, restored.pending, e.origin, e.seq) };
+    if (!hasSeen(restored, e.origin, e.seq))
+      restored = { ...restored, ...noteDot(restored.seen, restored.pending, e.origin, e.seq) };
   }
   return restored;
 }
@@ -660,14 +773,27 @@ function built(entries: Iterable<Entry>): ReplicaStore {
     PersistentMap<string, PersistentMap<string, Entry>>().withMutations((m) => {
       for (const [name, members] of index) m.set(name, PersistentMap(members));
     });
-  const digest = Array.from({ length: DIGEST_BUCKETS }, (_, b) => hex32(hashes[2 * b]!) + hex32(hashes[2 * b + 1]!));
-  return { ...emptyStore(), entries: all, hashes, digest, groups: persistent(groups), owners: persistent(owners) };
+  const digest = Array.from(
+    { length: DIGEST_BUCKETS },
+    (_, b) => hex32(hashes[2 * b]!) + hex32(hashes[2 * b + 1]!),
+  );
+  return {
+    ...emptyStore(),
+    entries: all,
+    hashes,
+    digest,
+    groups: persistent(groups),
+    owners: persistent(owners),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Validation and canonical forms
 
-/** JSON with object keys sorted, so equal values always print the same (PostgreSQL jsonb reorders keys). */
+/**
+ * JSON with object keys sorted, so equal values always print the same (PostgreSQL jsonb reorders
+ * keys).
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -681,7 +807,8 @@ export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
-  if (typeof value === 'object') return Object.values(value).every((v) => isJsonValue(v, depth + 1));
+  if (typeof value === 'object')
+    return Object.values(value).every((v) => isJsonValue(v, depth + 1));
   return false;
 }
 
@@ -705,12 +832,15 @@ export function isEntry(value: unknown): value is Entry {
     typeof e.seq === 'number' &&
     Number.isSafeInteger(e.seq) &&
     e.seq >= 1 &&
-    (e.rank === undefined || (typeof e.rank === 'number' && Number.isSafeInteger(e.rank) && e.rank >= 0)) &&
+    (e.rank === undefined ||
+      (typeof e.rank === 'number' && Number.isSafeInteger(e.rank) && e.rank >= 0)) &&
     clockEntry(e.version as VectorClock, e.origin) >= 1
   );
 }
 
-/** The live entries, sorted by key, as canonical JSON: equal for two stores iff they hold the same. */
+/**
+ * The live entries, sorted by key, as canonical JSON: equal for two stores iff they hold the same.
+ */
 export function contentOf(store: ReplicaStore): string {
   const keys = [...store.entries.keys()].sort();
   return keys.map((k) => canonicalJson(store.entries.get(k))).join('\n');

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import ts from 'typescript';
+
+/**
+ * Style as a test (TigerBeetle's `tidy`). In core/ the limits hold outright: functions of at most
+ * 70 lines, lines of at most 100 columns (its tests excepted). Everywhere else a ratchet: per room, the functions and
+ * lines over those limits may only become fewer — `scripts/tidy-baseline.json` holds today's
+ * counts, and must be lowered when the code gets better (the test says to what).
+ */
+
+const MAX_FUNCTION_LINES = 70;
+const MAX_LINE_COLUMNS = 100;
+const STRICT_ROOMS = new Set(['core']);
+const IGNORED_DIRS = new Set(['node_modules', '.next', 'data', '.git', 'test-results', 'artifacts', 'chaos-results', 'public']);
+const BASELINE_FILE = path.join('scripts', 'tidy-baseline.json');
+
+type Finding = { file: string; line: number; what: string };
+type Counts = { longFunctions: number; longLines: number };
+
+function sourceFiles(dir: string, out: string[] = []): string[] {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') && entry.name !== '.') continue;
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!IGNORED_DIRS.has(entry.name)) sourceFiles(file, out);
+    } else if (/\.tsx?$/.test(entry.name) && !/\.d\.ts$/.test(entry.name)) out.push(file);
+  }
+  return out;
+}
+
+/** Functions longer than the limit, and lines wider than it, in one file (tests included). */
+export function findingsOf(file: string, text: string): { longFunctions: Finding[]; longLines: Finding[] } {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const longFunctions: Finding[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+      const lines = last - first + 1;
+      const name = (node as ts.FunctionDeclaration).name?.getText(source) ?? '(anonymous)';
+      if (lines > MAX_FUNCTION_LINES) longFunctions.push({ file, line: first + 1, what: `${name}: ${lines} lines` });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  const longLines = text.split('\n').flatMap((l, i) => (l.length > MAX_LINE_COLUMNS ? [{ file, line: i + 1, what: `${l.length} columns` }] : []));
+  return { longFunctions, longLines };
+}
+
+/** A file's room (its first folder); the tests of a strict room are ratcheted as a room of their own. */
+function roomOf(file: string): string {
+  const room = file.includes(path.sep) ? file.split(path.sep)[0]! : '.';
+  return STRICT_ROOMS.has(room) && /\.test\.tsx?$/.test(file) ? `${room} (tests)` : room;
+}
+const list = (findings: Finding[]) => findings.map((f) => `  ${f.file}:${f.line} ${f.what}`).join('\n');
+
+const byRoom = new Map<string, { longFunctions: Finding[]; longLines: Finding[] }>();
+for (const file of sourceFiles('.').map((f) => path.normalize(f))) {
+  const found = findingsOf(file, fs.readFileSync(file, 'utf8'));
+  const room = byRoom.get(roomOf(file)) ?? { longFunctions: [], longLines: [] };
+  room.longFunctions.push(...found.longFunctions);
+  room.longLines.push(...found.longLines);
+  byRoom.set(roomOf(file), room);
+}
+
+test(`core/: no function over ${MAX_FUNCTION_LINES} lines, no line over ${MAX_LINE_COLUMNS} columns`, () => {
+  for (const room of STRICT_ROOMS) {
+    const found = byRoom.get(room);
+    assert.ok(found, `${room}/ exists`);
+    assert.equal(found.longFunctions.length, 0, `functions over ${MAX_FUNCTION_LINES} lines:\n${list(found.longFunctions)}`);
+    assert.equal(found.longLines.length, 0, `lines over ${MAX_LINE_COLUMNS} columns:\n${list(found.longLines)}`);
+  }
+});
+
+test('elsewhere the long functions and long lines only become fewer (scripts/tidy-baseline.json)', () => {
+  const now: Record<string, Counts> = {};
+  for (const [room, found] of [...byRoom].sort(([a], [b]) => a.localeCompare(b))) {
+    if (STRICT_ROOMS.has(room)) continue;
+    now[room] = { longFunctions: found.longFunctions.length, longLines: found.longLines.length };
+  }
+  // `TIDY_WRITE_BASELINE=1` writes today's counts (after a clean-up, to lower the baseline).
+  if (process.env.TIDY_WRITE_BASELINE === '1') fs.writeFileSync(BASELINE_FILE, `${JSON.stringify(now, null, 2)}\n`);
+  const baseline = JSON.parse(fs.readFileSync(BASELINE_FILE, 'utf8')) as Record<string, Counts>;
+  const grew: string[] = [];
+  const shrank: string[] = [];
+  for (const [room, counts] of Object.entries(now)) {
+    const was = baseline[room] ?? { longFunctions: 0, longLines: 0 };
+    for (const key of ['longFunctions', 'longLines'] as const) {
+      if (counts[key] > was[key]) grew.push(`${room}/ ${key}: ${was[key]} → ${counts[key]}\n${list(byRoom.get(room)![key])}`);
+      if (counts[key] < was[key]) shrank.push(`${room}/ ${key}: ${was[key]} → ${counts[key]}`);
+    }
+  }
+  assert.deepEqual(grew, [], 'new long functions or lines: shorten them');
+  assert.deepEqual(shrank, [], `fewer than the baseline — lower ${BASELINE_FILE} to: ${JSON.stringify(now)}`);
+});
+
+test('the check finds a long function and a long line', () => {
+  const body = Array.from({ length: MAX_FUNCTION_LINES }, (_, i) => `  const v${i} = ${i};`).join('\n');
+  const found = findingsOf('x.ts', `function tooLong() {\n${body}\n}\nconst wide = '${'x'.repeat(MAX_LINE_COLUMNS)}';\n`);
+  assert.deepEqual(found.longFunctions.map((f) => f.what), [`tooLong: ${MAX_FUNCTION_LINES + 2} lines`]);
+  assert.equal(found.longLines.length, 1);
+});
