@@ -979,10 +979,10 @@ refused with 503 is tried again and its latency runs until it answers: ${refused
     : refused.map((r) => `${r.refused} of ${r.read} ${r.level} at ${r.size.toLocaleString('en-US')}`).join(', ') + ' (a replica in a long collection missed the read timeout).'}
 The cluster's CPU at rest (3 s before each size's reads, median of the rounds; one core = 100%) — ${atRest} —
 is heartbeats, anti-entropy and the collection of a larger heap; it is subtracted from the CPU while reading to give
-what a read costs, and grows with the replica, not with the reads. At 1,000,000 bookings each node's heap is ~3 GiB:
-a full collection (about a second of CPU) that falls into a cell's few hundred milliseconds of reads dominates that
-cell's CPU figure, and a strong read, which runs on every node, meets one more often. The latency medians are what a
-client sees.
+what a read costs, and grows with the replica, not with the reads. At 1,000,000 bookings each
+node's heap is ~3 GiB: a full collection (about a second of CPU) that falls into a cell's few
+hundred milliseconds of reads dominates that cell's CPU figure, and a strong read, which runs on
+every node, meets one more often. The latency medians are what a client sees.
 
 ${lines.join('\n')}
 Target (issue 13): cost at ${largest.toLocaleString('en-US')} ≤ 1.2× cost at ${smallest.toLocaleString('en-US')} (latency, and CPU above rest) — ${over.length === 0
