@@ -10,28 +10,36 @@ const SHUTDOWN_TIMEOUT_MS = 15_000;
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
-  const node = await startNode(config, { withPages: config.servePages });
-  node.ctx.log.info(`${config.nodeId} ready at ${node.url} (${config.dev ? 'development' : 'production'})`);
+  const started = startNode(config, { withPages: config.servePages });
+  // Signals are ours from the start (no event runs before these lines): a SIGTERM while the node is
+  // still starting — its port opens early — waits for the start to finish, then stops it as usual.
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    node.ctx.log.info(`${signal}: shutting down`);
     setTimeout(() => {
-      node.ctx.log.error(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      console.error(`${config.nodeId}: shutdown took over ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS).unref();
-    node.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        node.ctx.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    started
+      .then((node) => {
+        node.ctx.log.info(`${signal}: shutting down`);
+        return node.stop();
+      })
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(`${config.nodeId}: shutdown failed`, err);
+          process.exit(1);
+        },
+      );
   };
   handleShutdownSignalsOurselves();
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const node = await started;
+  const mode = config.dev ? 'development' : 'production';
+  node.ctx.log.info(`${config.nodeId} ready at ${node.url} (${mode})`);
 }
 
 main().catch((err: unknown) => {

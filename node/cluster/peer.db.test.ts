@@ -312,7 +312,14 @@ describe('a node started without HOST', () => {
     } finally {
       const exited = new Promise((resolve) => proc.once('exit', resolve));
       proc.kill('SIGTERM');
-      await exited;
+      // Bounded: a node that ignored SIGTERM once kept this test (and CI) waiting.
+      const late = new Promise((resolve) => setTimeout(resolve, 20_000, false));
+      const stopped = await Promise.race([exited.then(() => true), late]);
+      if (!stopped) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      assert.ok(stopped, 'the node exits within 20 s of SIGTERM');
       fs.rmSync(dataDir, { recursive: true, force: true });
       await database.drop();
     }
