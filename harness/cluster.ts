@@ -115,7 +115,14 @@ export async function waitFor(what: string, timeoutMs: number, check: () => Prom
   let lastError: unknown;
   while (Date.now() - started < timeoutMs) {
     try {
-      if (await check()) return Date.now() - started;
+      // A check that never settles (a request nobody answers) must not outlast the bound.
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs - (Date.now() - started), 'expired');
+      });
+      const result = await Promise.race([check(), expired]).finally(() => clearTimeout(timer));
+      if (result === 'expired') break;
+      if (result) return Date.now() - started;
     } catch (err) {
       lastError = err;
       if (err instanceof Error && /exited with/.test(err.message)) throw err;
