@@ -124,6 +124,28 @@ export type Config = {
   };
 };
 
+/**
+ * Settings that are valid alone but not together (etcd's `Config.validate()` style): the failure
+ * detector's three periods in order, and quorums no larger than the replicas they count.
+ */
+type Related =
+  | 'HEARTBEAT_INTERVAL_MS' | 'SUSPECT_AFTER_MS' | 'DEAD_AFTER_MS'
+  | 'REPLICATION_N' | 'REPLICATION_R' | 'REPLICATION_W';
+
+export function relationProblems(e: Pick<z.infer<typeof envSchema>, Related>): string[] {
+  const problems: string[] = [];
+  const below = (a: Related, b: Related) => {
+    if (e[a] >= e[b]) problems.push(`${a} (${e[a]}) must be less than ${b} (${e[b]})`);
+  };
+  below('HEARTBEAT_INTERVAL_MS', 'SUSPECT_AFTER_MS');
+  below('SUSPECT_AFTER_MS', 'DEAD_AFTER_MS');
+  for (const q of ['REPLICATION_R', 'REPLICATION_W'] as const) {
+    const n = e.REPLICATION_N;
+    if (e[q] > n) problems.push(`${q} (${e[q]}) must be at most REPLICATION_N (${n})`);
+  }
+  return problems;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
@@ -131,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new Error(`Invalid environment: ${problems}`);
   }
   const e = parsed.data;
+  const broken = relationProblems(e);
+  if (broken.length) throw new Error(`Invalid environment: ${broken.join('; ')}`);
   return {
     nodeId: e.NODE_ID,
     port: e.NODE_PORT ?? e.PORT,
