@@ -555,44 +555,57 @@ function entryHash(e: Entry): readonly [number, number] {
   return hash64(`${e.key}\u0000${dot}\u0000${deleted}\u0000${value}\u0000${version}${rank}`);
 }
 
-function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): ReplicaStore {
+/** XOR an entry into (or, again, out of) its bucket's accumulators, in place; the bucket. */
+function toggleHash(hashes: number[], e: Entry): number {
   const b = bucketOf(e.key);
+  const [h1, h2] = entryHash(e);
+  hashes[2 * b] = ((hashes[2 * b] ?? 0) ^ h1) >>> 0;
+  hashes[2 * b + 1] = ((hashes[2 * b + 1] ?? 0) ^ h2) >>> 0;
+  return b;
+}
+
+const digestPart = (hashes: readonly number[], b: number) =>
+  hex32(hashes[2 * b]!) + hex32(hashes[2 * b + 1]!);
+
+/** The store's hashes and digest with `old` taken out and `e` put in (either may be absent). */
+function rehashed(store: ReplicaStore, old: Entry | undefined, e: Entry | undefined) {
   const hashes = [...store.hashes];
   const digest = [...store.digest];
-  let hi = hashes[2 * b] ?? 0;
-  let lo = hashes[2 * b + 1] ?? 0;
-  if (old !== undefined) {
-    const [h1, h2] = entryHash(old);
-    hi ^= h1;
-    lo ^= h2;
+  for (const x of [old, e]) {
+    if (x === undefined) continue;
+    const b = toggleHash(hashes, x);
+    digest[b] = digestPart(hashes, b);
   }
-  const [n1, n2] = entryHash(e);
-  hi = (hi ^ n1) >>> 0;
-  lo = (lo ^ n2) >>> 0;
-  hashes[2 * b] = hi;
-  hashes[2 * b + 1] = lo;
-  digest[b] = hex32(hi) + hex32(lo);
+  return { hashes, digest };
+}
+
+function putEntry(store: ReplicaStore, old: Entry | undefined, e: Entry): ReplicaStore {
   let { groups, owners } = store;
   for (const g of groupsOf(e.key)) groups = indexPut(groups, g, e);
   const [was, now] = [ownerOf(old), ownerOf(e)];
   if (was !== undefined && was !== now) owners = indexRemove(owners, was, e.key);
   if (now !== undefined) owners = indexPut(owners, now, e);
-  return { ...store, entries: store.entries.set(e.key, e), hashes, digest, groups, owners };
+  return {
+    ...store,
+    ...rehashed(store, old, e),
+    entries: store.entries.set(e.key, e),
+    groups,
+    owners,
+  };
 }
 
 function removeEntry(store: ReplicaStore, e: Entry): ReplicaStore {
-  const b = bucketOf(e.key);
-  const hashes = [...store.hashes];
-  const digest = [...store.digest];
-  const [h1, h2] = entryHash(e);
-  hashes[2 * b] = ((hashes[2 * b] ?? 0) ^ h1) >>> 0;
-  hashes[2 * b + 1] = ((hashes[2 * b + 1] ?? 0) ^ h2) >>> 0;
-  digest[b] = hex32(hashes[2 * b]!) + hex32(hashes[2 * b + 1]!);
   let { groups, owners } = store;
   for (const g of groupsOf(e.key)) groups = indexRemove(groups, g, e.key);
   const owner = ownerOf(e);
   if (owner !== undefined) owners = indexRemove(owners, owner, e.key);
-  return { ...store, entries: store.entries.remove(e.key), hashes, digest, groups, owners };
+  return {
+    ...store,
+    ...rehashed(store, e, undefined),
+    entries: store.entries.remove(e.key),
+    groups,
+    owners,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -609,8 +622,12 @@ export function isRetirableGroup(group: string): boolean {
 
 /** Is `key` under a retired group? */
 export function isRetired(store: ReplicaStore, key: string): boolean {
-  if (store.retired.size === 0) return false;
-  for (const g of groupsOf(key)) if (store.retired.has(g)) return true;
+  return isUnder(store.retired, key);
+}
+
+function isUnder(groups: ReadonlySet<string>, key: string): boolean {
+  if (groups.size === 0) return false;
+  for (const g of groupsOf(key)) if (groups.has(g)) return true;
   return false;
 }
 
@@ -720,7 +737,7 @@ export function restoreStore(entries: Iterable<Entry>, meta?: StoreMeta): Replic
   const kept = new Map<string, Entry>();
   for (const e of entries) {
     clockTs = Math.max(clockTs, e.ts);
-    if (retired.size && groupsOf(e.key).some((g) => retired.has(g))) dropped.push(e);
+    if (isUnder(retired, e.key)) dropped.push(e);
     else kept.set(e.key, e);
   }
   const store: ReplicaStore = { ...built(kept.values()), retired };
@@ -760,10 +777,7 @@ function built(entries: Iterable<Entry>): ReplicaStore {
   const all = PersistentMap<string, Entry>().withMutations((map) => {
     for (const e of entries) {
       map.set(e.key, e);
-      const b = bucketOf(e.key);
-      const [h1, h2] = entryHash(e);
-      hashes[2 * b] = ((hashes[2 * b] ?? 0) ^ h1) >>> 0;
-      hashes[2 * b + 1] = ((hashes[2 * b + 1] ?? 0) ^ h2) >>> 0;
+      toggleHash(hashes, e);
       for (const g of groupsOf(e.key)) add(groups, g, e);
       const owner = ownerOf(e);
       if (owner !== undefined) add(owners, owner, e);
@@ -773,10 +787,7 @@ function built(entries: Iterable<Entry>): ReplicaStore {
     PersistentMap<string, PersistentMap<string, Entry>>().withMutations((m) => {
       for (const [name, members] of index) m.set(name, PersistentMap(members));
     });
-  const digest = Array.from(
-    { length: DIGEST_BUCKETS },
-    (_, b) => hex32(hashes[2 * b]!) + hex32(hashes[2 * b + 1]!),
-  );
+  const digest = Array.from({ length: DIGEST_BUCKETS }, (_, b) => digestPart(hashes, b));
   return {
     ...emptyStore(),
     entries: all,
