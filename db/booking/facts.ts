@@ -65,12 +65,6 @@ export function pastShowtimeGroups(showtimes: Iterable<unknown>, now: number, re
   return out;
 }
 
-/** The showtime a retired group belongs to (`booking:42:` → 42), if it is one of `showtimePrefixes`. */
-export function showtimeOfGroup(group: string): number | undefined {
-  const m = /^(?:booking|hold):(\d+):$/.exec(group);
-  return m ? Number(m[1]) : undefined;
-}
-
 /**
  * A fact's rank in its document's own order, replicated with it (`Entry.rank`): a replica keeps
  * the higher-ranked version whatever the vector clocks or timestamps say, so a cancellation is

@@ -407,11 +407,11 @@ function toBooking(r: BookingRow): Booking {
   };
 }
 
-/** A user's bookings, newest showtime first; only those of `showtimeIds` when given. */
-export async function listBookings(db: Db, userId: string, showtimeIds?: readonly number[]): Promise<Booking[]> {
-  const { rows } = showtimeIds === undefined
+/** A user's bookings, newest showtime first; only those of showtimes that started before `startedBefore` when given. */
+export async function listBookings(db: Db, userId: string, startedBefore?: Date): Promise<Booking[]> {
+  const { rows } = startedBefore === undefined
     ? await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.user_id = $1 ORDER BY s.starts_at DESC, b.created_at DESC`, [userId])
-    : await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.user_id = $1 AND b.showtime_id = ANY($2::int[]) ORDER BY s.starts_at DESC, b.created_at DESC`, [userId, showtimeIds]);
+    : await db.query<BookingRow>(`${BOOKING_SELECT} WHERE b.user_id = $1 AND s.starts_at < $2 ORDER BY s.starts_at DESC, b.created_at DESC`, [userId, startedBefore]);
   return rows.map(toBooking);
 }
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { showtimeOfGroup, type BookingFact } from '../../../db/booking/facts';
+import { showtimePrefixes, type BookingFact } from '../../../db/booking/facts';
 import {
-  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, sortBookings, releaseHold, type BookingRequest,
+  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, sortBookings, type Booking, releaseHold, type BookingRequest,
 } from '../../../db/booking/reservations';
 import { AppError } from '../../../core/errors';
 import { enforce } from '../../../db/limits';
@@ -19,6 +19,23 @@ function readIdempotencyKey(req: FastifyRequest): string | undefined {
   if (!parsed.success) throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 printable ASCII characters');
   return parsed.data;
 }
+
+/**
+ * The owner's bookings of showtimes compacted out of the replicas (docs/replication.md), from the
+ * system of record: those that started before the retention cutoff (plus a margin for the
+ * difference between the database's clock and the node's), kept where this replica retired the
+ * showtime. Cost: the owner's old bookings, not every showtime ever retired.
+ */
+async function compactedBookings(ctx: NodeContext, owner: string): Promise<Booking[]> {
+  const retired = ctx.replication!.retiredGroups;
+  if (retired.size === 0) return [];
+  const cutoff = new Date(Date.now() - ctx.config.replication.retentionMs + CLOCK_MARGIN_MS);
+  const past = await listBookings(ctx.db, owner, cutoff);
+  return past.filter((b) => retired.has(showtimePrefixes(b.showtimeId)[0]!));
+}
+
+/** How far the database's clock and a node's may differ for the cutoff above. */
+const CLOCK_MARGIN_MS = 3_600_000;
 
 export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void {
   const { holdsPerMin, bookingsPerMin, maxHeldSeats } = ctx.config.accountLimits;
@@ -76,10 +93,7 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     sendSessionToken(reply, read.token);
     reply.header('x-replica-served-by', read.servedBy);
     const facts = read.entries.map((e) => e.value as unknown as BookingFact);
-    // Bookings of showtimes compacted out of the replicas (long past) come from the system of record.
-    const retired = [...ctx.replication.retiredGroups].flatMap((g) => (g.startsWith('booking:') ? [showtimeOfGroup(g)!] : []));
-    const [live, past] = await Promise.all([bookingsFromReplica(ctx.db, facts), retired.length ? listBookings(ctx.db, owner, retired) : []]);
-    return { bookings: sortBookings([...live, ...past]), consistency };
+    return { bookings: sortBookings([...(await bookingsFromReplica(ctx.db, facts)), ...(await compactedBookings(ctx, owner))]), consistency };
   });
 
   app.get('/api/bookings/:id', async (req) => {
