@@ -28,8 +28,10 @@ import {
   failRead,
   failWrite,
   hasMajority,
+  isFull,
   localSelect,
   localWrite,
+  openWrite,
   MAX_RECENT_WRITES,
   peersOf,
   putRead,
@@ -39,7 +41,6 @@ import {
   sendTo,
   setTimer,
   startSync,
-  writeTimer,
   type PendingRead,
   type PendingWrite,
   type ReplicationConfig,
@@ -317,7 +318,7 @@ function onForwardWrite(ctx: StepContext, from: string, msg: MessageOf<'forwardW
       entry: done.entry,
       replicas: done.replicas,
     });
-  } else if (s.role === 'follower' || s.writes.size + s.reads.size >= s.config.maxPendingRequests) {
+  } else if (s.role === 'follower' || isFull(s)) {
     sendTo(ctx, from, {
       type: 'writeReply',
       requestId: msg.requestId,
@@ -325,22 +326,8 @@ function onForwardWrite(ctx: StepContext, from: string, msg: MessageOf<'forwardW
       error: s.role === 'follower' ? 'no-master' : 'busy',
     });
   } else {
-    const w: PendingWrite = {
-      requestId: msg.requestId,
-      client: { kind: 'remote', node: from },
-      token: {},
-      key: msg.key,
-      value: msg.value,
-      deleted: msg.deleted,
-      rank: msg.rank ?? 0,
-      entry: null,
-      forwardedTo: null,
-      waitFor: [],
-      acked: [],
-    };
-    putWrite(ctx, w);
-    setTimer(ctx, writeTimer(w.requestId), s.config.writeTimeoutMs);
-    route(ctx, w);
+    const doc = { key: msg.key, value: msg.value, deleted: msg.deleted, rank: msg.rank ?? 0 };
+    route(ctx, openWrite(ctx, msg.requestId, { kind: 'remote', node: from }, {}, doc));
   }
 }
 

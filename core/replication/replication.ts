@@ -1055,7 +1055,32 @@ function initialState(
 
 type EventOf<T extends ReplicationEvent['type']> = Extract<ReplicationEvent, { type: T }>;
 
-const isFull = (s: ReplicaState) => s.writes.size + s.reads.size >= s.config.maxPendingRequests;
+/** As many requests pending as the replica takes: a new one is refused `busy`. */
+export const isFull = (s: ReplicaState) =>
+  s.writes.size + s.reads.size >= s.config.maxPendingRequests;
+
+/** A new pending write of one document, registered with its timeout. */
+export function openWrite(
+  ctx: StepContext,
+  requestId: string,
+  client: PendingWrite['client'],
+  token: VectorClock,
+  doc: Pick<PendingWrite, 'key' | 'value' | 'deleted' | 'rank'>,
+): PendingWrite {
+  const w: PendingWrite = {
+    requestId,
+    client,
+    token,
+    ...doc,
+    entry: null,
+    forwardedTo: null,
+    waitFor: [],
+    acked: [],
+  };
+  putWrite(ctx, w);
+  setTimer(ctx, writeTimer(requestId), ctx.s.config.writeTimeoutMs);
+  return w;
+}
 
 function onClientWrite(ctx: StepContext, event: EventOf<'write'>): void {
   const s = ctx.s;
@@ -1070,21 +1095,13 @@ function onClientWrite(ctx: StepContext, event: EventOf<'write'>): void {
     });
     return;
   }
-  const w: PendingWrite = {
-    requestId: event.requestId,
-    client: { kind: 'local' },
-    token: event.token ?? EMPTY_VECTOR_CLOCK,
+  const deleted = event.deleted === true;
+  const w = openWrite(ctx, event.requestId, { kind: 'local' }, event.token ?? EMPTY_VECTOR_CLOCK, {
     key: event.key,
-    value: event.deleted === true ? null : event.value,
-    deleted: event.deleted === true,
+    value: deleted ? null : event.value,
+    deleted,
     rank: event.rank ?? 0,
-    entry: null,
-    forwardedTo: null,
-    waitFor: [],
-    acked: [],
-  };
-  putWrite(ctx, w);
-  setTimer(ctx, writeTimer(w.requestId), s.config.writeTimeoutMs);
+  });
   ctx.protocol.onWrite(ctx, w);
 }
 
