@@ -109,6 +109,56 @@ export async function startCluster(
   };
 }
 
+/** One node process of its own, outside a cluster launcher: nothing waited for. */
+export type LoneNode = {
+  port: number;
+  proc: ChildProcess;
+  /** SIGTERM, then the exit code — or 'running' if it still ran after `withinMs` (then killed). */
+  terminate(withinMs: number): Promise<number | null | 'running'>;
+  /** Kill it if it still runs, and remove its DATA_DIR. */
+  cleanup(): Promise<void>;
+};
+
+/** `env` entries set to undefined are removed from the node's environment (HOST, say). */
+export async function spawnLoneNode(
+  databaseUrl: string,
+  env: Record<string, string | undefined> = {},
+): Promise<LoneNode> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'moviebook-node-'));
+  const port = await freePort();
+  const merged: Record<string, string | undefined> = {
+    ...process.env, NODE_ENV: 'production', SERVE_PAGES: 'off', NODE_ID: 'node-1',
+    NODE_PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, DATA_DIR: dataDir,
+    ...env,
+  };
+  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'node/main.ts'], {
+    env: merged as NodeJS.ProcessEnv,
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  const kill = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  return {
+    port,
+    proc,
+    async terminate(withinMs) {
+      proc.kill('SIGTERM');
+      const late = new Promise<'running'>((resolve) => setTimeout(resolve, withinMs, 'running'));
+      const code = await Promise.race([exited, late]);
+      if (code === 'running') await kill();
+      return code;
+    },
+    async cleanup() {
+      await kill();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Poll `check` until it returns true, at most `timeoutMs`; errors count as "not yet". */
 export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, intervalMs = 25): Promise<number> {
   const started = Date.now();

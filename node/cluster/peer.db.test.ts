@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode, encode, type Envelope } from '../../transport/envelope';
 import { client, createTestDatabase, type TestDatabase } from '../../harness/helpers';
-import { freePort } from '../../db/embedded';
-import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../../harness/cluster';
+import { spawnLoneNode, startCluster, waitFor, waitForAgreement, type TestCluster } from '../../harness/cluster';
 
 /** Generous bounds on a loaded 2-core machine: a refusal must not wait for the upload. */
 const REFUSAL_BOUND_MS = 2_000;
@@ -301,26 +298,16 @@ function listeningAddresses(port: number): string[] {
 describe('a node started without HOST', () => {
   test('listens on 127.0.0.1 only', async () => {
     const database = await createTestDatabase();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'moviebook-host-'));
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', SERVE_PAGES: 'off', NODE_ID: 'node-1', NODE_PORT: String(port), DATABASE_URL: database.url, DATA_DIR: dataDir };
-    delete env.HOST;
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'node/main.ts'], { env, stdio: 'ignore' });
+    const node = await spawnLoneNode(database.url, { HOST: undefined });
     try {
-      await waitFor('the node to answer', 60_000, async () => (await fetch(`http://127.0.0.1:${port}/api/health`).catch(() => undefined))?.status === 200);
-      assert.deepEqual(listeningAddresses(port), ['0100007F']);
-    } finally {
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGTERM');
+      const health = `http://127.0.0.1:${node.port}/api/health`;
+      await waitFor('the node to answer', 60_000, async () => (await fetch(health).catch(() => undefined))?.status === 200);
+      assert.deepEqual(listeningAddresses(node.port), ['0100007F']);
       // Bounded: a node that ignored SIGTERM once kept this test (and CI) waiting.
-      const late = new Promise((resolve) => setTimeout(resolve, 20_000, false));
-      const stopped = await Promise.race([exited.then(() => true), late]);
-      if (!stopped) {
-        proc.kill('SIGKILL');
-        await exited;
-      }
-      assert.ok(stopped, 'the node exits within 20 s of SIGTERM');
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      const exit = await node.terminate(20_000);
+      assert.notEqual(exit, 'running', 'the node exits within 20 s of SIGTERM');
+    } finally {
+      await node.cleanup();
       await database.drop();
     }
   });
