@@ -6,6 +6,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { createPool, ensureDatabaseExists, prepareSchema } from '../db/database';
 import { TEMPLATE_DATABASE } from '../harness/helpers';
+import { sourceFiles } from '../harness/source-files';
 import { buildIfNeeded } from './build-if-needed';
 import { ensureBrowser } from './ensure-browser';
 
@@ -18,17 +19,8 @@ import { ensureBrowser } from './ensure-browser';
  */
 const dbOnly = process.argv.includes('--db-only');
 const chosenFiles = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const IGNORED_DIRS = new Set(['node_modules', '.next', 'data', '.git', 'test-results', 'artifacts']);
-
-function findTests(dir: string, out: string[] = []): string[] {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (IGNORED_DIRS.has(entry.name)) continue;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) findTests(full, out);
-    else if (entry.name.endsWith('.test.ts') && (!dbOnly || entry.name.endsWith('.db.test.ts'))) out.push(full);
-  }
-  return out.sort();
-}
+const findTests = (dir: string) =>
+  sourceFiles(dir, (name) => name.endsWith('.test.ts') && (!dbOnly || name.endsWith('.db.test.ts')));
 
 async function prepareTemplate(serverUrl: string): Promise<void> {
   const admin = new pg.Client({ connectionString: serverUrl });

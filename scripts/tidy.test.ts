@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
+import { sourceFiles } from '../harness/source-files';
 
 /**
  * Style as a test (TigerBeetle's `tidy`). In core/ the limits hold outright: functions of at most
@@ -14,22 +15,10 @@ import ts from 'typescript';
 const MAX_FUNCTION_LINES = 70;
 const MAX_LINE_COLUMNS = 100;
 const STRICT_ROOMS = new Set(['core']);
-const IGNORED_DIRS = new Set(['node_modules', '.next', 'data', '.git', 'test-results', 'artifacts', 'chaos-results', 'public']);
 const BASELINE_FILE = path.join('scripts', 'tidy-baseline.json');
 
 type Finding = { file: string; line: number; what: string };
 type Counts = { longFunctions: number; longLines: number };
-
-function sourceFiles(dir: string, out: string[] = []): string[] {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.') && entry.name !== '.') continue;
-    const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!IGNORED_DIRS.has(entry.name)) sourceFiles(file, out);
-    } else if (/\.tsx?$/.test(entry.name) && !/\.d\.ts$/.test(entry.name)) out.push(file);
-  }
-  return out;
-}
 
 /** Functions longer than the limit, and lines wider than it, in one file (tests included). */
 export function findingsOf(file: string, text: string): { longFunctions: Finding[]; longLines: Finding[] } {
@@ -58,7 +47,7 @@ function roomOf(file: string): string {
 const list = (findings: Finding[]) => findings.map((f) => `  ${f.file}:${f.line} ${f.what}`).join('\n');
 
 const byRoom = new Map<string, { longFunctions: Finding[]; longLines: Finding[] }>();
-for (const file of sourceFiles('.').map((f) => path.normalize(f))) {
+for (const file of sourceFiles('.', (name) => /\.tsx?$/.test(name) && !name.endsWith('.d.ts'))) {
   const found = findingsOf(file, fs.readFileSync(file, 'utf8'));
   const room = byRoom.get(roomOf(file)) ?? { longFunctions: [], longLines: [] };
   room.longFunctions.push(...found.longFunctions);
