@@ -415,7 +415,8 @@ export class Gateway {
   refuse(res: http.ServerResponse, status: number, code: string, message: string, requestId: string, close: boolean, retryAfterS?: number): void {
     this.edgeCounts[code] = (this.edgeCounts[code] ?? 0) + 1;
     this.log.debug({ requestId, code, status, client: res.socket?.remoteAddress }, 'refused at the edge');
-    if (close && res.socket) {
+    // A body the gateway will never use is not read and dropped to keep the connection: close.
+    if ((close || bodyUnread(res.req)) && res.socket) {
       lingerClose(res.socket);
       res.setHeader('connection', 'close');
     }
@@ -748,6 +749,13 @@ function lingerClose(socket: Socket): void {
     this.end();
     setTimeout(() => this.destroy(), LINGER_MS).unref();
   };
+}
+
+/** The request declares a body that has not been read (yet): a refusal ends the connection. */
+function bodyUnread(req: http.IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** A complete HTTP/1.1 error answer for a raw socket (before or instead of Node's response object). */
