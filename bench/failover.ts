@@ -7,6 +7,7 @@ import {
   BenchClusters, Cleanup, cloneDatabase, dropDatabase, measuredOn, openSeededBenchDatabase, percentile, runMain, sampleCpu, writeDocSection,
   type BenchDatabase, type CpuSample, type Machine,
 } from '../harness/kit';
+import type { ElectionAlgorithm } from '../core/vocabulary';
 
 /**
  * `npm run bench:failover`: how long a real cluster (one OS process per node, harness/cluster.ts) is
@@ -53,8 +54,6 @@ const ETCD_ELECTION_TIMEOUT_MS = 1_000;
 const DOCS_FILE = path.join('docs', 'benchmarks.md');
 const DOCS_HEADING = 'Leader failover';
 
-type Algorithm = 'bully' | 'ring';
-
 const log = (msg: string) => console.log(`[failover] ${msg}`);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -84,7 +83,7 @@ function readOptions() {
   // Killing the leader must leave a strict majority, or no survivor may claim leadership.
   for (const n of sizes) if (n < 3) throw new Error(`--sizes: a cluster of ${n} cannot survive losing its leader (need ≥ 3)`);
   const writeDocs = !values['no-docs'] && process.env.BENCH_WRITE_DOCS !== '0';
-  return { kills, algorithms: algorithms as Algorithm[], sizes, writeDocs };
+  return { kills, algorithms: algorithms as ElectionAlgorithm[], sizes, writeDocs };
 }
 
 // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────────
@@ -208,7 +207,7 @@ type Skew = {
 } | { error: string };
 
 type ConfigResult = {
-  algorithm: Algorithm;
+  algorithm: ElectionAlgorithm;
   size: number;
   startAgreementMs: number;
   /** Epochs claimed beyond the two per kill (failover + takeover): elections caused by false suspicions. */
@@ -352,7 +351,7 @@ function busyPct(a: CpuSample, b: CpuSample): number {
   return total > 0 ? (100 * (b.busyTicks - a.busyTicks)) / total : NaN;
 }
 
-function emptyResult(algorithm: Algorithm, size: number): ConfigResult {
+function emptyResult(algorithm: ElectionAlgorithm, size: number): ConfigResult {
   return {
     algorithm, size, startAgreementMs: NaN, extraElections: 0, lowerWinners: 0, failovers: [],
     skew: { error: 'not measured' }, machineBusyPct: NaN, loadAvg1m: { min: NaN, max: NaN },
@@ -451,7 +450,7 @@ async function runConfig(result: ConfigResult, kills: number, databaseUrl: strin
 // ── Report ───────────────────────────────────────────────────────────────────────────────────────
 
 type Row = {
-  algorithm: Algorithm; size: number; kills: number; timeouts: number;
+  algorithm: ElectionAlgorithm; size: number; kills: number; timeouts: number;
   p50: number; p90: number; p99: number; max: number;
   detectionP50: number; loggedP50: number;
   messagesMean: number; messagesMin: number; messagesMax: number;
@@ -541,7 +540,7 @@ function everyKillTable(results: ConfigResult[]): string {
   return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-function command(kills: number, algorithms: Algorithm[], sizes: number[]): string {
+function command(kills: number, algorithms: ElectionAlgorithm[], sizes: number[]): string {
   const extra = [
     kills !== DEFAULT_KILLS ? `--kills ${kills}` : '',
     algorithms.join(',') !== 'bully,ring' ? `--algorithms ${algorithms.join(',')}` : '',
@@ -551,7 +550,7 @@ function command(kills: number, algorithms: Algorithm[], sizes: number[]): strin
 }
 
 function interpretation(rows: Row[], cluster: ReturnType<typeof loadConfig>['cluster'], cores: string): string {
-  const find = (a: Algorithm) => rows.filter((r) => r.algorithm === a);
+  const find = (a: ElectionAlgorithm) => rows.filter((r) => r.algorithm === a);
   const range = (xs: number[]) => (xs.length ? `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}` : '–');
   const lines: string[] = [];
   const detection = rows.map((r) => r.detectionP50).filter((x) => Number.isFinite(x));

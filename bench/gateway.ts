@@ -7,11 +7,12 @@ import { createPool, prepareSchema } from '../db/database';
 import { freePort } from '../db/embedded';
 import type { Db } from '../db/pool';
 import { startCluster, waitFor, type TestCluster } from '../harness/cluster';
-import { ALGORITHMS, type Algorithm } from '../core/gateway/balancer';
+
 import {
   Cleanup, cleanUpOnSignal, cpuShares, describeMachine, localPostmasterPid, measuredOn, median, openBenchDatabase, postgresTicks, processTicks,
   reapedChildrenTicks, runMain, sampleCpu, type CpuSample,
 } from '../harness/kit';
+import { LB_ALGORITHMS, type LbAlgorithm } from '../core/vocabulary';
 
 /**
  * `npm run bench:gateway`: the same 3 real nodes measured
@@ -70,15 +71,15 @@ const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 const GATEWAY_WORKERS = Number(process.env.BENCH_GATEWAY_WORKERS ?? 2);
 const NGINX_WORKERS = process.env.BENCH_NGINX_WORKERS ?? 'auto';
 const list = (value: string | undefined, fallback: string) => (value ?? fallback).split(',').map((x) => x.trim()).filter(Boolean);
-type ConfigName = 'direct' | 'nginx' | `gateway:${Algorithm}` | `workers:${Algorithm}` | `baseline:${Algorithm}`;
+type ConfigName = 'direct' | 'nginx' | `gateway:${LbAlgorithm}` | `workers:${LbAlgorithm}` | `baseline:${LbAlgorithm}`;
 const ALL_CONFIGS: ConfigName[] = [
-  'direct', 'nginx', ...ALGORITHMS.map((a) => `gateway:${a}` as const),
+  'direct', 'nginx', ...LB_ALGORITHMS.map((a) => `gateway:${a}` as const),
   ...list(process.env.BENCH_WORKERS_ALGORITHMS, 'round-robin').map((a) => `workers:${a}` as ConfigName),
   ...(BASELINE_DIR ? list(process.env.BENCH_BASELINE_ALGORITHMS, 'round-robin').map((a) => `baseline:${a}` as ConfigName) : []),
 ];
 const CONFIGS = list(process.env.BENCH_CONFIGS, ALL_CONFIGS.join(',')) as ConfigName[];
 const isOurs = (c: ConfigName) => c !== 'direct' && c !== 'nginx';
-const algorithmOf = (c: ConfigName) => c.slice(c.indexOf(':') + 1) as Algorithm;
+const algorithmOf = (c: ConfigName) => c.slice(c.indexOf(':') + 1) as LbAlgorithm;
 type EndpointName = 'ping' | 'seat-map';
 const ENDPOINT_NAMES = list(process.env.BENCH_ENDPOINTS, 'ping,seat-map') as EndpointName[];
 

@@ -1,8 +1,9 @@
 import { bookingKey, showtimePrefixes } from '../db/booking/facts';
 import { createReplication } from '../core/replication';
-import type { ReplicaState, ReplicationCore, ReplicationEvent, ReplicationMode } from '../core/replication/replication';
+import type { ReplicaState, ReplicationCore, ReplicationEvent } from '../core/replication/replication';
 import { emptyStore, restoreStore, select, type Entry, type ReplicaStore, type Selection } from '../core/replication/store';
 import { median } from '../harness/kit';
+import type { ReplicationMode } from '../core/vocabulary';
 
 /**
  * What a replica read costs as the replica grows: the part of a seat-map or my-bookings read that

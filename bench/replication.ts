@@ -16,6 +16,9 @@ import {
   BenchClusters, Cleanup, cloneDatabase, dropDatabase, measuredOn, openSeededBenchDatabase, percentile, runMain, writeDocSection,
   type BenchDatabase, type Machine,
 } from '../harness/kit';
+import {
+  CONSISTENCIES, REPLICATION_MODES, type Consistency, type ReplicationMode,
+} from '../core/vocabulary';
 
 /**
  * `npm run bench:replication`: how fast an acknowledged write reaches every replica, per
@@ -48,10 +51,6 @@ import {
  * stdout and to the "Replication" section of docs/benchmarks.md.
  */
 
-const MODES = ['master-slave', 'multi-master', 'gossip'] as const;
-type Mode = (typeof MODES)[number];
-const CONSISTENCIES = ['eventual', 'causal', 'strong'] as const;
-type Consistency = (typeof CONSISTENCIES)[number];
 type Endpoint = 'showtime' | 'bookings';
 
 const DEFAULT_WRITES = 50;
@@ -91,10 +90,10 @@ function positiveInts(text: string, what: string): number[] {
   return values;
 }
 
-function modeList(text: string, what: string): Mode[] {
+function modeList(text: string, what: string): ReplicationMode[] {
   const modes = text.split(',').map((m) => m.trim());
-  for (const m of modes) if (!(MODES as readonly string[]).includes(m)) throw new Error(`${what}: unknown mode "${m}"`);
-  return modes as Mode[];
+  for (const m of modes) if (!(REPLICATION_MODES as readonly string[]).includes(m)) throw new Error(`${what}: unknown mode "${m}"`);
+  return modes as ReplicationMode[];
 }
 
 function readOptions() {
@@ -121,7 +120,7 @@ function readOptions() {
   const ryw = positiveInts(values.ryw ?? String(DEFAULT_RYW), '--ryw')[0]!;
   const sizes = positiveInts(values.sizes ?? '3,5', '--sizes');
   for (const n of sizes) if (n < 2) throw new Error(`--sizes: replication needs at least 2 nodes, got ${n}`);
-  const modes = modeList(values.modes ?? MODES.join(','), '--modes');
+  const modes = modeList(values.modes ?? REPLICATION_MODES.join(','), '--modes');
   const readModes = modeList(values['read-modes'] ?? modes.join(','), '--read-modes');
   const scale = values['no-scale'] ? [] : positiveInts(values.scale ?? DEFAULT_SCALE.join(','), '--scale');
   return {
@@ -138,7 +137,7 @@ function command(o: Options): string {
     o.reads !== DEFAULT_READS ? `--reads ${o.reads}` : '',
     o.ryw !== DEFAULT_RYW ? `--ryw ${o.ryw}` : '',
     o.sizes.join(',') !== '3,5' ? `--sizes ${o.sizes.join(',')}` : '',
-    o.modes.join(',') !== MODES.join(',') ? `--modes ${o.modes.join(',')}` : '',
+    o.modes.join(',') !== REPLICATION_MODES.join(',') ? `--modes ${o.modes.join(',')}` : '',
     o.readModes.join(',') !== o.modes.join(',') ? `--read-modes ${o.readModes.join(',')}` : '',
     o.sim ? '' : '--no-sim',
   ].filter(Boolean);
@@ -289,11 +288,11 @@ type WriteSample = { node: string; requestMs: number; spread: Spread | null; dot
 type ModeSettings = { n: number; r: number; w: number; synchronous: boolean; fanout: number; gossipIntervalMs: number };
 
 type WriteResult = {
-  mode: Mode; size: number; samples: WriteSample[]; settings: ModeSettings; switchMs: number; loadAvg1m: { min: number; max: number };
+  mode: ReplicationMode; size: number; samples: WriteSample[]; settings: ModeSettings; switchMs: number; loadAvg1m: { min: number; max: number };
 };
 
 /** Switch the whole cluster to `mode` and wait until every node runs it and the replicas agree (nothing in flight). */
-async function switchMode(cluster: TestCluster, ids: string[], admin: string, mode: Mode, db: Db): Promise<{ ms: number; settings: ModeSettings }> {
+async function switchMode(cluster: TestCluster, ids: string[], admin: string, mode: ReplicationMode, db: Db): Promise<{ ms: number; settings: ModeSettings }> {
   const started = performance.now();
   // The change is stored before it is pushed to the peers, so an answer that comes too late (a busy host) is not a failure:
   // what counts is every node reporting the mode, checked below.
@@ -308,7 +307,7 @@ async function switchMode(cluster: TestCluster, ids: string[], admin: string, mo
 }
 
 /** Wait until every node runs `mode` (any, if undefined), sees every other, the replicas have converged and the outbox is empty. */
-async function awaitQuiet(cluster: TestCluster, ids: string[], db: Db, mode: Mode | undefined, timeoutMs: number): Promise<ModeSettings> {
+async function awaitQuiet(cluster: TestCluster, ids: string[], db: Db, mode: ReplicationMode | undefined, timeoutMs: number): Promise<ModeSettings> {
   let last = '';
   let settings: ModeSettings | undefined;
   await waitFor(`every node in ${mode ?? 'one mode'}, converged`, timeoutMs, async () => {
@@ -327,7 +326,8 @@ async function awaitQuiet(cluster: TestCluster, ids: string[], db: Db, mode: Mod
 }
 
 async function measureWrites(
-  cluster: TestCluster, ids: string[], mode: Mode, writes: number, users: User[], seats: () => Seat,
+  cluster: TestCluster, ids: string[], mode: ReplicationMode,
+  writes: number, users: User[], seats: () => Seat,
 ): Promise<WriteSample[]> {
   for (let i = 0; i < WARMUP_WRITES; i++) {
     const b = await book(cluster, pick(ids), pick(users), seats());
@@ -359,12 +359,12 @@ async function measureWrites(
 // ── Real nodes: reads ────────────────────────────────────────────────────────────────────────────
 
 type ReadCell = {
-  mode: Mode; endpoint: Endpoint; consistency: Consistency; ms: number[]; failures: Record<string, number>; byPeer: number;
+  mode: ReplicationMode; endpoint: Endpoint; consistency: Consistency; ms: number[]; failures: Record<string, number>; byPeer: number;
   /** Bookings (or seats) in the last answer. */
   listed: number;
 };
 type RywResult = {
-  mode: Mode; ms: number[]; sawOwn: number; byPeer: number; failures: Record<string, number>; samples: number;
+  mode: ReplicationMode; ms: number[]; sawOwn: number; byPeer: number; failures: Record<string, number>; samples: number;
   /** Bookings whose answer's session token named no write (so a causal read cannot wait for it). */
   emptyTokens: number;
   /** The reads that did not return the booking just made. */
@@ -377,7 +377,8 @@ function servedByPeer(headers: Headers, node: string): boolean {
 }
 
 async function measureReads(
-  cluster: TestCluster, ids: string[], mode: Mode, reads: number, reader: User, showtimeId: number, startToken: string,
+  cluster: TestCluster, ids: string[], mode: ReplicationMode,
+  reads: number, reader: User, showtimeId: number, startToken: string,
 ): Promise<ReadCell[]> {
   const cells: ReadCell[] = [];
   for (const endpoint of ['showtime', 'bookings'] as const) {
@@ -413,7 +414,8 @@ async function measureReads(
 
 /** Book through one node, then at once read one's bookings causally through another with the new token. */
 async function measureReadYourWrites(
-  cluster: TestCluster, ids: string[], mode: Mode, count: number, reader: User, seats: () => Seat,
+  cluster: TestCluster, ids: string[], mode: ReplicationMode,
+  count: number, reader: User, seats: () => Seat,
 ): Promise<RywResult> {
   const result: RywResult = { mode, ms: [], sawOwn: 0, byPeer: 0, failures: {}, samples: 0, emptyTokens: 0, misses: [] };
   for (let i = 0; i < count; i++) {
@@ -654,7 +656,7 @@ function interpretation(writes: WriteResult[], reads: ReadCell[], ryw: RywResult
   const lines: string[] = [];
   const p = (r: WriteResult, q: number) => percentile(sortedMs(r.samples.filter((s) => s.spread).map((s) => s.spread!.ms)), q);
   const rtt = percentile(sortedMs(writes.flatMap((r) => r.samples.flatMap((s) => s.spread?.pollRttMs ?? []))), 50);
-  const byMode = (m: Mode) => writes.filter((r) => r.mode === m);
+  const byMode = (m: ReplicationMode) => writes.filter((r) => r.mode === m);
   const firstPoll = (r: WriteResult) => {
     const measured = r.samples.filter((s) => s.spread);
     return `${measured.filter((s) => s.spread!.atFirstPoll).length}/${measured.length}`;
@@ -717,7 +719,7 @@ function interpretation(writes: WriteResult[], reads: ReadCell[], ryw: RywResult
     );
   }
   if (reads.length) {
-    const cell = (m: Mode, e: Endpoint, c: Consistency) => reads.find((r) => r.mode === m && r.endpoint === e && r.consistency === c);
+    const cell = (m: ReplicationMode, e: Endpoint, c: Consistency) => reads.find((r) => r.mode === m && r.endpoint === e && r.consistency === c);
     const med = (x: ReadCell | undefined) => (x ? fmt(percentile(sortedMs(x.ms), 50), 1) : '–');
     const modes = [...new Set(reads.map((r) => r.mode))];
     lines.push(

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { check, formatReport, INVARIANTS, type DbSnapshot, type InvariantName } from './checker';
 import { linearizable, type BookingLife } from './reads';
 import { HistoryWriter, parseHistory, readHistory, type CompleteEvent, type HistoryEvent, type OpKind } from './history';
+import type { Consistency } from '../core/vocabulary';
 
 /** Hand-made histories: a tiny builder that keeps time and op numbers. */
 function builder() {
@@ -14,7 +15,7 @@ function builder() {
   let op = 0;
   const nodes = ['node-1', 'node-2', 'node-3'];
   events.push({ type: 'meta', t: 0, seed: 7, nodes, durationMs: 10_000, clients: 2, startedAt: '2030-01-01T00:00:00Z', showtimes: { hot: 1, warm: 2 } });
-  function request(process: string, f: OpKind, outcome: Omit<CompleteEvent, 'type' | 't' | 'op' | 'process' | 'f'>, extra: { key?: string; consistency?: 'causal' | 'eventual' | 'strong'; args?: Record<string, unknown> } = {}) {
+  function request(process: string, f: OpKind, outcome: Omit<CompleteEvent, 'type' | 't' | 'op' | 'process' | 'f'>, extra: { key?: string; consistency?: Consistency; args?: Record<string, unknown> } = {}) {
     const id = ++op;
     events.push({ type: 'invoke', t: (t += 10), op: id, process, f, ...extra });
     events.push({ type: 'complete', t: (t += 10), op: id, process, f, ...outcome });
@@ -33,15 +34,15 @@ function builder() {
     bookTimedOut: (process: string, key: string, seats: string[], showtimeId = 1) =>
       request(process, 'book', { status: 'info', code: 'TIMEOUT' }, { key, args: { showtimeId, seats } }),
     cancel: (process: string, bookingId: string) => request(process, 'cancel', { status: 'ok', http: 200, value: { bookingId, status: 'cancelled' } }, { args: { bookingId } }),
-    readBookings: (process: string, bookings: [string, 'confirmed' | 'cancelled'][], consistency: 'causal' | 'eventual' | 'strong' = 'causal') =>
+    readBookings: (process: string, bookings: [string, 'confirmed' | 'cancelled'][], consistency: Consistency = 'causal') =>
       request(process, 'read-bookings', { status: 'ok', http: 200, servedBy: 'node-2', value: { bookings } }, { consistency }),
-    readSeats: (process: string, booked: string[], showtimeId = 1, consistency: 'causal' | 'eventual' | 'strong' = 'causal', held: string[] = []) =>
+    readSeats: (process: string, booked: string[], showtimeId = 1, consistency: Consistency = 'causal', held: string[] = []) =>
       request(process, 'read-seats', { status: 'ok', http: 200, value: { showtimeId, booked, held } }, { consistency, args: { showtimeId } }),
     /** A strong read refused: 503 REPLICA_UNAVAILABLE with its reason (a legal answer). */
     strongRefused: (process: string, f: 'read-bookings' | 'read-seats', reason: string) =>
       request(process, f, { status: 'fail', http: 503, code: 'REPLICA_UNAVAILABLE', reason }, { consistency: 'strong', ...(f === 'read-seats' ? { args: { showtimeId: 1 } } : {}) }),
     /** The two halves of a request, for requests that overlap in time. */
-    begin: (process: string, f: OpKind, extra: { key?: string; consistency?: 'causal' | 'eventual' | 'strong'; args?: Record<string, unknown> } = {}) => {
+    begin: (process: string, f: OpKind, extra: { key?: string; consistency?: Consistency; args?: Record<string, unknown> } = {}) => {
       const id = ++op;
       events.push({ type: 'invoke', t: (t += 10), op: id, process, f, ...extra });
       return id;

@@ -1,10 +1,11 @@
 import type {
-  BookingView, CompleteEvent, Consistency, ConvergenceEvent, ElectionSample, FaultKind, HistoryEvent, MetaEvent, NemesisEvent, OpKind, OpStatus,
+  BookingView, CompleteEvent, ConvergenceEvent, ElectionSample, FaultKind, HistoryEvent, MetaEvent, NemesisEvent, OpKind, OpStatus,
 } from './history';
 import {
   countAfter, indexLives, judgeEventualReads, judgeLinearizability, judgeStrongReads,
   type BookingLife, type HoldAttempt, type Read, type ReadCounts, type ReadFinding, type Truth,
 } from './reads';
+import type { Consistency } from '../core/vocabulary';
 
 /**
  * The chaos checker: a pure function of the recorded history and a snapshot of the database taken

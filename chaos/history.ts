@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Consistency } from '../core/vocabulary';
 
 /**
  * The chaos run's history: every operation a client performed, as an `invoke` event when it was
@@ -9,8 +10,6 @@ import path from 'node:path';
  *
  * `t` is milliseconds since the run started (monotonic clock of the runner).
  */
-
-export type Consistency = 'causal' | 'eventual' | 'strong';
 
 export type OpKind = 'signup' | 'hold' | 'release' | 'book' | 'cancel' | 'read-bookings' | 'read-seats';
 

@@ -2,6 +2,9 @@ import type { TestCluster } from '../harness/cluster';
 import type { FaultKind, HistoryWriter } from './history';
 import { FAULT_KINDS } from './history';
 import { Random } from './random';
+import {
+  LB_ALGORITHMS, REPLICATION_MODES, type LbAlgorithm, type ReplicationMode,
+} from '../core/vocabulary';
 
 /**
  * The nemesis: Jepsen's faults against the real cluster, on a schedule drawn from the seed —
@@ -12,10 +15,6 @@ import { Random } from './random';
  * a failure left behind.
  */
 
-export type ReplicationMode = 'master-slave' | 'multi-master' | 'gossip';
-export type LbAlgorithm = 'round-robin' | 'least-connections' | 'weighted';
-const MODES: readonly ReplicationMode[] = ['master-slave', 'multi-master', 'gossip'];
-const ALGORITHMS: readonly LbAlgorithm[] = ['round-robin', 'least-connections', 'weighted'];
 
 export type FaultStep = {
   kind: FaultKind;
@@ -87,12 +86,12 @@ export function planSchedule(seed: number, options: ScheduleOptions): FaultStep[
         step.durationMs = step.strobe.periodMs * step.strobe.flips;
         break;
       case 'replication-mode':
-        mode = rng.pick(MODES.filter((m) => m !== mode));
+        mode = rng.pick(REPLICATION_MODES.filter((m) => m !== mode));
         step.mode = mode;
         step.durationMs = switchWindowMs;
         break;
       case 'lb-algorithm':
-        algorithm = rng.pick(ALGORITHMS.filter((a) => a !== algorithm));
+        algorithm = rng.pick(LB_ALGORITHMS.filter((a) => a !== algorithm));
         step.algorithm = algorithm;
         step.durationMs = switchWindowMs;
         break;

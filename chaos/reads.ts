@@ -1,4 +1,5 @@
-import type { BookingView, Consistency, OpStatus } from './history';
+import type { BookingView, OpStatus } from './history';
+import type { Consistency } from '../core/vocabulary';
 
 /**
  * The chaos checker's judgement of strong and eventual reads: pure functions of the reads the

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { BookingView, Consistency, HistoryWriter, OpKind, OpStatus } from './history';
+import type { BookingView, HistoryWriter, OpKind, OpStatus } from './history';
 import { Random } from './random';
+import type { Consistency } from '../core/vocabulary';
 
 /**
  * The workload: concurrent clients, each one user with one session, talking to the gateway only.

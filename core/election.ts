@@ -34,8 +34,7 @@
  * - Timer names are unique per purpose; setting a timer that exists replaces it.
  */
 import { outranks, sortByPriority } from './node-id';
-
-export type ElectionAlgorithm = 'bully' | 'ring';
+import type { ElectionAlgorithm } from './vocabulary';
 
 export interface ElectionConfig {
   /** Bully: how long to wait for an ANSWER from a higher-priority node before claiming. */

@@ -4,7 +4,7 @@
  * `deadAfterMs`. A refused connection (nothing listens on the peer's port: the process is gone)
  * makes it dead at once — the fast path that lets a crash be noticed within one heartbeat.
  */
-export type PeerStatus = 'alive' | 'suspect' | 'dead';
+import type { PeerStatus } from './vocabulary';
 
 export type FailureDetectorConfig = { suspectAfterMs: number; deadAfterMs: number };
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { inTransaction, type Db } from './pool';
+import type { ElectionAlgorithm } from '../core/vocabulary';
 
 /** The fencing register in PostgreSQL (table cluster_leadership). */
 export type ClaimResult = { ok: boolean; epoch: number; leader: string; currentEpoch: number; currentLeader: string | null };
@@ -20,15 +21,15 @@ export async function claimEpoch(db: Db, epoch: number, leader: string, algorith
   });
 }
 
-export async function currentLeadership(db: Db): Promise<{ epoch: number; leader: string | null; algorithm: 'bully' | 'ring' | null }> {
-  const { rows } = await db.query<{ epoch: number; leader_id: string | null; algorithm: 'bully' | 'ring' | null }>(
+export async function currentLeadership(db: Db): Promise<{ epoch: number; leader: string | null; algorithm: ElectionAlgorithm | null }> {
+  const { rows } = await db.query<{ epoch: number; leader_id: string | null; algorithm: ElectionAlgorithm | null }>(
     'SELECT epoch, leader_id, algorithm FROM cluster_leadership WHERE id = 1',
   );
   return { epoch: rows[0]?.epoch ?? 0, leader: rows[0]?.leader_id ?? null, algorithm: rows[0]?.algorithm ?? null };
 }
 
 /** Remember the cluster's election algorithm (chosen at runtime) for nodes that restart. */
-export async function saveElectionAlgorithm(db: Db, algorithm: 'bully' | 'ring'): Promise<void> {
+export async function saveElectionAlgorithm(db: Db, algorithm: ElectionAlgorithm): Promise<void> {
   await db.query('UPDATE cluster_leadership SET algorithm = $1 WHERE id = 1', [algorithm]);
 }
 

@@ -1,6 +1,7 @@
 import type { Db } from './pool';
-import type { PersistedMeta, PersistedReplica, ReplicationConfig, ReplicationMode } from '../core/replication/replication';
+import type { PersistedMeta, PersistedReplica, ReplicationConfig } from '../core/replication/replication';
 import type { Entry } from '../core/replication/store';
+import type { ReplicationMode } from '../core/vocabulary';
 
 /** A node's replica in PostgreSQL: its own rows of data_replicas plus one replica_meta row. */
 export async function loadReplica(db: Db, nodeId: string): Promise<PersistedReplica> {

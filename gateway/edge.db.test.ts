@@ -374,7 +374,8 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
       rawHead('POST', '/api/peer', [['Host', 'a'], ['Content-Type', 'application/json'], ['Content-Length', String(big.length)]]), big,
     ], { responses: 1 });
     assert.equal(bigPeer.responses[0]?.status, 404, bigPeer.text.slice(0, 200));
-    assert.equal(bigPeer.responses[0]?.headers.connection, 'close', 'a refusal that leaves a body unread ends the connection');
+    const refusal = bigPeer.responses[0]?.headers.connection;
+    assert.equal(refusal, 'close', 'a refusal that leaves a body unread ends the connection');
     const upgrade = await rawExchange(gateway.url, [rawHead('GET', '/_next/webpack-hmr', [['Host', 'a'], ['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==']])], { responses: 1 });
     assert.equal(upgrade.responses[0]?.status, 404, upgrade.text.slice(0, 200));
     assert.equal(errorCodeOf(upgrade.responses[0]), 'NOT_FOUND');

@@ -6,16 +6,17 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { Pool, request as undiciRequest, type Dispatcher } from 'undici';
 import { ConcurrencyLimiter, isPeerOnlyPath, limitOf, RateLimiter, retryAfterSeconds, type RateLimit } from '../core/gateway/limits';
-import { INITIAL_BALANCER_STATE, pick, type Algorithm, type BalancerState, type Candidate } from '../core/gateway/balancer';
+import { INITIAL_BALANCER_STATE, pick, type BalancerState, type Candidate } from '../core/gateway/balancer';
 import {
   checkFailed, checkPassed, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority, requestFailed, requestSucceeded,
   type BackendHealth, type ClusterReport, type HealthConfig,
 } from '../core/gateway/health';
 import { LatencyWindow, percentilesOf } from './stats';
 import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, SECURITY_HEADERS } from '../http/browser-edge';
+import { LB_ALGORITHMS, type LbAlgorithm } from '../core/vocabulary';
 
 export type GatewayConfig = {
-  algorithm: Algorithm;
+  algorithm: LbAlgorithm;
   /** Static weights by node id (LB_WEIGHTS); otherwise weights follow each node's reported load. */
   staticWeights: Record<string, number> | undefined;
   health: HealthConfig;
@@ -94,7 +95,7 @@ type Backend = {
   healthCheckInFlight: boolean;
 };
 
-export type LbSettings = { algorithm: Algorithm; weights: Record<string, number> | null };
+export type LbSettings = { algorithm: LbAlgorithm; weights: Record<string, number> | null };
 
 export type RawStats = {
   totals: Gateway['totals'];
@@ -120,7 +121,7 @@ export type WorkerLink = {
 };
 
 /** The `GET /api/lb` answer from one or several workers' counters (health: the most cautious view). */
-function statsOf(algorithm: Algorithm, staticWeights: boolean, parts: RawStats[]) {
+function statsOf(algorithm: LbAlgorithm, staticWeights: boolean, parts: RawStats[]) {
   const totals = { requests: 0, errors: 0, retries: 0, noBackend: 0 };
   const edge: Record<string, number> = {};
   const nodes = new Map<string, RawStats['nodes'][number]>();
@@ -149,7 +150,7 @@ function statsOf(algorithm: Algorithm, staticWeights: boolean, parts: RawStats[]
   const total = all.reduce((sum, n) => sum + n.requests, 0);
   return {
     algorithm,
-    algorithms: ['round-robin', 'least-connections', 'weighted'],
+    algorithms: LB_ALGORITHMS,
     weights: staticWeights ? 'static' : 'load-based',
     ...(parts.length > 1 ? { workers: parts.length } : {}),
     totals,
@@ -199,7 +200,7 @@ function errorBody(code: string, message: string): string {
 }
 
 export class Gateway {
-  algorithm: Algorithm;
+  algorithm: LbAlgorithm;
   private balancer: BalancerState = INITIAL_BALANCER_STATE;
   readonly backends = new Map<string, Backend>();
   private readonly loops: NodeJS.Timeout[] = [];
@@ -586,16 +587,17 @@ export class Gateway {
     } catch {
       return send(400, JSON.parse(errorBody('INVALID_JSON', 'The request body is not valid JSON')));
     }
-    const algorithms = ['round-robin', 'least-connections', 'weighted'];
-    if (input.algorithm !== undefined && !algorithms.includes(input.algorithm as string)) {
-      return send(400, JSON.parse(errorBody('VALIDATION_FAILED', `algorithm must be one of ${algorithms.join(', ')}`)));
+    const known = LB_ALGORITHMS as readonly unknown[];
+    if (input.algorithm !== undefined && !known.includes(input.algorithm)) {
+      const message = `algorithm must be one of ${LB_ALGORITHMS.join(', ')}`;
+      return send(400, JSON.parse(errorBody('VALIDATION_FAILED', message)));
     }
     const weights = input.weights;
     if (weights !== undefined && weights !== null && !(typeof weights === 'object' && Object.values(weights).every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 1000))) {
       return send(400, JSON.parse(errorBody('VALIDATION_FAILED', 'weights must map node ids to integers 0–1000, or be null for load-based weights')));
     }
     const settings: LbSettings = {
-      algorithm: (input.algorithm as Algorithm | undefined) ?? this.algorithm,
+      algorithm: (input.algorithm as LbAlgorithm | undefined) ?? this.algorithm,
       weights: weights === undefined ? (this.staticWeights ?? null) : (weights as Record<string, number> | null),
     };
     // With several workers, every one of them switches before the answer (so the next request obeys, whichever worker takes it).

@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { parseSiteOrigins } from '../http/browser-edge';
 import { loadDotEnv } from '../config/dotenv';
 import { parsePeerList } from '../transport/peers';
-import type { Algorithm } from '../core/gateway/balancer';
+
 import { Gateway, type LbSettings, type RawStats, type WorkerLink } from './gateway';
+import { LB_ALGORITHMS, type LbAlgorithm } from '../core/vocabulary';
 
 /** The gateway process: `npm start` runs it on PORT in front of the nodes. */
 const envSchema = z.object({
@@ -14,7 +15,7 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().optional(),
   GATEWAY_BACKENDS: z.string().optional(),
-  LB_ALGORITHM: z.enum(['round-robin', 'least-connections', 'weighted']).default('round-robin'),
+  LB_ALGORITHM: z.enum(LB_ALGORITHMS).default('round-robin'),
   LB_WEIGHTS: z.string().optional(),
   LB_HEALTH_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   LB_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   if (env.GATEWAY_WORKERS > 1 && cluster.isPrimary) return runPrimary(env.GATEWAY_WORKERS, env.PORT);
   const websockets = env.LB_WEBSOCKETS === 'auto' ? env.NODE_ENV !== 'production' : env.LB_WEBSOCKETS === 'on';
   const gateway = new Gateway({
-    algorithm: env.LB_ALGORITHM as Algorithm,
+    algorithm: env.LB_ALGORITHM as LbAlgorithm,
     staticWeights: env.LB_WEIGHTS ? parseWeights(env.LB_WEIGHTS) : undefined,
     health: { rise: env.LB_RISE, fall: env.LB_FALL, ejectAfterFailures: env.LB_EJECT_AFTER_FAILURES, ejectBaseMs: env.LB_EJECT_BASE_MS, ejectMaxMs: env.LB_EJECT_MAX_MS },
     healthIntervalMs: env.LB_HEALTH_INTERVAL_MS,

@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseSiteOrigins, type CookieSecureMode } from '../http/browser-edge';
+import {
+  CONSISTENCIES, ELECTION_ALGORITHMS, REPLICATION_MODES,
+  type Consistency, type ElectionAlgorithm, type ReplicationMode,
+} from '../core/vocabulary';
 
 /** Everything a node reads from its environment, parsed once at start. */
 const envSchema = z.object({
@@ -38,7 +42,7 @@ const envSchema = z.object({
   CLUSTER_SECRET: z.string().min(16).optional(),
   CLUSTER_PEERS: z.string().optional(),
   ADVERTISED_URL: z.url().optional(),
-  ELECTION_ALGORITHM: z.enum(['bully', 'ring']).default('bully'),
+  ELECTION_ALGORITHM: z.enum(ELECTION_ALGORITHMS).default('bully'),
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(100),
   SUSPECT_AFTER_MS: z.coerce.number().int().min(10).max(600_000).default(500),
   DEAD_AFTER_MS: z.coerce.number().int().min(10).max(600_000).default(1_500),
@@ -47,7 +51,7 @@ const envSchema = z.object({
   MEMBER_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
   HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   CLOCK_SKEW_MS: z.coerce.number().int().min(-86_400_000).max(86_400_000).default(0),
-  REPLICATION_MODE: z.enum(['master-slave', 'multi-master', 'gossip']).default('multi-master'),
+  REPLICATION_MODE: z.enum(REPLICATION_MODES).default('multi-master'),
   REPLICATION_N: z.coerce.number().int().min(1).max(100).default(3),
   REPLICATION_R: z.coerce.number().int().min(1).max(100).default(2),
   REPLICATION_W: z.coerce.number().int().min(1).max(100).default(2),
@@ -62,7 +66,7 @@ const envSchema = z.object({
   GOSSIP_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   GOSSIP_FANOUT: z.coerce.number().int().min(1).max(100).default(3),
   /** Consistency of replica reads when the client does not say (?consistency= or X-Consistency). */
-  READ_CONSISTENCY: z.enum(['strong', 'eventual', 'causal']).default('causal'),
+  READ_CONSISTENCY: z.enum(CONSISTENCIES).default('causal'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -95,7 +99,7 @@ export type Config = {
   servePages: boolean;
   nodeCapacity: number;
   replication: {
-    mode: 'master-slave' | 'multi-master' | 'gossip';
+    mode: ReplicationMode;
     n: number;
     r: number;
     w: number;
@@ -106,13 +110,13 @@ export type Config = {
     /** Compaction: past showtimes leave the replicas this long after they started (ms), checked every compactEveryMs. */
     retentionMs: number;
     compactEveryMs: number;
-    readConsistency: 'strong' | 'eventual' | 'causal';
+    readConsistency: Consistency;
   };
   cluster: {
     secret: string | undefined;
     peers: string | undefined;
     advertisedUrl: string | undefined;
-    electionAlgorithm: 'bully' | 'ring';
+    electionAlgorithm: ElectionAlgorithm;
     heartbeatIntervalMs: number;
     suspectAfterMs: number;
     deadAfterMs: number;

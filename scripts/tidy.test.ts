@@ -4,12 +4,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
 import { sourceFiles } from '../harness/source-files';
+import * as vocabulary from '../core/vocabulary';
 
 /**
  * Style as a test (TigerBeetle's `tidy`). In core/ the limits hold outright: functions of at most
  * 70 lines, lines of at most 100 columns (its tests excepted). Everywhere else a ratchet: per room, the functions and
  * lines over those limits may only become fewer — `scripts/tidy-baseline.json` holds today's
- * counts, and must be lowered when the code gets better (the test says to what).
+ * counts, and must be lowered when the code gets better (the test says to what). And the shared
+ * words (core/vocabulary.ts) are spelled out nowhere else.
  */
 
 const MAX_FUNCTION_LINES = 70;
@@ -91,4 +93,56 @@ test('the check finds a long function and a long line', () => {
   const found = findingsOf('x.ts', `function tooLong() {\n${body}\n}\nconst wide = '${'x'.repeat(MAX_LINE_COLUMNS)}';\n`);
   assert.deepEqual(found.longFunctions.map((f) => f.what), [`tooLong: ${MAX_FUNCTION_LINES + 2} lines`]);
   assert.equal(found.longLines.length, 1);
+});
+
+const VOCABULARY_FILE = path.join('core', 'vocabulary.ts');
+const WORD_LISTS: [string, readonly string[]][] = Object.entries(vocabulary);
+
+/** Array literals and union types of string literals alone that spell one of the shared lists. */
+export function vocabularyCopiesOf(file: string, text: string): Finding[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: Finding[] = [];
+  const check = (node: ts.Node, members: readonly ts.Node[]) => {
+    if (members.length < 2) return;
+    const words = members.map((m) => (ts.isLiteralTypeNode(m) ? m.literal : m));
+    if (!words.every(ts.isStringLiteral)) return;
+    const spelled = words.map((w) => (w as ts.StringLiteral).text);
+    // A union has no order; an array in another order (or with repeats) is a sequence or a mix of
+    // its own — the order of a test's mode switches, the weights of a workload — not a copy.
+    const copies = (list: readonly string[]) => ts.isUnionTypeNode(node)
+      ? new Set(spelled).size === list.length && list.every((w) => spelled.includes(w))
+      : spelled.join() === list.join();
+    for (const [name, list] of WORD_LISTS) {
+      if (copies(list)) {
+        const line = source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+        found.push({ file, line, what: `spells ${name}` });
+      }
+    }
+  };
+  const visit = (node: ts.Node) => {
+    if (ts.isArrayLiteralExpression(node)) check(node, node.elements);
+    if (ts.isUnionTypeNode(node)) check(node, node.types);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+test('the shared words are declared once, in core/vocabulary.ts', () => {
+  const copies = sourceFiles('.', (name) => /\.tsx?$/.test(name) && !name.endsWith('.d.ts'))
+    .filter((file) => file !== VOCABULARY_FILE)
+    .flatMap((file) => vocabularyCopiesOf(file, fs.readFileSync(file, 'utf8')));
+  const where = copies.map((c) => `${c.file}:${c.line} ${c.what}`);
+  assert.deepEqual(where, [], 'import the list (or its type) from core/vocabulary.ts');
+});
+
+test('the vocabulary check finds a copied list and a copied union', () => {
+  const text = [
+    "type M = 'gossip' | 'master-slave' | 'multi-master';",
+    "const a = z.enum(['bully', 'ring']);",
+    "const b = ['bully'];",
+    "const c = ['ring', 'bully'];",
+  ].join('\n');
+  const found = vocabularyCopiesOf('x.ts', text).map((f) => f.what);
+  assert.deepEqual(found, ['spells REPLICATION_MODES', 'spells ELECTION_ALGORITHMS']);
 });

@@ -20,7 +20,8 @@ import {
   scenarioSettleMs,
   SimCheckError,
 } from './checkers';
-import { electionCoreFor, runScenario, type AlgorithmName, type ScenarioResult } from './scenario';
+import { electionCoreFor, runScenario, type ScenarioResult } from './scenario';
+import { ELECTION_ALGORITHMS } from '../core/vocabulary';
 
 /** Seeds tried before concluding that a broken core goes unnoticed. */
 const MUTANT_SEED_BUDGET = 300;
@@ -73,7 +74,7 @@ function deafToFailures(core: ElectionCore<ElectionState>): ElectionCore<Electio
   return { ...core, step: (state, event) => (event.type === 'peerDead' ? { state, send: [], effects: [] } : core.step(state, event)) };
 }
 
-const algorithms: AlgorithmName[] = ['bully', 'ring'];
+const algorithms = ELECTION_ALGORITHMS;
 
 for (const algorithm of algorithms) {
   test(`${algorithm}: the unmodified core passes where the mutants below fail`, () => {

@@ -9,13 +9,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkAll, clockSpreadMs, replayCommand, scenarioClockBoundMs, SimCheckError } from './checkers';
-import { runScenario, type AlgorithmName } from './scenario';
+import { runScenario } from './scenario';
+import { ELECTION_ALGORITHMS, type ElectionAlgorithm } from '../core/vocabulary';
 import { assertNoFailures, failingSeeds, seedsFromEnv } from './seed-runs';
 
 const DEFAULT_SEEDS_PER_ALGORITHM = 1000;
 
 const env = process.env;
-const algorithms: AlgorithmName[] = env.SIM_ALGORITHM === 'bully' || env.SIM_ALGORITHM === 'ring' ? [env.SIM_ALGORITHM] : ['bully', 'ring'];
+const chosen = ELECTION_ALGORITHMS.find((a) => a === env.SIM_ALGORITHM);
+const algorithms: readonly ElectionAlgorithm[] = chosen ? [chosen] : ELECTION_ALGORITHMS;
 const { seeds, trace } = seedsFromEnv(DEFAULT_SEEDS_PER_ALGORITHM);
 
 for (const algorithm of algorithms) {

@@ -16,8 +16,7 @@ import { Cluster, DEFAULT_SIM_CONFIG, type BerkeleySimConfig, type NetworkCondit
 import * as faults from './faults';
 import type { History } from './history';
 import { createRandom } from '../core/random';
-
-export type AlgorithmName = 'bully' | 'ring';
+import type { ElectionAlgorithm } from '../core/vocabulary';
 
 export { CALM_NETWORK, MAX_CLUSTER_SIZE, MAX_FAULT_DELAY_MS, MAX_NODE_NUMBER, MIN_CLUSTER_SIZE } from './faults';
 export const MAX_SKEW_MS = 250;
@@ -26,13 +25,13 @@ export const FAULT_PHASE_MS = 6000;
 export const CALM_PHASE_MS = 7000;
 const FAULT_PACING: faults.FaultPacing = { firstMs: [300, 1500], shortGapMs: [100, 1200], longGapMs: [1500, 3000] };
 
-export function electionCoreFor(algorithm: AlgorithmName, config: Partial<ElectionConfig> = {}): ElectionCore<ElectionState> {
+export function electionCoreFor(algorithm: ElectionAlgorithm, config: Partial<ElectionConfig> = {}): ElectionCore<ElectionState> {
   return algorithm === 'bully' ? createBullyElection(config) : createRingElection(config);
 }
 
 export interface ScenarioOptions {
   readonly seed: number;
-  readonly algorithm: AlgorithmName;
+  readonly algorithm: ElectionAlgorithm;
   /** Replace the election core (tests use deliberately broken ones). */
   readonly core?: ElectionCore<ElectionState>;
   readonly faultPhaseMs?: number;

@@ -6,6 +6,7 @@
 import { answerOf, ApiError, send, type RequestOptions } from '@/client/api';
 import type { ElectionRound } from '@/node/cluster/election-driver';
 import type { SyncRound } from '@/node/cluster/berkeley-daemon';
+import type { ElectionAlgorithm, LbAlgorithm, NodeRole, PeerStatus } from '@/core/vocabulary';
 
 export type { ElectionRound, SyncRound };
 
@@ -29,10 +30,9 @@ export function monitorErrorText(err: unknown): string {
   return 'Something unexpected happened.';
 }
 
-export type NodeStatus = 'alive' | 'suspect' | 'dead';
-export type Role = 'leader' | 'follower' | 'candidate' | 'standalone';
-export type Algorithm = 'bully' | 'ring';
-export type LbAlgorithm = 'round-robin' | 'least-connections' | 'weighted';
+export type NodeStatus = PeerStatus;
+/** A node's role, or `standalone` for a node without a cluster. */
+export type Role = NodeRole | 'standalone';
 
 /** One node as the answering node knows it (its own entry, or the last heartbeat from a peer). */
 export type HealthNode = {
@@ -47,7 +47,7 @@ export type HealthNode = {
   vector?: Record<string, number>;
   load?: { inFlight: number; requestsServed: number; loadAvg1m: number };
   startedAt?: string;
-  algorithm?: Algorithm;
+  algorithm?: ElectionAlgorithm;
   lastHeartbeat: string | null;
   lastHeardMsAgo: number | null;
 };
@@ -80,7 +80,7 @@ export type Election = {
   nodeId: string;
   leader: string | null;
   epoch: number;
-  algorithm: Algorithm;
+  algorithm: ElectionAlgorithm;
   phase: string;
   members: string[];
   alive: string[];
@@ -92,7 +92,7 @@ export type Election = {
 
 export type ElectionResult = {
   ok: boolean;
-  algorithm: Algorithm;
+  algorithm: ElectionAlgorithm;
   initiator: string;
   leader: string | null;
   epoch: number;

@@ -2,18 +2,19 @@
 
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
-import { monitorErrorText, monitorFetch, type Algorithm, type Election, type ElectionResult } from './api';
+import { monitorErrorText, monitorFetch, type Election, type ElectionResult } from './api';
+import type { ElectionAlgorithm } from '@/core/vocabulary';
 import { ErrorLine } from './health-tab';
 import type { MonitorHistory, TimelineEntry } from './history';
 import { Card, CrownIcon, EmptyState, formatAge, formatClock, formatMs, NodeChip, nodeColor, SeenBy, Stat } from './parts';
 import type { PollState } from './use-poll';
 
-const ALGO_STYLE: Record<Algorithm, { badge: string; dot: string; bar: string }> = {
+const ALGO_STYLE: Record<ElectionAlgorithm, { badge: string; dot: string; bar: string }> = {
   bully: { badge: 'bg-amber-400/15 text-amber-200 border-amber-400/40', dot: 'bg-amber-400', bar: '#fbbf24' },
   ring: { badge: 'bg-violet-500/15 text-violet-200 border-violet-400/40', dot: 'bg-violet-400', bar: '#a78bfa' },
 };
 
-function AlgorithmBadge({ algorithm }: { algorithm: Algorithm }) {
+function AlgorithmBadge({ algorithm }: { algorithm: ElectionAlgorithm }) {
   return <span className={`rounded-full border px-2 py-0.5 text-xs font-semibold capitalize ${ALGO_STYLE[algorithm].badge}`}>{algorithm}</span>;
 }
 
@@ -25,13 +26,13 @@ export function ElectionTab({ election, nodeIds, isAdmin, now, history, pinned }
   history: MonitorHistory;
   pinned: boolean;
 }) {
-  const [busy, setBusy] = useState<Algorithm | null>(null);
+  const [busy, setBusy] = useState<ElectionAlgorithm | null>(null);
   /** 'leader' (default), '' (any node, as the gateway picks), or a node id. */
   const [initiator, setInitiator] = useState('leader');
   const [result, setResult] = useState<{ ok: true; value: ElectionResult } | { ok: false; message: string } | null>(null);
   const data = election.data;
 
-  async function trigger(algorithm: Algorithm) {
+  async function trigger(algorithm: ElectionAlgorithm) {
     setBusy(algorithm);
     setResult(null);
     // The request goes straight to the initiator through the gateway (X-Node), not forwarded between nodes.

@@ -2,14 +2,14 @@
 
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
-import { monitorErrorText, monitorFetch, type LbAlgorithm, type LbStats } from './api';
+import { monitorErrorText, monitorFetch, type LbStats } from './api';
+import { LB_ALGORITHMS, type LbAlgorithm } from '@/core/vocabulary';
 import { Bars, Legend, LineChart } from './charts';
 import { ErrorLine } from './health-tab';
 import { WINDOW_MS, type MonitorHistory } from './history';
 import { Card, EmptyState, formatInt, formatMs, NodeChip, nodeColor, Segmented, Stat } from './parts';
 import type { PollState } from './use-poll';
 
-const ALGORITHMS: readonly LbAlgorithm[] = ['round-robin', 'least-connections', 'weighted'];
 const LIVE_WINDOW_MS = 10_000;
 
 export function LoadBalancerTab({ lb, isAdmin, history, now }: { lb: PollState<LbStats>; isAdmin: boolean; history: MonitorHistory; now: number }) {
@@ -69,7 +69,7 @@ export function LoadBalancerTab({ lb, isAdmin, history, now }: { lb: PollState<L
     <div className="flex flex-col gap-5">
       <div className="grid gap-4 lg:grid-cols-5">
         <Card title="Algorithm" subtitle="switching keeps in-flight requests where they are; only the next choice changes" className="lg:col-span-3" testId="lb-algorithm">
-          <Segmented label="Load-balancing algorithm" options={ALGORITHMS} value={data.algorithm} disabled={!isAdmin || busy} onChange={(a) => void change({ algorithm: a }, `Now ${a}.`)} />
+          <Segmented label="Load-balancing algorithm" options={LB_ALGORITHMS} value={data.algorithm} disabled={!isAdmin || busy} onChange={(a) => void change({ algorithm: a }, `Now ${a}.`)} />
           <div className="mt-4">
             <p className="text-xs font-medium uppercase tracking-wider text-slate-500">Weights · {staticWeights ? 'static' : 'load-based (capacity scaled by event-loop delay)'}</p>
             <div className="mt-2 flex flex-wrap items-end gap-2">

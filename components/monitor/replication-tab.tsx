@@ -3,13 +3,13 @@
 import { useState } from 'react';
 import { ApiError } from '@/client/api';
 import { compareNodeIds } from '@/core/node-id';
+import { REPLICATION_MODES, type ReplicationMode } from '@/core/vocabulary';
 import { monitorErrorText, monitorFetch, type ReplicaNode, type Replicas } from './api';
 import { Bars } from './charts';
 import { ErrorLine } from './health-tab';
 import { Card, EmptyState, formatAge, formatClock, formatInt, formatMs, NodeChip, nodeColor, Segmented, SeenBy, Stat } from './parts';
 import { usePoll } from './use-poll';
 
-const MODES = ['master-slave', 'multi-master', 'gossip'] as const;
 const KIND_COLORS = ['#38bdf8', '#fbbf24', '#a78bfa', '#34d399', '#f472b6', '#fb923c', '#94a3b8'];
 
 /**
@@ -77,7 +77,7 @@ export function ReplicationTab({ isAdmin, now, node }: { isAdmin: boolean; now: 
             </span>
           )}
         >
-          <Segmented label="Replication mode" options={MODES} value={data.mode as (typeof MODES)[number] | undefined} onChange={(m) => void change({ mode: m }, `Switched to ${m}.`)} disabled={!isAdmin || busy} />
+          <Segmented label="Replication mode" options={REPLICATION_MODES} value={data.mode as ReplicationMode | undefined} onChange={(m) => void change({ mode: m }, `Switched to ${m}.`)} disabled={!isAdmin || busy} />
           <form
             className="mt-4 flex flex-wrap items-end gap-2"
             onSubmit={(e) => {

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import {
-  ALGORITHMS,
-  INITIAL_BALANCER_STATE,
-  pick,
-  type Algorithm,
-  type BalancerState,
-  type Candidate,
-} from './balancer';
+import { INITIAL_BALANCER_STATE, pick, type BalancerState, type Candidate } from './balancer';
 import {
   checkFailed,
   checkPassed,
@@ -21,9 +14,10 @@ import {
   type BackendHealth,
   type ClusterReport,
 } from './health';
+import { LB_ALGORITHMS, type LbAlgorithm } from '../vocabulary';
 
 function run(
-  algorithm: Algorithm,
+  algorithm: LbAlgorithm,
   candidates: Candidate[],
   count: number,
   state: BalancerState = INITIAL_BALANCER_STATE,
@@ -122,7 +116,7 @@ describe('every algorithm', () => {
     );
     fc.assert(
       fc.property(
-        fc.constantFrom(...ALGORITHMS),
+        fc.constantFrom(...LB_ALGORITHMS),
         fc.array(event, { maxLength: 60 }),
         (algorithm, events) => {
           const health: BackendHealth[] = Array.from({ length: 4 }, () => NEW_BACKEND);

@@ -8,9 +8,7 @@
  *   value, takes the largest, and subtracts the total from the winner — weights 5:1:1 give
  *   A A B A C A A, spread out rather than in bursts.
  */
-export type Algorithm = 'round-robin' | 'least-connections' | 'weighted';
-
-export const ALGORITHMS: readonly Algorithm[] = ['round-robin', 'least-connections', 'weighted'];
+import type { LbAlgorithm } from '../vocabulary';
 
 export type Candidate = { id: string; inFlight: number; weight: number };
 
@@ -65,7 +63,7 @@ export function smoothWeighted(state: BalancerState, candidates: readonly Candid
 }
 
 export function pick(
-  algorithm: Algorithm,
+  algorithm: LbAlgorithm,
   state: BalancerState,
   candidates: readonly Candidate[],
 ): Pick {

@@ -5,7 +5,8 @@
 import { createGossip } from './gossip';
 import { createMasterSlave } from './master-slave';
 import { createMultiMaster } from './multi-master';
-import type { ReplicationConfig, ReplicationCore, ReplicationMode } from './replication';
+import type { ReplicationConfig, ReplicationCore } from './replication';
+import type { ReplicationMode } from '../vocabulary';
 
 export function createReplication(
   mode: ReplicationMode,

@@ -7,12 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { VectorClock } from '../vector-clock';
 import { createReplication } from './index';
-import type {
-  Consistency,
-  ReplicationConfig,
-  ReplicationEvent,
-  ReplicationMode,
-} from './replication';
+import type { ReplicationConfig, ReplicationEvent } from './replication';
 import {
   PERFECT_NETWORK,
   ReplicationCluster,
@@ -21,8 +16,8 @@ import {
 } from '../../sim/replication/cluster';
 import { checkConvergence, checkDurability } from '../../sim/replication/checkers';
 import { contentOf, lwwWins, type Entry } from './store';
+import { REPLICATION_MODES, type Consistency, type ReplicationMode } from '../vocabulary';
 
-const MODES: readonly ReplicationMode[] = ['master-slave', 'multi-master', 'gossip'];
 const IDS = ['node-1', 'node-2', 'node-3'];
 /** Long enough for an election (master-slave) and detection after a change. */
 const SETTLE_MS = 2000;
@@ -109,7 +104,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-for (const mode of MODES) {
+for (const mode of REPLICATION_MODES) {
   describe(`replication suite: ${mode}`, () => {
     test('writes through every node reach every replica', () => {
       const cluster = boot(mode);

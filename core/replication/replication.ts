@@ -39,6 +39,7 @@
 import { sortByPriority } from '../node-id';
 import { EMPTY_VECTOR_CLOCK, merge, type VectorClock } from '../vector-clock';
 import { createRandom } from '../random';
+import type { Consistency, ReplicationMode } from '../vocabulary';
 import {
   absorbSeen,
   apply,
@@ -63,16 +64,6 @@ import {
   type Selection,
   type StoreMeta,
 } from './store';
-
-export type ReplicationMode = 'master-slave' | 'multi-master' | 'gossip';
-export const REPLICATION_MODES: readonly ReplicationMode[] = [
-  'master-slave',
-  'multi-master',
-  'gossip',
-];
-
-export type Consistency = 'strong' | 'eventual' | 'causal';
-export const CONSISTENCIES: readonly Consistency[] = ['strong', 'eventual', 'causal'];
 
 export interface ReplicationConfig {
   /** A write not acknowledged by then fails with `timeout` (its outcome is unknown). */

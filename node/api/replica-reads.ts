@@ -2,12 +2,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { merge, type VectorClock } from '../../core/vector-clock';
 import { AppError } from '../../core/errors';
-import type { Consistency } from '../../core/replication/replication';
 import { decodeSessionToken, encodeSessionToken } from '../../core/replication/session-token';
 import type { NodeContext } from './context';
+import { CONSISTENCIES, type Consistency } from '../../core/vocabulary';
 
 export const SESSION_TOKEN_HEADER = 'x-session-token';
-const consistencySchema = z.enum(['strong', 'eventual', 'causal']);
+const consistencySchema = z.enum(CONSISTENCIES);
 
 /** `?consistency=` or `X-Consistency`, else the node's default (READ_CONSISTENCY). */
 export function readConsistency(ctx: NodeContext, req: FastifyRequest): Consistency {

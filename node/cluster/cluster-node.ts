@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { ElectionAlgorithm, ElectionConfig } from '../../core/election';
+import type { ElectionConfig } from '../../core/election';
 import { compareNodeIds } from '../../core/node-id';
 import type { BerkeleyConfig } from '../../core/berkeley';
 import { LOGICAL_START, restore as restoreClock } from '../../core/clock-rules';
@@ -20,6 +20,7 @@ import { ClusterClock, messageId } from './cluster-clock';
 import { ElectionDriver } from './election-driver';
 import * as membership from '../../db/membership';
 import * as wire from './peer-messages';
+import type { ElectionAlgorithm, NodeRole, PeerStatus } from '../../core/vocabulary';
 
 export type ClusterConfig = {
   nodeId: string;
@@ -50,7 +51,7 @@ export type NodeSummary = {
   id: string;
   url: string;
   pid: number;
-  role: 'leader' | 'follower' | 'candidate';
+  role: NodeRole;
   leader: string | null;
   epoch: number;
   lamport: number;
@@ -98,7 +99,7 @@ export class ClusterNode {
   private peers = new Map<string, Peer>();
   private readonly peerInfo = new Map<string, { summary: NodeSummary; heardAt: number }>();
   private detector: fd.FailureDetectorState = new Map();
-  private verdict = new Map<string, fd.PeerStatus>();
+  private verdict = new Map<string, PeerStatus>();
   private readonly heartbeatsInFlight = new Set<string>();
   private readonly loops: NodeJS.Timeout[] = [];
   private leaderLoops: NodeJS.Timeout[] = [];
@@ -572,7 +573,7 @@ export class ClusterNode {
 
   nodes() {
     const now = Date.now();
-    const self = { ...this.summary(), status: 'alive' as fd.PeerStatus, lastHeartbeat: new Date(now).toISOString(), lastHeardMsAgo: 0 };
+    const self = { ...this.summary(), status: 'alive' as PeerStatus, lastHeartbeat: new Date(now).toISOString(), lastHeardMsAgo: 0 };
     const peers = [...this.peers.values()].sort((a, b) => compareNodeIds(b.id, a.id)).map((p) => {
       const info = this.peerInfo.get(p.id);
       return {

@@ -1,9 +1,10 @@
 import { createBullyElection } from '../../core/bully-election';
 import type {
-  ElectionAlgorithm, ElectionConfig, ElectionCore, ElectionEffect, ElectionEvent, ElectionMessage, ElectionState, Outgoing,
+  ElectionConfig, ElectionCore, ElectionEffect, ElectionEvent, ElectionMessage, ElectionState, Outgoing,
 } from '../../core/election';
 import { createRingElection } from '../../core/ring-election';
 import { NamedTimers } from './named-timers';
+import type { ElectionAlgorithm } from '../../core/vocabulary';
 
 /** One election round as this node saw it: from its first election activity to a known leader. */
 export type ElectionRound = {

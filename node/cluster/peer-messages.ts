@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ElectionMessage } from '../../core/election';
 import { NODE_ID_PATTERN, vectorClockSchema } from '../../transport/envelope';
+import { ELECTION_ALGORITHMS, NODE_ROLES } from '../../core/vocabulary';
 
 /**
  * The schema of every cluster message body and of its reply body: a message is handled only once
@@ -12,7 +13,7 @@ const count = z.number().int().min(0);
 const epoch = count;
 const key = z.string().min(1).max(200);
 const nodeIds = z.array(nodeId).max(1_000);
-const algorithm = z.enum(['bully', 'ring']);
+const algorithm = z.enum(ELECTION_ALGORITHMS);
 /** Clock corrections and readings stay within a day (the fault injection's own bound). */
 const DAY_MS = 86_400_000;
 
@@ -23,7 +24,7 @@ export const nodeSummary = z.object({
   id: nodeId,
   url: z.string().max(2_048),
   pid: z.number().int().min(0),
-  role: z.enum(['leader', 'follower', 'candidate']),
+  role: z.enum(NODE_ROLES),
   leader: nodeId.nullable(),
   epoch,
   lamport: count,

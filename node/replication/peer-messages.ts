@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NODE_ID_PATTERN, vectorClockSchema } from '../../transport/envelope';
 import type { ReplicationMessage } from '../../core/replication/replication';
 import type { Entry, JsonValue } from '../../core/replication/store';
+import { REPLICATION_MODES } from '../../core/vocabulary';
 
 /**
  * The schema of every replication message body and reply body on the wire (the cluster's own are
@@ -79,7 +80,7 @@ export const okReply = z.object({ ok: z.literal(true) });
 export const emptyBody = z.object({}).strict();
 
 const settingsShape = {
-  mode: z.enum(['master-slave', 'multi-master', 'gossip']),
+  mode: z.enum(REPLICATION_MODES),
   n: z.number().int().min(1).max(100),
   r: z.number().int().min(1).max(100),
   w: z.number().int().min(1).max(100),

@@ -4,8 +4,8 @@ import { merge, type VectorClock } from '../../core/vector-clock';
 import type { Db } from '../../db/pool';
 import { createReplication } from '../../core/replication';
 import {
-  handoverOf, type Consistency, type Outgoing, type ReplicaState, type ReplicationConfig, type ReplicationCore,
-  type ReplicationEffect, type ReplicationEvent, type ReplicationMessage, type ReplicationMode,
+  handoverOf, type Outgoing, type ReplicaState, type ReplicationConfig, type ReplicationCore,
+  type ReplicationEffect, type ReplicationEvent, type ReplicationMessage,
 } from '../../core/replication/replication';
 import {
   coversToken, dotClock, factClaim, isRetired, rankOf, select, tokenAfterRead, withCommitted, type Entry, type JsonValue,
@@ -19,6 +19,7 @@ import {
 import { NamedTimers } from '../cluster/named-timers';
 import * as wire from './peer-messages';
 import { Reassembly, REPL_PART_BYTES, splitMessage } from './reassembly';
+import type { Consistency, ReplicationMode } from '../../core/vocabulary';
 
 export class ReplicationUnavailable extends Error {
   /** `written`: the write was made in this replica, though not acknowledged (it still spreads). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { client, createTestDatabase, createUsersDirect, findShowtime, type Reply } from '../../harness/helpers';
 import { startCluster, waitFor } from '../../harness/cluster';
+import { REPLICATION_MODES } from '../../core/vocabulary';
 
 /**
  * Strong reads judged from outside, the way a client meets a cluster that has just started: a
@@ -11,13 +12,12 @@ import { startCluster, waitFor } from '../../harness/cluster';
  * — with the token always, without it once the booking's publication was acknowledged (its
  * outbox row gone before the read began: what PostgreSQL says, not what the nodes report).
  */
-const MODES = ['master-slave', 'multi-master', 'gossip'] as const;
 const CLUSTERS_PER_MODE = 2;
 
 type Outcome = { answered: number; refused: number };
 
 describe('strong reads in clusters that have just started', () => {
-  for (const mode of MODES) {
+  for (const mode of REPLICATION_MODES) {
     test(`${mode}: a booking is in every strong read that answers, through the other nodes, at once`, async () => {
       const tally: Record<'withToken' | 'fresh', Outcome> = { withToken: { answered: 0, refused: 0 }, fresh: { answered: 0, refused: 0 } };
       for (let round = 0; round < CLUSTERS_PER_MODE; round++) {

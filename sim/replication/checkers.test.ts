@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ReplicationMode } from '../../core/replication/replication';
+
 import {
   atLeast,
   checkAnswered,
@@ -16,6 +16,7 @@ import {
 } from './checkers';
 import { amnesiacMaster, credulousGossip, forgetfulGossip, noRepairMultiMaster, tokenBlind, unconfirmedMaster } from './mutants';
 import { runAndCheck, runScenario, type ScenarioOptions } from './scenario';
+import type { ReplicationMode } from '../../core/vocabulary';
 
 /** Seeds tried before concluding that a broken core goes unnoticed. */
 const MUTANT_SEED_BUDGET = 150;

@@ -5,8 +5,9 @@
  * `b` when it is the same write or wins last-write-wins on (ts, origin) — hybrid timestamps make
  * every causally later version win too, so this is the order every replica must converge to.
  */
-import type { ReplicationMode } from '../../core/replication/replication';
+
 import type { Op, ReadOp, ReplicationHistory, Stamp, WriteOp } from './history';
+import type { ReplicationMode } from '../../core/vocabulary';
 
 export const REPLICATION_SIM_TEST_FILE = 'sim/replication/replication.sim.test.ts';
 

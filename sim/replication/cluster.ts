@@ -21,9 +21,10 @@ import { PERFECT_NETWORK, type NetworkConditions } from '../network';
 import type { Random } from '../../core/random';
 import { CoreTimers, stepTraceLine } from '../scheduler';
 import { SimCluster, type DeliverEvent, type TimerEvent } from '../sim-cluster';
-import type { Consistency, PersistedMeta, ReplicationCore, ReplicationEvent, ReplicationMessage, ReplicaState } from '../../core/replication/replication';
+import type { PersistedMeta, ReplicationCore, ReplicationEvent, ReplicationMessage, ReplicaState } from '../../core/replication/replication';
 import { contentOf, restoreStore, type Entry, type ReplicaStore } from '../../core/replication/store';
 import type { FinalReplica, ReplicationHistory, Stamp, TopologyChange } from './history';
+import type { Consistency } from '../../core/vocabulary';
 
 export { PERFECT_NETWORK, type NetworkConditions } from '../network';
 

@@ -3,8 +3,9 @@
  * topology, and every replica at the end. Checkers judge from this record alone.
  */
 import type { TopologyChange } from '../history';
-import type { Consistency, ReplicationMode } from '../../core/replication/replication';
+
 import type { Digest } from '../../core/replication/store';
+import type { Consistency, ReplicationMode } from '../../core/vocabulary';
 
 /** The identity and order-relevant part of an entry as a client saw it. */
 export interface Stamp {

@@ -5,8 +5,9 @@
 import { EMPTY_VECTOR_CLOCK } from '../../core/vector-clock';
 import { createReplication } from '../../core/replication/index';
 import { catchUpId } from '../../core/replication/master-slave';
-import type { Outgoing, ReplicationConfig, ReplicationCore, ReplicationMode, StepResult, ReplicaState } from '../../core/replication/replication';
+import type { Outgoing, ReplicationConfig, ReplicationCore, StepResult, ReplicaState } from '../../core/replication/replication';
 import { absorbSeen } from '../../core/replication/store';
+import type { ReplicationMode } from '../../core/vocabulary';
 
 type Factory = (config: Partial<ReplicationConfig>) => ReplicationCore;
 

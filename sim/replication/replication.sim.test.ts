@@ -9,10 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { REPLICATION_MODES, type ReplicationMode } from '../../core/replication/replication';
+
 import { ReplicationCheckError, replayCommand } from './checkers';
 import { assertNoFailures, failingSeeds, seedsFromEnv } from '../seed-runs';
 import { runAndCheck, runScenario } from './scenario';
+import { REPLICATION_MODES, type ReplicationMode } from '../../core/vocabulary';
 
 /** 3 × 400 = 1,200 seeds per run. */
 const DEFAULT_SEEDS_PER_MODE = 400;

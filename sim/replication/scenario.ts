@@ -13,10 +13,11 @@ import { EMPTY_VECTOR_CLOCK, type VectorClock } from '../../core/vector-clock';
 import * as faults from '../faults';
 import { createRandom, type Random } from '../../core/random';
 import { createReplication } from '../../core/replication/index';
-import type { Consistency, ReplicationConfig, ReplicationCore, ReplicationMode } from '../../core/replication/replication';
+import type { ReplicationConfig, ReplicationCore } from '../../core/replication/replication';
 import { checkAll, type CheckOptions } from './checkers';
 import { DEFAULT_DETECTOR, ReplicationCluster } from './cluster';
 import type { ReplicationHistory } from './history';
+import type { Consistency, ReplicationMode } from '../../core/vocabulary';
 
 export { CALM_NETWORK, MAX_CLUSTER_SIZE, MAX_NODE_NUMBER, MIN_CLUSTER_SIZE } from '../faults';
 export const MAX_SKEW_MS = 300;

@@ -6,8 +6,9 @@
  */
 import { createRandom } from '../../core/random';
 import { createReplication } from '../../core/replication/index';
-import type { ReplicationConfig, ReplicationMode } from '../../core/replication/replication';
+import type { ReplicationConfig } from '../../core/replication/replication';
 import { ReplicationCluster, type NetworkConditions } from './cluster';
+import type { ReplicationMode } from '../../core/vocabulary';
 
 /** A LAN: one-way delay 1–10 ms, no loss. */
 export const SPREAD_NETWORK: NetworkConditions = { lossRate: 0, duplicateRate: 0, minDelayMs: 1, maxDelayMs: 10 };

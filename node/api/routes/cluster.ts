@@ -6,8 +6,9 @@ import { AppError } from '../../../core/errors';
 import type { ClusterNode } from '../../cluster/cluster-node';
 import { clearRestartRequest, CRASH_EXIT_CODE, requestRestart } from '../../cluster/restart-requests';
 import { requireAdmin, type NodeContext } from '../context';
+import { ELECTION_ALGORITHMS } from '../../../core/vocabulary';
 
-const electionBody = z.object({ algorithm: z.enum(['bully', 'ring']), nodeId: z.string().min(1).max(64).optional() });
+const electionBody = z.object({ algorithm: z.enum(ELECTION_ALGORITHMS), nodeId: z.string().min(1).max(64).optional() });
 
 const faultsBody = z.object({
   /** Peer ids to cut this node off from, both ways; "*" for every peer; [] heals. */
