@@ -16,6 +16,10 @@ export type LbAlgorithm = (typeof LB_ALGORITHMS)[number];
 /** How writes reach the replicas (core/replication/). */
 export const REPLICATION_MODES = ['master-slave', 'multi-master', 'gossip'] as const;
 export type ReplicationMode = (typeof REPLICATION_MODES)[number];
+/** The spec's own word for gossip, accepted wherever a mode is (settings, the API). */
+export const REPLICATION_MODE_ALIASES: Readonly<Record<string, ReplicationMode>> = {
+  'peer-to-peer': 'gossip',
+};
 
 /** What a read promises (core/replication/). */
 export const CONSISTENCIES = ['strong', 'eventual', 'causal'] as const;

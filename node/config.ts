@@ -1,15 +1,23 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseSiteOrigins, type CookieSecureMode } from '../http/browser-edge';
+import { readSettings } from '../config/settings';
 import {
-  CONSISTENCIES, ELECTION_ALGORITHMS, REPLICATION_MODES,
+  CONSISTENCIES, ELECTION_ALGORITHMS, REPLICATION_MODE_ALIASES, REPLICATION_MODES,
   type Consistency, type ElectionAlgorithm, type ReplicationMode,
 } from '../core/vocabulary';
+
+/** A replication mode by its name, or by the spec's `peer-to-peer` for gossip (settings, API). */
+const unalias = (v: unknown) => (typeof v === 'string' ? (REPLICATION_MODE_ALIASES[v] ?? v) : v);
+export const replicationModeSchema = z
+  .preprocess(unalias, z.enum(REPLICATION_MODES))
+  .describe(`one of ${REPLICATION_MODES.join(', ')}, peer-to-peer (= gossip)`);
 
 /** Everything a node reads from its environment, parsed once at start. */
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
-  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('node-1'),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('1–64 letters, digits, - or _')
+    .default('node-1'),
   NODE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Loopback unless a multi-host setup says otherwise (peers and the gateway reach nodes by ADVERTISED_URL). */
@@ -35,9 +43,9 @@ const envSchema = z.object({
   SITE_ORIGIN: z.string().optional(),
   /** `Secure` on the session cookie: auto = when X-Forwarded-Proto says https. */
   COOKIE_SECURE: z.enum(['auto', 'on', 'off']).default('auto'),
-  /** off: API only (benchmarks, cluster tests); the pages need a `next build` in production. */
   /** Relative capacity this node declares; the gateway's load-based weights start from it. */
   NODE_CAPACITY: z.coerce.number().int().min(1).max(1_000).default(10),
+  /** off: API only (benchmarks, cluster tests); the pages need a `next build` in production. */
   SERVE_PAGES: z.enum(['on', 'off']).default('on'),
   CLUSTER_SECRET: z.string().min(16).optional(),
   CLUSTER_PEERS: z.string().optional(),
@@ -51,7 +59,7 @@ const envSchema = z.object({
   MEMBER_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
   HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   CLOCK_SKEW_MS: z.coerce.number().int().min(-86_400_000).max(86_400_000).default(0),
-  REPLICATION_MODE: z.enum(REPLICATION_MODES).default('multi-master'),
+  REPLICATION_MODE: replicationModeSchema.default('multi-master'),
   REPLICATION_N: z.coerce.number().int().min(1).max(100).default(3),
   REPLICATION_R: z.coerce.number().int().min(1).max(100).default(2),
   REPLICATION_W: z.coerce.number().int().min(1).max(100).default(2),
@@ -150,15 +158,9 @@ export function relationProblems(e: Pick<z.infer<typeof envSchema>, Related>): s
   return problems;
 }
 
+/** The node's settings from `env`; a SettingsError (config/settings.ts) names each bad one. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid environment: ${problems}`);
-  }
-  const e = parsed.data;
-  const broken = relationProblems(e);
-  if (broken.length) throw new Error(`Invalid environment: ${broken.join('; ')}`);
+  const e = readSettings(envSchema, env, relationProblems);
   return {
     nodeId: e.NODE_ID,
     port: e.NODE_PORT ?? e.PORT,

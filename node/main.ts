@@ -1,5 +1,6 @@
 import { handleShutdownSignalsOurselves } from '../db/embedded';
 import { loadDotEnv } from '../config/dotenv';
+import { exitOnBadSettings } from '../config/settings';
 import { loadConfig } from './config';
 import { startNode } from './node';
 
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  exitOnBadSettings(err, process.env.NODE_ID ?? 'node');
   console.error(err);
   process.exit(1);
 });

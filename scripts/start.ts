@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import pino from 'pino';
+import { z } from 'zod';
 import { ensureAdmin } from '../db/accounts/accounts';
 import { createPool, prepareSchema, resolveDatabase } from '../db/database';
 import { handleShutdownSignalsOurselves } from '../db/embedded';
 import { takeRestartRequest } from '../node/cluster/restart-requests';
 import { clusterSecret } from '../node/cluster/secret';
 import { loadDotEnv } from '../config/dotenv';
+import { exitOnBadSettings, readSettings } from '../config/settings';
+import { gatewaySettings } from '../gateway/config';
 import { loadConfig } from '../node/config';
 import { buildIfNeeded } from './build-if-needed';
 
@@ -15,12 +18,26 @@ import { buildIfNeeded } from './build-if-needed';
  * processes on NODE_BASE_PORT, NODE_BASE_PORT+1, … which find each other through the node
  * registry, and the gateway (our load balancer) on PORT (default 3000) in front of them.
  */
+const launcherSchema = z.object({
+  CLUSTER_SIZE: z.coerce.number().int().min(1).max(20).default(3),
+  NODE_BASE_PORT: z.coerce.number().int().min(1).max(65_535).default(3001),
+});
+
 loadDotEnv();
 Object.assign(process.env, { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' });
-const config = loadConfig();
-const clusterSize = Number(process.env.CLUSTER_SIZE ?? 3);
-const basePort = Number(process.env.NODE_BASE_PORT ?? 3001);
-if (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 20) throw new Error('CLUSTER_SIZE must be 1–20');
+/** Every process's settings are checked before anything starts: each bad one is a line, then exit 2. */
+function checkedSettings() {
+  try {
+    const launcher = readSettings(launcherSchema, process.env);
+    // The gateway's own, as it will get them (the database URL is known once the database runs).
+    gatewaySettings({ ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'embedded' });
+    return { ...launcher, config: loadConfig() };
+  } catch (err) {
+    exitOnBadSettings(err, 'npm start');
+    throw err;
+  }
+}
+const { CLUSTER_SIZE: clusterSize, NODE_BASE_PORT: basePort, config } = checkedSettings();
 const log = pino({ level: config.logLevel, base: { node: 'launcher' } });
 
 // API only (SERVE_PAGES=off): no node serves the pages, so there is nothing to build.

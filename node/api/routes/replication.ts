@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../../core/errors';
 import { requireAdmin, type NodeContext } from '../context';
-import { REPLICATION_MODES } from '../../../core/vocabulary';
+import { replicationModeSchema } from '../../config';
 
 const settingsBody = z.object({
-  mode: z.enum(REPLICATION_MODES).optional(),
+  mode: replicationModeSchema.optional(),
   n: z.number().int().min(1).max(100).optional(),
   r: z.number().int().min(1).max(100).optional(),
   w: z.number().int().min(1).max(100).optional(),
