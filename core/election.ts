@@ -33,6 +33,7 @@
  *   (stop leader-only work).
  * - Timer names are unique per purpose; setting a timer that exists replaces it.
  */
+import { assert } from './assert';
 import { outranks, sortByPriority } from './node-id';
 import type { ElectionAlgorithm } from './vocabulary';
 
@@ -267,6 +268,9 @@ export function setLeader<S extends ElectionState>(
   leader: string | null,
 ): void {
   if (ctx.s.leader === leader) return;
+  // The fencing register hands each epoch to one claimant: within an epoch a belief may only go
+  // from no leader to the leader, or back.
+  assert(ctx.s.leader === null || leader === null, `one leader per epoch (${ctx.s.epoch})`);
   ctx.s.leader = leader;
   ctx.effects.push({ type: 'leader', leader, epoch: ctx.s.epoch });
 }

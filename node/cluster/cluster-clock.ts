@@ -1,3 +1,4 @@
+import { assert } from '../../core/assert';
 import * as berkeley from '../../core/berkeley';
 import type { ClockTraceRecord } from '../../core/clock-check';
 import * as rules from '../../core/clock-rules';
@@ -103,6 +104,7 @@ export class ClusterClock {
   }
 
   private set(next: rules.LogicalClock): void {
+    assert(next.lamport >= this.logical.lamport, 'a Lamport clock never goes back');
     const same = next.lamport === this.logical.lamport && vc.compare(next.vector, this.logical.vector) === 'equal';
     this.logical = next;
     if (!same) this.hooks.persist?.(next);

@@ -8,6 +8,7 @@ import type { VectorClock } from '../../core/vector-clock';
 import {
   decode, DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope, type RefusalReason,
 } from '../../transport/envelope';
+import { assert } from '../../core/assert';
 import * as fd from '../../core/failure-detector';
 import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../db/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../transport/transport';
@@ -404,6 +405,8 @@ export class ClusterNode {
   }
 
   private startLeaderDuties(epoch: number): void {
+    const last = this.lastLedEpoch;
+    assert(last === null || epoch >= last, 'the epochs a node leads only grow');
     this.stopLeaderDuties();
     this.leaderEpoch = epoch;
     this.lastLedEpoch = epoch;

@@ -235,6 +235,8 @@ export class ReplicationNode {
       await persistReplica(this.db, this.nodeId, kept, meta);
       if (retired.length) this.stats.compactedRows += await deleteRetired(this.db, this.nodeId, retired);
       if (changed.size) this.stats.lastAppliedAt = Date.now();
+      // Re-checked after the await: a node stopped meanwhile sends nothing more.
+      if (this.stopped) return;
     }
     for (const out of send) {
       if (out.msg.type === 'sync' || out.msg.type === 'syncReply') this.stats.lastSyncAt = Date.now();
