@@ -3,8 +3,11 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { PoolClient } from 'pg';
 import pino from 'pino';
 import { ensureAdmin } from '../db/accounts/accounts';
+import { purgeExpired } from '../db/accounts/purge';
+import { expireHolds } from '../db/booking/reservations';
 import { createPool, prepareSchema, resolveDatabase } from '../db/database';
 import { buildApi, type FallbackHandler } from './api/app';
 import type { NodeContext } from './api/context';
@@ -84,7 +87,6 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     syncIntervalMs: config.cluster.syncIntervalMs,
     membershipRefreshMs: 1_000,
     memberTtlMs: config.cluster.memberTtlMs,
-    holdSweepIntervalMs: config.cluster.holdSweepIntervalMs,
     electionAlgorithm: config.cluster.electionAlgorithm,
     // Ring hops wait a little longer for acks than Bully for answers: a busy 2-core machine can stall
     // an event loop for a few hundred ms, and a missed ack skips a live successor.
@@ -99,6 +101,11 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   // The cluster's clock is the node's clock: bookings are stamped with it.
   Object.assign(ctx, { cluster, clock: cluster.clock });
   cluster.clock.skewMs = config.cluster.clockSkewMs;
+  const sweepEveryMs = config.cluster.holdSweepIntervalMs;
+  // The leader's duties, each fenced by its epoch: holds past their time, then old sessions and keys.
+  const expire = (c: PoolClient) => expireHolds(c, config.nodeId);
+  cluster.addLeaderDuty({ name: 'expire holds', everyMs: sweepEveryMs, run: expire });
+  cluster.addLeaderDuty({ name: 'purge expired', everyMs: sweepEveryMs, run: (c) => purgeExpired(c) });
   await cluster.start();
   const { mode, n, r, w, synchronous, gossipIntervalMs, fanout, antiEntropyMs, retentionMs, compactEveryMs } = config.replication;
   const compaction = {

@@ -107,6 +107,29 @@ describe('two real node processes on one database', () => {
       .catch((err: unknown) => assert.fail(`${(err as Error).message}\n${cluster.logTail()}`));
   });
 
+  test('the leader frees lapsed holds (booking\'s duty)', { timeout: 60_000 }, async () => {
+    const db = database.db;
+    const [holder] = await createUsersDirect(db, 1);
+    const latest = 'SELECT id FROM showtimes ORDER BY id DESC LIMIT 1';
+    const { rows: [showtime] } = await db.query<{ id: number }>(latest);
+    const asHolder = client(cluster.node('node-2').url, holder!.token);
+    const seats = ['A1', 'A2'];
+    const hold = await asHolder.post('/api/holds', { showtimeId: showtime!.id, seats });
+    assert.equal(hold.status, 201, JSON.stringify(hold.body));
+    const holdId = (hold.body as { hold: { id: string } }).hold.id;
+    // Lapsed as if ten minutes had passed; only the leader's sweep turns it into 'expired'.
+    const past = "now() - interval '1 second'";
+    await db.query(`UPDATE seat_holds SET expires_at = ${past} WHERE id = $1`, [holdId]);
+    await db.query(`UPDATE showtime_seats SET held_until = ${past} WHERE hold_id = $1`, [holdId]);
+    const state = `SELECT status,
+                          (SELECT count(*)::int FROM showtime_seats WHERE hold_id = $1) AS still
+                   FROM seat_holds WHERE id = $1`;
+    await waitFor('the leader to expire the hold and free its seats', 30_000, async () => {
+      const { rows: [row] } = await db.query<{ status: string; still: number }>(state, [holdId]);
+      return row?.status === 'expired' && row.still === 0;
+    }).catch((err: unknown) => assert.fail(`${(err as Error).message}\n${cluster.logTail()}`));
+  });
+
   test('failed logins spread over both nodes lock the account on both', async () => {
     const email = `spread-${randomBytes(4).toString('hex')}@example.test`;
     const limit = loadConfig({ NODE_ENV: 'test' }).accountLimits.loginFailures;

@@ -12,7 +12,6 @@ import { assert } from '../../core/assert';
 import * as fd from '../../core/failure-detector';
 import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../db/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../transport/transport';
-import { expireHolds } from '../../db/booking/reservations';
 import type { Db } from '../../db/pool';
 import { runSyncRound, type ClockReading, type SyncRound } from './berkeley-daemon';
 import { ClockFile } from './clock-file';
@@ -22,6 +21,14 @@ import { ElectionDriver } from './election-driver';
 import * as membership from '../../db/membership';
 import * as wire from './peer-messages';
 import type { ElectionAlgorithm, NodeRole, PeerStatus } from '../../core/vocabulary';
+import type { PoolClient } from 'pg';
+
+/** Work only the leader does, in a transaction fenced by its epoch (`addLeaderDuty`). */
+export type LeaderDuty = {
+  name: string;
+  everyMs: number;
+  run: (client: PoolClient) => Promise<unknown>;
+};
 
 export type ClusterConfig = {
   nodeId: string;
@@ -34,7 +41,6 @@ export type ClusterConfig = {
   syncIntervalMs: number;
   membershipRefreshMs: number;
   memberTtlMs: number;
-  holdSweepIntervalMs: number;
   electionAlgorithm: ElectionAlgorithm;
   election: Partial<ElectionConfig>;
   berkeley: BerkeleyConfig;
@@ -107,6 +113,7 @@ export class ClusterNode {
   private leaderEpoch: number | null = null;
   /** The last epoch this node led (kept after it is deposed, for the fencing probe). */
   private lastLedEpoch: number | null = null;
+  private readonly leaderDuties: LeaderDuty[] = [];
   private syncRoundNumber = 0;
   private syncRunning = false;
   readonly syncRounds: SyncRound[] = [];
@@ -415,11 +422,22 @@ export class ClusterNode {
       const t = setInterval(() => void work().catch((err: unknown) => this.log.warn({ err }, 'leader duty failed')), ms);
       this.leaderLoops.push(t);
     };
-    repeat(this.config.holdSweepIntervalMs, () => this.leaderWrite('expire holds', (c) => expireHolds(c, this.config.nodeId)).then(() => {}));
-    repeat(this.config.holdSweepIntervalMs, () => import('../../db/accounts/purge').then(({ purgeExpired }) => this.leaderWrite('purge expired', (c) => purgeExpired(c))).then(() => {}));
+    for (const duty of this.leaderDuties) {
+      repeat(duty.everyMs, () => this.leaderWrite(duty.name, duty.run).then(() => {}));
+    }
     repeat(this.config.syncIntervalMs, () => this.syncClocks().then(() => {}));
     // A first round soon after winning, so a skewed cluster is corrected without waiting.
     this.leaderLoops.push(setTimeout(() => void this.syncClocks().catch(() => {}), Math.min(500, this.config.syncIntervalMs)));
+  }
+
+  /**
+   * A duty of the leader's, registered by the part of the node it belongs to (the hold sweep by
+   * booking, the purge by accounts): run every `everyMs` while this node leads, each run a write
+   * fenced by the epoch it leads. Registered before `start()`.
+   */
+  addLeaderDuty(duty: LeaderDuty): void {
+    assert(this.leaderEpoch === null, 'leader duties are registered before the node can lead');
+    this.leaderDuties.push(duty);
   }
 
   private stopLeaderDuties(): void {
@@ -429,7 +447,7 @@ export class ClusterNode {
   }
 
   /** A leader-only write, fenced by this node's epoch. */
-  private async leaderWrite<T>(what: string, work: (client: import('pg').PoolClient) => Promise<T>, epoch = this.leaderEpoch): Promise<T | undefined> {
+  private async leaderWrite<T>(what: string, work: (client: PoolClient) => Promise<T>, epoch = this.leaderEpoch): Promise<T | undefined> {
     if (epoch === null) return undefined;
     try {
       const result = await fencedWrite(this.db, epoch, this.config.nodeId, work);
