@@ -13,7 +13,9 @@ import * as fd from '../../core/failure-detector';
 import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../db/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../transport/transport';
 import type { Db } from '../../db/pool';
-import { runSyncRound, type ClockReading, type SyncRound } from './berkeley-daemon';
+import type { SyncRound } from './berkeley-daemon';
+import { ClockSync } from './clock-sync';
+import { Refusal, type Admit, type PeerMessageHandler } from './peer-routes';
 import { ClockFile } from './clock-file';
 import { ClockTraceFile, type ClockTraceConfig } from './clock-trace';
 import { ClusterClock, messageId } from './cluster-clock';
@@ -74,24 +76,16 @@ export type InboundResult =
   | { drop?: false; status: 200; reply: { bytes: Buffer; signature: string } }
   | { drop?: false; status: number; error: { code: string; message: string } };
 
-/** A protocol plugged into the node (e.g. replication): handles its own peer message types. */
-export type PeerMessageHandler<B = unknown> = (from: string, body: B, envelope: Envelope<B>) => Promise<unknown> | unknown;
 
 /**
  * A message type's handler. How it counts in the logical clocks is its type's rule
  * (core/clock-rules.ts), applied once `admit` (if any) accepted the message.
  */
-type Route = { schema: z.ZodType; handle: PeerMessageHandler<never>; admit?: (from: string, env: Envelope) => Refusal | undefined };
+type Route = { schema: z.ZodType; handle: PeerMessageHandler<never>; admit?: Admit };
 
 /** A peer's send time may be this far from our wall clock (see docs/cluster.md, "Peer messages"). */
 export const PEER_FRESHNESS_WINDOW_MS = DEFAULT_FRESHNESS_WINDOW_MS;
 
-const SYNC_HISTORY_LIMIT = 50;
-
-/** A handler's answer that refuses the message (409) instead of replying. */
-class Refusal {
-  constructor(readonly reason: 'stale-epoch') {}
-}
 
 export class ClusterNode {
   readonly clock: ClusterClock;
@@ -103,6 +97,7 @@ export class ClusterNode {
   });
   private readonly transport: PeerTransport;
   private readonly driver: ElectionDriver;
+  private readonly clockSync: ClockSync;
   private peers = new Map<string, Peer>();
   private readonly peerInfo = new Map<string, { summary: NodeSummary; heardAt: number }>();
   private detector: fd.FailureDetectorState = new Map();
@@ -114,9 +109,6 @@ export class ClusterNode {
   /** The last epoch this node led (kept after it is deposed, for the fencing probe). */
   private lastLedEpoch: number | null = null;
   private readonly leaderDuties: LeaderDuty[] = [];
-  private syncRoundNumber = 0;
-  private syncRunning = false;
-  readonly syncRounds: SyncRound[] = [];
   readonly refused: Record<RefusalReason | 'stale-epoch' | 'malformed' | 'too-large' | 'unknown-type', number> = {
     unsigned: 0, 'bad-signature': 0, 'wrong-recipient': 0, replayed: 0, 'stale-boot': 0, stale: 0, 'from-the-future': 0,
     'before-start': 0, 'stale-epoch': 0, malformed: 0, 'too-large': 0, 'unknown-type': 0,
@@ -157,6 +149,17 @@ export class ClusterNode {
       now: () => Date.now(),
     });
     this.routeBuiltIns();
+    this.clockSync = new ClockSync({
+      nodeId: config.nodeId,
+      clock: this.clock,
+      berkeley: config.berkeley,
+      leadingEpoch: () => this.leaderEpoch,
+      leaderView: () => this.driver.view,
+      livePeers: () => [...this.peers.values()].filter((p) => this.verdict.get(p.id) !== 'dead'),
+      peer: (id) => this.peers.get(id),
+      call: (peer, type, body, schema) => this.call(peer, type, body, schema),
+      route: (type, schema, handle, admit) => this.route(type, schema, handle, admit),
+    });
   }
 
   static async create(config: ClusterConfig, db: Db, log: Logger, load: () => NodeSummary['load']): Promise<ClusterNode> {
@@ -329,21 +332,6 @@ export class ClusterNode {
       this.driver.onMessage(from, body);
       return { ok: true };
     });
-    this.route('clock.poll', wire.emptyBody, () => {
-      const physical = this.clock.physical();
-      const reading: ClockReading = { syncClockMs: this.clock.syncNow(), appClockMs: physical.appClockMs, slewing: physical.slewing };
-      return reading;
-    });
-    // Only the current leader's corrections count: a deposed time daemon is refused before the
-    // message counts as an event.
-    this.route('clock.adjust', wire.clockAdjust, (_from, body) => {
-      this.clock.applyCorrection(body.deltaMs);
-      return { ok: true };
-    }, (from, env) => {
-      const view = this.driver.view;
-      return env.epoch < view.epoch || (view.leader !== null && view.leader !== from) ? new Refusal('stale-epoch') : undefined;
-    });
-    this.route('clock.history', wire.emptyBody, () => ({ rounds: this.syncRounds }));
     this.route('election.algorithm', wire.algorithmBody, (_from, body) => {
       this.driver.switchAlgorithm(body.algorithm);
       return { ok: true, algorithm: this.driver.algorithm };
@@ -468,42 +456,14 @@ export class ClusterNode {
     return { accepted: done === true, epoch, leaderWrites: { ...this.leaderWrites } };
   }
 
-  async syncClocks(): Promise<SyncRound | undefined> {
-    const epoch = this.leaderEpoch;
-    if (epoch === null || this.syncRunning) return undefined;
-    this.syncRunning = true;
-    try {
-      const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) !== 'dead');
-      const round = await runSyncRound({
-        self: this.config.nodeId,
-        syncNow: () => this.clock.syncNow(),
-        appNow: () => this.clock.now(),
-        applyOwnCorrection: (delta) => this.clock.applyCorrection(delta),
-        ownSlewing: () => this.clock.physical().slewing,
-        poll: async (peer) => (await this.call(peer, 'clock.poll', {}, wire.clockReading)).body,
-        adjust: async (peer, deltaMs, round) => {
-          await this.call(peer, 'clock.adjust', { deltaMs, round }, wire.okReply);
-        },
-      }, alive, ++this.syncRoundNumber, epoch, this.config.berkeley);
-      this.syncRounds.unshift(round);
-      this.syncRounds.length = Math.min(this.syncRounds.length, SYNC_HISTORY_LIMIT);
-      return round;
-    } finally {
-      this.syncRunning = false;
-    }
+  /** A Berkeley round now, if this node leads (`POST /api/cluster/sync-now`). */
+  syncClocks(): Promise<SyncRound | undefined> {
+    return this.clockSync.runRound();
   }
 
-  /** The sync history: ours if we lead, else the leader's. */
-  async syncHistory(): Promise<SyncRound[]> {
-    const leader = this.driver.view.leader;
-    if (!leader || leader === this.config.nodeId) return this.syncRounds;
-    const peer = this.peers.get(leader);
-    if (!peer) return this.syncRounds;
-    try {
-      return (await this.call(peer, 'clock.history', {}, wire.clockHistoryReply)).body.rounds;
-    } catch {
-      return this.syncRounds;
-    }
+  /** The Berkeley rounds: ours if we lead, else the leader's. */
+  syncHistory(): Promise<SyncRound[]> {
+    return this.clockSync.history();
   }
 
   // ---- elections on demand --------------------------------------------------------------------
