@@ -139,6 +139,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 type AckedBooking = { id: string; process: string; showtimeId: number; seats: string[]; ackT: number; key?: string };
+type Acked = AckedBooking & { ackToken?: Record<string, number> };
 
 /**
  * Every booking document's writes: the acknowledged ones, and those in PostgreSQL (an ambiguous
@@ -207,16 +208,22 @@ function truthOf(snapshot: DbSnapshot, processOfUser: Map<string, string>): Trut
   return truth;
 }
 
-export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): Report {
+type Detail = Record<string, unknown>;
+type Violate = (invariant: InvariantName, message: string, detail?: Detail) => void;
+
+/**
+ * Where violations are counted (all) and listed (the first of each invariant), each also counted
+ * against a lost cancellation or a write its token did not cover when it concerns one.
+ */
+function violationRecorder(snapshot: DbSnapshot, uncovered: Set<string>) {
   const violations: Violation[] = [];
   const counts = Object.fromEntries(INVARIANTS.map((k) => [k, 0])) as Record<InvariantName, number>;
   const cancelledInDatabase = new Set(snapshot.bookings.filter((b) => b.status === 'cancelled').map((b) => b.id));
   const lostCancellations = [...new Set(snapshot.replicas.flatMap((r) => r.bookings.filter((b) => b.status === 'confirmed' && cancelledInDatabase.has(b.id)).map((b) => b.id)))];
   const lostCancellationSet = new Set(lostCancellations);
   const violationsOnLostCancellations: Partial<Record<InvariantName, number>> = {};
-  const uncovered = new Set<string>();
   const violationsOnUncoveredWrites: Partial<Record<InvariantName, number>> = {};
-  const violate = (invariant: InvariantName, message: string, detail?: Record<string, unknown>) => {
+  const violate: Violate = (invariant, message, detail) => {
     counts[invariant] += 1;
     if (typeof detail?.booking === 'string' && lostCancellationSet.has(detail.booking)) {
       violationsOnLostCancellations[invariant] = (violationsOnLostCancellations[invariant] ?? 0) + 1;
@@ -225,8 +232,24 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     }
     if (violations.filter((v) => v.invariant === invariant).length < MAX_LISTED_PER_INVARIANT) violations.push({ invariant, message, ...(detail ? { detail } : {}) });
   };
+  return {
+    violate, violations, counts, lostCancellations, violationsOnLostCancellations, violationsOnUncoveredWrites,
+  };
+}
 
-  // ── Index the history ────────────────────────────────────────────────────────────────────────
+type ReadVerdicts = {
+  reads: Read[];
+  convergedT: number | null;
+  strong: ReturnType<typeof judgeStrongReads>;
+  eventual: ReturnType<typeof judgeEventualReads>;
+  linearizability: ReturnType<typeof judgeLinearizability>;
+};
+
+/** The history and the snapshot indexed once, for every invariant's check. */
+type HistoryIndex = ReturnType<typeof indexHistory>;
+
+/** The history's events by kind: operations (invocation and completion joined), faults, ... */
+function eventsOf(history: readonly HistoryEvent[]) {
   const meta = history.find((e): e is MetaEvent => e.type === 'meta');
   const ops = new Map<number, Op>();
   const opsInOrder: Op[] = [];
@@ -255,10 +278,21 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
       convergence = e;
     }
   }
-  const completed = opsInOrder.filter((o): o is Op & { complete: CompleteEvent } => o.complete !== undefined);
-  // Acknowledged writes whose answer's session token does not cover the write. Where the dot of
-  // the version this write made is known — seen during the run, or still held by a replica — it
-  // says exactly; otherwise, the token must at least have advanced past the one sent.
+  return { meta, opsInOrder, nemesis, samples, convergence, firstVersion };
+}
+
+type Completed = Op & { complete: CompleteEvent };
+type Dot = { origin: string; seq: number };
+
+/**
+ * Acknowledged writes whose answer's session token does not cover the write. Where the dot of
+ * the version this write made is known — seen during the run, or still held by a replica — it
+ * says exactly; otherwise, the token must at least have advanced past the one sent.
+ */
+function uncoveredWrites(
+  completed: Completed[], snapshot: DbSnapshot, firstVersion: Map<string, Dot>,
+): Set<string> {
+  const uncovered = new Set<string>();
   for (const r of snapshot.replicas) {
     for (const b of r.bookings) {
       if (b.origin !== undefined && b.seq !== undefined && !firstVersion.has(`${b.id}/${b.status}`)) firstVersion.set(`${b.id}/${b.status}`, { origin: b.origin, seq: b.seq });
@@ -274,6 +308,13 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     const covered = dot ? (o.complete.token?.[dot.origin] ?? 0) >= dot.seq : advances(o.token, o.complete.token);
     if (!covered) uncovered.add(id);
   }
+  return uncovered;
+}
+
+function indexHistory(history: readonly HistoryEvent[], snapshot: DbSnapshot) {
+  const { meta, opsInOrder, nemesis, samples, convergence, firstVersion } = eventsOf(history);
+  const completed = opsInOrder.filter((o): o is Completed => o.complete !== undefined);
+  const uncovered = uncoveredWrites(completed, snapshot, firstVersion);
   const byProcess = new Map<string, Op[]>();
   for (const o of opsInOrder) {
     const list = byProcess.get(o.process) ?? [];
@@ -289,7 +330,6 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
   const processOfUser = new Map([...userOf].map(([p, u]) => [u, p]));
 
   // Acknowledged bookings: the earliest acknowledgement of each booking id (retries replay the same id).
-  type Acked = { id: string; process: string; showtimeId: number; seats: string[]; ackT: number; key?: string; ackToken?: Record<string, number> };
   const acked = new Map<string, Acked>();
   for (const o of completed) {
     if (o.f !== 'book' || o.complete.status !== 'ok') continue;
@@ -315,7 +355,31 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     if (o.complete?.status === 'ok') cancelAckedT.set(id, Math.min(cancelAckedT.get(id) ?? Infinity, o.complete.t));
   }
 
-  // ── 1. Seats sold twice ──────────────────────────────────────────────────────────────────────
+  const liveSeatRows = new Map<string, Set<string>>();
+  for (const r of snapshot.bookingSeats) {
+    const set = liveSeatRows.get(r.bookingId) ?? new Set<string>();
+    set.add(r.seatId);
+    liveSeatRows.set(r.bookingId, set);
+  }
+  const keyOfBooking = new Map<string, { userId: string; key: string }>();
+  for (const k of snapshot.idempotencyKeys) if (k.bookingId) keyOfBooking.set(k.bookingId, { userId: k.userId, key: k.key });
+  const attemptsByKey = new Map<string, Op[]>();
+  for (const o of opsInOrder) {
+    if (o.f !== 'book' || !o.key) continue;
+    const k = `${o.process}/${o.key}`;
+    attemptsByKey.set(k, [...(attemptsByKey.get(k) ?? []), o]);
+  }
+  const dbBookings = new Map(snapshot.bookings.map((b) => [b.id, b]));
+  return {
+    meta, opsInOrder, completed, nemesis, samples, convergence, uncovered, byProcess,
+    userOf, processOfUser,
+    acked, cancelInvokedT, cancelAckedT, dbBookings, liveSeatRows, keyOfBooking, attemptsByKey,
+  };
+}
+
+/** 1. No seat sold twice: in PostgreSQL, and between acknowledged bookings live at once. */
+function checkDoubleSales(ix: HistoryIndex, snapshot: DbSnapshot, violate: Violate): void {
+  const { acked, cancelInvokedT } = ix;
   // (a) PostgreSQL: a (showtime, seat) in booking_seats twice, or in two confirmed bookings.
   const seatRows = new Map<string, string[]>();
   for (const r of snapshot.bookingSeats) {
@@ -360,14 +424,11 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     }
   }
 
-  // ── 2. Acknowledged bookings missing (or altered) in PostgreSQL ──────────────────────────────
-  const dbBookings = new Map(snapshot.bookings.map((b) => [b.id, b]));
-  const liveSeatRows = new Map<string, Set<string>>();
-  for (const r of snapshot.bookingSeats) {
-    const set = liveSeatRows.get(r.bookingId) ?? new Set<string>();
-    set.add(r.seatId);
-    liveSeatRows.set(r.bookingId, set);
-  }
+}
+
+/** 2. Every acknowledged booking (and cancellation) is in PostgreSQL as acknowledged. */
+function checkLostBookings(ix: HistoryIndex, violate: Violate): void {
+  const { acked, cancelInvokedT, cancelAckedT, dbBookings, liveSeatRows } = ix;
   for (const a of acked.values()) {
     const row = dbBookings.get(a.id);
     if (!row) {
@@ -390,17 +451,15 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     }
   }
 
-  // ── 3. Bookings present but never acknowledged ───────────────────────────────────────────────
+}
+
+/** 3. A booking never acknowledged comes from a request whose outcome its client never learned. */
+function checkUnexplainedBookings(
+  ix: HistoryIndex, snapshot: DbSnapshot, violate: Violate,
+): { ambiguousPresent: Report['ambiguousPresent']; ambiguousAbsent: number } {
+  const { acked, processOfUser, keyOfBooking, attemptsByKey } = ix;
   // Each must come from a request whose outcome the client never learned (timeout, broken
   // connection, 5xx). Matched exactly through the idempotency record (user, key) → booking.
-  const keyOfBooking = new Map<string, { userId: string; key: string }>();
-  for (const k of snapshot.idempotencyKeys) if (k.bookingId) keyOfBooking.set(k.bookingId, { userId: k.userId, key: k.key });
-  const attemptsByKey = new Map<string, Op[]>();
-  for (const o of opsInOrder) {
-    if (o.f !== 'book' || !o.key) continue;
-    const k = `${o.process}/${o.key}`;
-    attemptsByKey.set(k, [...(attemptsByKey.get(k) ?? []), o]);
-  }
   const ambiguousPresent: Report['ambiguousPresent'] = [];
   const explainedKeys = new Set<string>();
   for (const b of snapshot.bookings) {
@@ -431,7 +490,12 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     if (attempts.some((o) => o.complete === undefined || o.complete.status === 'info') && !explainedKeys.has(k)) ambiguousAbsent += 1;
   }
 
-  // ── 4. Causal sessions: read-your-writes and monotonic reads ─────────────────────────────────
+  return { ambiguousPresent, ambiguousAbsent };
+}
+
+/** 4. Causal sessions: read-your-writes and monotonic reads. */
+function checkCausalSessions(ix: HistoryIndex, violate: Violate): void {
+  const { byProcess, acked } = ix;
   // A session's token covers its own writes and everything it has read (at any level), so a
   // causal read must show every booking the session was told it made (cancelled if it was told
   // so), every booking it saw before (never going back from cancelled to confirmed), and the
@@ -497,7 +561,14 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     }
   }
 
-  // ── 4b. Strong and eventual reads (chaos/reads.ts) ──────────────────────────────────────────
+}
+
+/** 4b. Strong and eventual reads, and linearizability per document (chaos/reads.ts). */
+function checkStrongAndEventualReads(
+  ix: HistoryIndex, snapshot: DbSnapshot, violate: Violate,
+): ReadVerdicts {
+  const { acked, attemptsByKey, keyOfBooking, processOfUser } = ix;
+  const { cancelInvokedT, cancelAckedT, opsInOrder, convergence } = ix;
   const lives = indexLives(bookingLives(snapshot, acked, attemptsByKey, keyOfBooking, processOfUser, cancelInvokedT, cancelAckedT));
   const reads = readsOf(opsInOrder);
   const holds = holdAttemptsOf(opsInOrder);
@@ -508,7 +579,12 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
   for (const f of eventual.findings) violate('eventualReads', f.message, f.detail);
   const linearizability = judgeLinearizability(reads, lives);
 
-  // ── 5. Convergence after the heal ────────────────────────────────────────────────────────────
+  return { reads, convergedT, strong, eventual, linearizability };
+}
+
+/** 5. Every replica converged to PostgreSQL after the heal, nothing left unpublished; the nodes. */
+function checkConvergence(ix: HistoryIndex, snapshot: DbSnapshot, violate: Violate): string[] {
+  const { meta, convergence, dbBookings } = ix;
   if (!convergence) {
     violate('notConverged', 'the history has no convergence measurement after the heal');
   } else if (!convergence.converged) {
@@ -533,7 +609,14 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
   }
   if (snapshot.outbox > 0) violate('notConverged', `${snapshot.outbox} committed facts were never published (replication_outbox)`);
 
-  // ── 6. Two leaders in one epoch ──────────────────────────────────────────────────────────────
+  return expectedNodes;
+}
+
+/** 6. At most one leader per epoch, reported and recorded; the epochs the elections table holds. */
+function checkLeaders(
+  ix: HistoryIndex, snapshot: DbSnapshot, violate: Violate,
+): Map<number, Set<string>> {
+  const { samples } = ix;
   const leadersByEpoch = new Map<number, Set<string>>();
   for (const s of samples) {
     if (s.leader === null || s.epoch <= 0) continue;
@@ -558,7 +641,11 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     if (snapshot.elections.length && !recorded.has(epoch)) violate('twoLeaders', `a node reported a leader of epoch ${epoch}, which was never claimed in the elections table`, { epoch });
   }
 
-  // ── Operations, errors, faults, availability ─────────────────────────────────────────────────
+  return recorded;
+}
+
+/** What the operations did: counts by kind and outcome, errors by code, latency of successes. */
+function operationsOf(completed: HistoryIndex['completed']) {
   const byKind: Report['operations']['byKind'] = {};
   const errorsByCode: Record<string, number> = {};
   for (const o of completed) {
@@ -576,6 +663,12 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     const rank = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.max(0, Math.ceil(p * ms.length) - 1))]!);
     latencyMs[f] = { p50: rank(0.5), p99: rank(0.99), max: Math.round(ms[ms.length - 1]!) };
   }
+  return { byKind, errorsByCode, latencyMs };
+}
+
+/** The fault windows, and the clients' availability inside and outside them. */
+function availabilityDuringFaults(history: readonly HistoryEvent[], ix: HistoryIndex) {
+  const { nemesis, completed } = ix;
   const windows: FaultWindow[] = [];
   const starts = new Map<number, NemesisEvent>();
   const endT = history.reduce((max, e) => Math.max(max, e.t), 0); // not a spread: a long run has 10⁵+ events
@@ -604,6 +697,40 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     availabilityByKind[kind] = availabilityOf(clientCompletions.filter((c) => ws.some((w) => inWindow(c, w))));
   }
 
+  return { windows, clientCompletions, during, outside, availabilityByKind, faultCounts };
+}
+
+/** The run's bookings: acknowledged, and in PostgreSQL. */
+function bookingCounts(ix: HistoryIndex, snapshot: DbSnapshot): Report['bookings'] {
+  const { acked, cancelAckedT, processOfUser } = ix;
+  const ofRun = snapshot.bookings.filter((b) => processOfUser.has(b.userId));
+  return {
+    acknowledged: acked.size,
+    cancelledAcknowledged: [...cancelAckedT.keys()].filter((id) => acked.has(id)).length,
+    inDatabase: ofRun.length,
+    confirmedInDatabase: ofRun.filter((b) => b.status === 'confirmed').length,
+  };
+}
+
+/** Every invariant over the history and the snapshot, one check each over a shared index. */
+export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): Report {
+  const ix = indexHistory(history, snapshot);
+  const recorder = violationRecorder(snapshot, ix.uncovered);
+  const { violate, violations, counts, lostCancellations } = recorder;
+  const { violationsOnLostCancellations, violationsOnUncoveredWrites } = recorder;
+  checkDoubleSales(ix, snapshot, violate);
+  checkLostBookings(ix, violate);
+  const { ambiguousPresent, ambiguousAbsent } = checkUnexplainedBookings(ix, snapshot, violate);
+  checkCausalSessions(ix, violate);
+  const verdicts = checkStrongAndEventualReads(ix, snapshot, violate);
+  const { reads, convergedT, strong, eventual, linearizability } = verdicts;
+  const expectedNodes = checkConvergence(ix, snapshot, violate);
+  const recorded = checkLeaders(ix, snapshot, violate);
+  const { byKind, errorsByCode, latencyMs } = operationsOf(ix.completed);
+  const faults = availabilityDuringFaults(history, ix);
+  const { windows, clientCompletions, during, outside, availabilityByKind, faultCounts } = faults;
+  const { meta, completed, samples, userOf, acked } = ix;
+  const { nemesis, convergence, uncovered } = ix;
   const epochsSeen = new Set(samples.filter((s) => s.epoch > 0).map((s) => s.epoch)).size;
   const causalReadsOk = completed.filter((o) => o.f === 'read-bookings' && o.consistency === 'causal' && o.complete.status === 'ok').length;
   const vacuous = userOf.size === 0
@@ -626,12 +753,7 @@ export function check(history: readonly HistoryEvent[], snapshot: DbSnapshot): R
     uncoveredWrites: [...uncovered],
     violationsOnUncoveredWrites,
     operations: { total: completed.length, byKind, latencyMs },
-    bookings: {
-      acknowledged: acked.size,
-      cancelledAcknowledged: [...cancelAckedT.keys()].filter((id) => acked.has(id)).length,
-      inDatabase: snapshot.bookings.filter((b) => processOfUser.has(b.userId)).length,
-      confirmedInDatabase: snapshot.bookings.filter((b) => processOfUser.has(b.userId) && b.status === 'confirmed').length,
-    },
+    bookings: bookingCounts(ix, snapshot),
     errorsByCode: Object.fromEntries(Object.entries(errorsByCode).sort((a, b) => b[1] - a[1])),
     faults: { total: windows.length, byKind: faultCounts, nemesisErrors: nemesis.filter((e) => e.phase === 'error').length },
     availability: {
