@@ -73,6 +73,7 @@ const MESSAGES: Record<ClientErrorCode, (err: ApiError) => string> = {
   PEER_MESSAGE_REPLAYED: () => 'That message between server nodes was old or already delivered.',
   DATABASE_UNAVAILABLE: () => 'The booking database is briefly unavailable. Please try again in a few seconds.',
   REPLICA_UNAVAILABLE: () => 'The latest seat information could not be confirmed right now. Please try again in a moment.',
+  NOT_READY: () => 'This server is starting or stopping. Please try again in a moment.',
   NETWORK: () => 'Cannot reach MovieBook. Check your connection and try again.',
   BAD_RESPONSE: (e) => `The server gave an unexpected answer (${e.status || 'no status'}). Please try again.`,
 };

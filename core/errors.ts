@@ -46,6 +46,7 @@ export const ERROR_STATUS = {
   NODE_UNAVAILABLE: 502,
   DATABASE_UNAVAILABLE: 503,
   REPLICA_UNAVAILABLE: 503,
+  NOT_READY: 503,
   NO_HEALTHY_NODE: 503,
 } as const satisfies Record<string, number>;
 

@@ -68,7 +68,10 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
 
   const stats = { inFlight: 0, served: 0 };
   const clock = new ClusterClock(config.nodeId, config.cluster.clockSkewMs);
-  const ctx: NodeContext = { config, db, clock, cluster: undefined, replication: undefined, log, startedAt: Date.now(), stats };
+  const ctx: NodeContext = {
+    config, db, clock, cluster: undefined, replication: undefined, log, startedAt: Date.now(), stats,
+    phase: 'starting',
+  };
   const app = await buildApi(ctx, fallback);
   if (upgrade) app.server.on('upgrade', upgrade);
   await app.listen({ port: config.port, host: config.host });
@@ -102,10 +105,11 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   Object.assign(ctx, { cluster, clock: cluster.clock });
   cluster.clock.skewMs = config.cluster.clockSkewMs;
   const sweepEveryMs = config.cluster.holdSweepIntervalMs;
-  // The leader's duties, each fenced by its epoch: holds past their time, then old sessions and keys.
+  // The leader's duties, each fenced by its epoch: lapsed holds, then old sessions and keys.
   const expire = (c: PoolClient) => expireHolds(c, config.nodeId);
   cluster.addLeaderDuty({ name: 'expire holds', everyMs: sweepEveryMs, run: expire });
-  cluster.addLeaderDuty({ name: 'purge expired', everyMs: sweepEveryMs, run: (c) => purgeExpired(c) });
+  const purge = (c: PoolClient) => purgeExpired(c);
+  cluster.addLeaderDuty({ name: 'purge expired', everyMs: sweepEveryMs, run: purge });
   await cluster.start();
   const { mode, n, r, w, synchronous, gossipIntervalMs, fanout, antiEntropyMs, retentionMs, compactEveryMs } = config.replication;
   const compaction = {
@@ -117,6 +121,7 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   );
   await replication.start();
   ctx.replication = replication;
+  ctx.phase = 'serving';
 
   let stopped = false;
   return {
@@ -125,6 +130,7 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     async stop() {
       if (stopped) return;
       stopped = true;
+      ctx.phase = 'stopping';
       await replication.stop();
       await cluster.stop();
       await app.close();

@@ -20,6 +20,11 @@ export type NodeContext = {
   replication: ReplicationNode | undefined;
   log: Logger;
   startedAt: number;
+  /**
+   * Where the node process is: its port opens before it has joined the cluster and loaded its
+   * replica (`starting`), and it drains on SIGTERM (`stopping`). Absent: an API-only test node.
+   */
+  phase?: 'starting' | 'serving' | 'stopping';
   /** Requests being served and served so far (reported as this node's load). */
   stats: { inFlight: number; served: number };
 };

@@ -323,6 +323,8 @@ type Endpoint = {
 
 const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/api/health', auth: 'public' },
+  { method: 'GET', path: '/api/health/live', auth: 'public' },
+  { method: 'GET', path: '/api/health/ready', auth: 'public' },
   { method: 'GET', path: '/api/movies', auth: 'public', query: ['id', 'search', 'genre'] },
   { method: 'POST', path: '/api/movies', auth: 'admin', fields: ['title', 'description', 'genre', 'certificate', 'rating', 'durationMin', 'releaseYear', 'posterHue'] },
   { method: 'GET', path: '/api/movies/:p', auth: 'public' },

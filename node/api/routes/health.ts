@@ -7,7 +7,37 @@ import type { NodeContext } from '../context';
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
+/** A readiness probe's database check gives up after this long (the probe itself must answer). */
+const READY_DB_TIMEOUT_MS = 2_000;
+
 export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  // Liveness: the process answers. Nothing else — a database outage must not get nodes restarted.
+  app.get('/api/health/live', async () => ({ status: 'live', nodeId: ctx.config.nodeId }));
+
+  // Readiness: send this node traffic now? Its database answers, it has joined the cluster and
+  // loaded its replica, and it is not draining for a stop.
+  app.get('/api/health/ready', async (_req, reply) => {
+    const phase = ctx.phase ?? 'serving';
+    const database = await Promise.race([
+      ctx.db.query('SELECT 1').then(() => 'up' as const, () => 'down' as const),
+      new Promise<'down'>((done) => setTimeout(() => done('down'), READY_DB_TIMEOUT_MS).unref()),
+    ]);
+    const checks = {
+      database,
+      cluster: phase === 'starting' && !ctx.cluster ? 'joining' : 'joined',
+      replica: phase === 'starting' ? 'loading' : 'loaded',
+      stopping: phase === 'stopping',
+    };
+    const ready = database === 'up' && phase === 'serving';
+    if (ready) return { status: 'ready', nodeId: ctx.config.nodeId, checks };
+    const why = phase === 'stopping' ? 'the node is stopping'
+      : phase === 'starting' ? 'the node is still starting' : 'its database does not answer';
+    const details = { nodeId: ctx.config.nodeId, checks };
+    return reply.code(503).header('retry-after', '1').send({
+      error: { code: 'NOT_READY', message: `Not ready: ${why}`, details },
+    });
+  });
+
   app.get('/api/health', async (_req, reply) => {
     const started = performance.now();
     const database = await ctx.db.query('SELECT 1').then(
