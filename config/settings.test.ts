@@ -79,9 +79,13 @@ test('node, gateway and launcher: one line per bad setting, exit 2, no stack', (
     'gateway: invalid setting LB_WEIGHTS=node-1=3,node-2: entry "node-2" is not id=integer',
   ]);
 
-  const launcher = run('scripts/start.ts', { CLUSTER_SIZE: '0', SERVE_PAGES: 'off' });
+  // The launcher checks its own settings, the nodes' and the gateway's before it starts anything.
+  const bad = { CLUSTER_SIZE: '0', SERVE_PAGES: 'off', LB_RISE: '0', HOLD_TTL_S: '0' };
+  const launcher = run('scripts/start.ts', bad);
   assert.equal(launcher.status, 2, launcher.lines.join('\n'));
   assert.deepEqual(launcher.lines, [
     'npm start: invalid setting CLUSTER_SIZE=0: must be an integer from 1 to 20 (default 3)',
+    'npm start: invalid setting HOLD_TTL_S=0: must be an integer from 1 to 86400 (default 600)',
+    'npm start: invalid setting LB_RISE=0: must be an integer from 1 to 20 (default 2)',
   ]);
 });

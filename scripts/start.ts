@@ -7,7 +7,7 @@ import { handleShutdownSignalsOurselves } from '../db/embedded';
 import { takeRestartRequest } from '../node/cluster/restart-requests';
 import { clusterSecret } from '../node/cluster/secret';
 import { loadDotEnv } from '../config/dotenv';
-import { exitOnBadSettings, readSettings } from '../config/settings';
+import { exitOnBadSettings, readSettings, SettingsError } from '../config/settings';
 import { gatewaySettings } from '../gateway/config';
 import { loadConfig } from '../node/config';
 import { buildIfNeeded } from './build-if-needed';
@@ -27,15 +27,25 @@ loadDotEnv();
 Object.assign(process.env, { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' });
 /** Every process's settings are checked before anything starts: each bad one is a line, then exit 2. */
 function checkedSettings() {
-  try {
-    const launcher = readSettings(launcherSchema, process.env);
-    // The gateway's own, as it will get them (the database URL is known once the database runs).
-    gatewaySettings({ ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'embedded' });
-    return { ...launcher, config: loadConfig() };
-  } catch (err) {
-    exitOnBadSettings(err, 'npm start');
-    throw err;
+  const problems: string[] = [];
+  const attempt = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof SettingsError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
+  const launcher = attempt(() => readSettings(launcherSchema, process.env));
+  const config = attempt(() => loadConfig());
+  // The gateway's own, as it will get them (the database URL is known once the database runs).
+  const gatewayEnv = { ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'embedded' };
+  attempt(() => gatewaySettings(gatewayEnv));
+  if (!launcher || !config || problems.length) {
+    exitOnBadSettings(new SettingsError(problems), 'npm start');
   }
+  return { ...launcher!, config: config! };
 }
 const { CLUSTER_SIZE: clusterSize, NODE_BASE_PORT: basePort, config } = checkedSettings();
 const log = pino({ level: config.logLevel, base: { node: 'launcher' } });
