@@ -76,7 +76,6 @@ export type InboundResult =
   | { drop?: false; status: 200; reply: { bytes: Buffer; signature: string } }
   | { drop?: false; status: number; error: { code: string; message: string } };
 
-
 /**
  * A message type's handler. How it counts in the logical clocks is its type's rule
  * (core/clock-rules.ts), applied once `admit` (if any) accepted the message.
@@ -85,7 +84,6 @@ type Route = { schema: z.ZodType; handle: PeerMessageHandler<never>; admit?: Adm
 
 /** A peer's send time may be this far from our wall clock (see docs/cluster.md, "Peer messages"). */
 export const PEER_FRESHNESS_WINDOW_MS = DEFAULT_FRESHNESS_WINDOW_MS;
-
 
 export class ClusterNode {
   readonly clock: ClusterClock;
