@@ -18,10 +18,11 @@ export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
   // loaded its replica, and it is not draining for a stop.
   app.get('/api/health/ready', async (_req, reply) => {
     const phase = ctx.phase ?? 'serving';
+    let timer: NodeJS.Timeout | undefined;
     const database = await Promise.race([
       ctx.db.query('SELECT 1').then(() => 'up' as const, () => 'down' as const),
-      new Promise<'down'>((done) => setTimeout(() => done('down'), READY_DB_TIMEOUT_MS).unref()),
-    ]);
+      new Promise<'down'>((done) => (timer = setTimeout(() => done('down'), READY_DB_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
     const checks = {
       database,
       cluster: phase === 'starting' && !ctx.cluster ? 'joining' : 'joined',
