@@ -93,7 +93,8 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     sendSessionToken(reply, read.token);
     reply.header('x-replica-served-by', read.servedBy);
     const facts = read.entries.map((e) => e.value as unknown as BookingFact);
-    return { bookings: sortBookings([...(await bookingsFromReplica(ctx.db, facts)), ...(await compactedBookings(ctx, owner))]), consistency };
+    const [live, past] = await Promise.all([bookingsFromReplica(ctx.db, facts), compactedBookings(ctx, owner)]);
+    return { bookings: sortBookings([...live, ...past]), consistency };
   });
 
   app.get('/api/bookings/:id', async (req) => {
