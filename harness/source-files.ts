@@ -7,17 +7,17 @@ const IGNORED_DIRS = new Set([
 ]);
 
 /** The files under `dir` whose name `keep` accepts, sorted (hidden and IGNORED_DIRS skipped). */
-export function sourceFiles(
-  dir: string,
-  keep: (name: string) => boolean,
-  out: string[] = [],
-): string[] {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    const skipped = entry.name.startsWith('.') || IGNORED_DIRS.has(entry.name);
-    if (entry.isDirectory()) {
-      if (!skipped) sourceFiles(file, keep, out);
-    } else if (keep(entry.name)) out.push(file);
-  }
+export function sourceFiles(dir: string, keep: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  const walk = (folder: string) => {
+    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+      const file = path.join(folder, entry.name);
+      const skipped = entry.name.startsWith('.') || IGNORED_DIRS.has(entry.name);
+      if (entry.isDirectory()) {
+        if (!skipped) walk(file);
+      } else if (keep(entry.name)) out.push(file);
+    }
+  };
+  walk(dir);
   return out.sort();
 }

@@ -22,23 +22,52 @@ const BASELINE_FILE = path.join('scripts', 'tidy-baseline.json');
 type Finding = { file: string; line: number; what: string };
 type Counts = { longFunctions: number; longLines: number };
 
-/** Functions longer than the limit, and lines wider than it, in one file (tests included). */
-export function findingsOf(file: string, text: string): { longFunctions: Finding[]; longLines: Finding[] } {
+const VOCABULARY_FILE = path.join('core', 'vocabulary.ts');
+const WORD_LISTS = Object.entries(vocabulary as Record<string, unknown>)
+  .filter((e): e is [string, readonly string[]] => Array.isArray(e[1]));
+
+/** The shared list an array literal or a union of string literals alone spells, if any. */
+function spelledList(node: ts.ArrayLiteralExpression | ts.UnionTypeNode): string | undefined {
+  const members = ts.isUnionTypeNode(node) ? node.types : node.elements;
+  if (members.length < 2) return undefined;
+  const words = members.map((m) => (ts.isLiteralTypeNode(m) ? m.literal : m));
+  if (!words.every(ts.isStringLiteral)) return undefined;
+  const spelled = words.map((w) => (w as ts.StringLiteral).text);
+  // A union has no order; an array in another order (or with repeats) is a sequence or a mix of
+  // its own — the order of a test's mode switches, the weights of a workload — not a copy.
+  const copies = (list: readonly string[]) => ts.isUnionTypeNode(node)
+    ? new Set(spelled).size === list.length && list.every((w) => spelled.includes(w))
+    : spelled.join() === list.join();
+  return WORD_LISTS.find(([, list]) => copies(list))?.[0];
+}
+
+type Findings = { longFunctions: Finding[]; longLines: Finding[]; vocabularyCopies: Finding[] };
+
+/**
+ * One file, parsed and walked once: functions longer than the limit and lines wider than it
+ * (tests included), and copies of the shared word lists (core/vocabulary.ts itself excepted).
+ */
+export function findingsOf(file: string, text: string): Findings {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
   const longFunctions: Finding[] = [];
+  const vocabularyCopies: Finding[] = [];
   const visit = (node: ts.Node) => {
     if (ts.isFunctionLike(node) && 'body' in node && node.body) {
-      const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
-      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
-      const lines = last - first + 1;
+      const first = lineOf(node);
+      const lines = source.getLineAndCharacterOfPosition(node.getEnd()).line + 2 - first;
       const name = (node as ts.FunctionDeclaration).name?.getText(source) ?? '(anonymous)';
-      if (lines > MAX_FUNCTION_LINES) longFunctions.push({ file, line: first + 1, what: `${name}: ${lines} lines` });
+      if (lines > MAX_FUNCTION_LINES) longFunctions.push({ file, line: first, what: `${name}: ${lines} lines` });
+    }
+    if (file !== VOCABULARY_FILE && (ts.isArrayLiteralExpression(node) || ts.isUnionTypeNode(node))) {
+      const list = spelledList(node);
+      if (list) vocabularyCopies.push({ file, line: lineOf(node), what: `spells ${list}` });
     }
     ts.forEachChild(node, visit);
   };
   visit(source);
   const longLines = text.split('\n').flatMap((l, i) => (l.length > MAX_LINE_COLUMNS ? [{ file, line: i + 1, what: `${l.length} columns` }] : []));
-  return { longFunctions, longLines };
+  return { longFunctions, longLines, vocabularyCopies };
 }
 
 /** A file's room (its first folder); the tests of a strict room are ratcheted as a room of their own. */
@@ -49,12 +78,14 @@ function roomOf(file: string): string {
 const list = (findings: Finding[]) => findings.map((f) => `  ${f.file}:${f.line} ${f.what}`).join('\n');
 
 const byRoom = new Map<string, { longFunctions: Finding[]; longLines: Finding[] }>();
+const vocabularyCopies: Finding[] = [];
 for (const file of sourceFiles('.', (name) => /\.tsx?$/.test(name) && !name.endsWith('.d.ts'))) {
   const found = findingsOf(file, fs.readFileSync(file, 'utf8'));
   const room = byRoom.get(roomOf(file)) ?? { longFunctions: [], longLines: [] };
   room.longFunctions.push(...found.longFunctions);
   room.longLines.push(...found.longLines);
   byRoom.set(roomOf(file), room);
+  vocabularyCopies.push(...found.vocabularyCopies);
 }
 
 test(`core/: no function over ${MAX_FUNCTION_LINES} lines, no line over ${MAX_LINE_COLUMNS} columns`, () => {
@@ -95,45 +126,8 @@ test('the check finds a long function and a long line', () => {
   assert.equal(found.longLines.length, 1);
 });
 
-const VOCABULARY_FILE = path.join('core', 'vocabulary.ts');
-const WORD_LISTS = Object.entries(vocabulary as Record<string, unknown>)
-  .filter((e): e is [string, readonly string[]] => Array.isArray(e[1]));
-
-/** Array literals and union types of string literals alone that spell one of the shared lists. */
-export function vocabularyCopiesOf(file: string, text: string): Finding[] {
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
-  const found: Finding[] = [];
-  const check = (node: ts.Node, members: readonly ts.Node[]) => {
-    if (members.length < 2) return;
-    const words = members.map((m) => (ts.isLiteralTypeNode(m) ? m.literal : m));
-    if (!words.every(ts.isStringLiteral)) return;
-    const spelled = words.map((w) => (w as ts.StringLiteral).text);
-    // A union has no order; an array in another order (or with repeats) is a sequence or a mix of
-    // its own — the order of a test's mode switches, the weights of a workload — not a copy.
-    const copies = (list: readonly string[]) => ts.isUnionTypeNode(node)
-      ? new Set(spelled).size === list.length && list.every((w) => spelled.includes(w))
-      : spelled.join() === list.join();
-    for (const [name, list] of WORD_LISTS) {
-      if (copies(list)) {
-        const line = source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
-        found.push({ file, line, what: `spells ${name}` });
-      }
-    }
-  };
-  const visit = (node: ts.Node) => {
-    if (ts.isArrayLiteralExpression(node)) check(node, node.elements);
-    if (ts.isUnionTypeNode(node)) check(node, node.types);
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return found;
-}
-
 test('the shared words are declared once, in core/vocabulary.ts', () => {
-  const copies = sourceFiles('.', (name) => /\.tsx?$/.test(name) && !name.endsWith('.d.ts'))
-    .filter((file) => file !== VOCABULARY_FILE)
-    .flatMap((file) => vocabularyCopiesOf(file, fs.readFileSync(file, 'utf8')));
-  const where = copies.map((c) => `${c.file}:${c.line} ${c.what}`);
+  const where = vocabularyCopies.map((c) => `${c.file}:${c.line} ${c.what}`);
   assert.deepEqual(where, [], 'import the list (or its type) from core/vocabulary.ts');
 });
 
@@ -144,6 +138,6 @@ test('the vocabulary check finds a copied list and a copied union', () => {
     "const b = ['bully'];",
     "const c = ['ring', 'bully'];",
   ].join('\n');
-  const found = vocabularyCopiesOf('x.ts', text).map((f) => f.what);
+  const found = findingsOf('x.ts', text).vocabularyCopies.map((f) => f.what);
   assert.deepEqual(found, ['spells REPLICATION_MODES', 'spells ELECTION_ALGORITHMS']);
 });
