@@ -38,7 +38,6 @@
  */
 import { sortByPriority } from '../node-id';
 import { EMPTY_VECTOR_CLOCK, merge, type VectorClock } from '../vector-clock';
-import { assert } from '../assert';
 import { createRandom } from '../random';
 import type { Consistency, ReplicationMode } from '../vocabulary';
 import {
@@ -1225,10 +1224,6 @@ export function createReplicationCore(
           ...(retired.length ? { retired } : {}),
         });
       }
-      assert(
-        ctx.effects.every((e, i) => e.type !== 'persist' || i === 0),
-        'a step persists before it sends or answers',
-      );
       return { state: s, send: ctx.send, effects: ctx.effects };
     },
   };
