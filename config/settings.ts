@@ -92,7 +92,11 @@ export function allowedValues(setting: z.ZodType | undefined): string {
  * exits with 2, the usual code for bad usage; anything else is for the caller.
  */
 export function exitOnBadSettings(err: unknown, who: string): void {
-  if (!(err instanceof SettingsError)) return;
-  for (const line of err.problems) console.error(`${who}: invalid setting ${line}`);
+  if (err instanceof SettingsError) exitWithBadSettings(err.problems, who);
+}
+
+/** Print each bad setting on a line of its own and exit 2. */
+export function exitWithBadSettings(problems: readonly string[], who: string): never {
+  for (const line of problems) console.error(`${who}: invalid setting ${line}`);
   process.exit(2);
 }

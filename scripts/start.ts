@@ -7,7 +7,7 @@ import { handleShutdownSignalsOurselves } from '../db/embedded';
 import { takeRestartRequest } from '../node/cluster/restart-requests';
 import { clusterSecret } from '../node/cluster/secret';
 import { loadDotEnv } from '../config/dotenv';
-import { exitOnBadSettings, readSettings, SettingsError } from '../config/settings';
+import { exitWithBadSettings, readSettings, SettingsError } from '../config/settings';
 import { gatewaySettings } from '../gateway/config';
 import { loadConfig } from '../node/config';
 import { buildIfNeeded } from './build-if-needed';
@@ -42,10 +42,8 @@ function checkedSettings() {
   // The gateway's own, as it will get them (the database URL is known once the database runs).
   const gatewayEnv = { ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'embedded' };
   attempt(() => gatewaySettings(gatewayEnv));
-  if (!launcher || !config || problems.length) {
-    exitOnBadSettings(new SettingsError(problems), 'npm start');
-  }
-  return { ...launcher!, config: config! };
+  if (!launcher || !config || problems.length) exitWithBadSettings(problems, 'npm start');
+  return { ...launcher, config };
 }
 const { CLUSTER_SIZE: clusterSize, NODE_BASE_PORT: basePort, config } = checkedSettings();
 const log = pino({ level: config.logLevel, base: { node: 'launcher' } });
