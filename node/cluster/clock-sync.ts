@@ -18,7 +18,7 @@ export type ClockSyncLinks = {
   /** Who this node believes leads, in which epoch. */
   leaderView: () => { leader: string | null; epoch: number };
   /** Peers not known dead: the ones a round polls. */
-  livePeers: () => Peer[];
+  reachablePeers: () => Peer[];
   peer: (id: string) => Peer | undefined;
   call: CallPeer;
   route: RoutePeerMessage;
@@ -72,7 +72,7 @@ export class ClockSync {
         adjust: async (peer, deltaMs, round) => {
           await call(peer, 'clock.adjust', { deltaMs, round }, wire.okReply);
         },
-      }, this.links.livePeers(), ++this.roundNumber, epoch, this.links.berkeley);
+      }, this.links.reachablePeers(), ++this.roundNumber, epoch, this.links.berkeley);
       this.rounds.unshift(round);
       this.rounds.length = Math.min(this.rounds.length, SYNC_HISTORY_LIMIT);
       return round;

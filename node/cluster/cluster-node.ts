@@ -153,7 +153,7 @@ export class ClusterNode {
       berkeley: config.berkeley,
       leadingEpoch: () => this.leaderEpoch,
       leaderView: () => this.driver.view,
-      livePeers: () => [...this.peers.values()].filter((p) => this.verdict.get(p.id) !== 'dead'),
+      reachablePeers: () => this.reachablePeers(),
       peer: (id) => this.peers.get(id),
       call: (peer, type, body, schema) => this.call(peer, type, body, schema),
       route: (type, schema, handle, admit) => this.route(type, schema, handle, admit),
@@ -366,7 +366,12 @@ export class ClusterNode {
   }
 
   reachablePeerIds(): string[] {
-    return [...this.peers.keys()].filter((id) => this.verdict.get(id) !== 'dead');
+    return this.reachablePeers().map((p) => p.id);
+  }
+
+  /** Peers not known dead. */
+  private reachablePeers(): Peer[] {
+    return [...this.peers.values()].filter((p) => this.verdict.get(p.id) !== 'dead');
   }
 
   alivePeerIds(): string[] {
