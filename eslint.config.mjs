@@ -28,7 +28,7 @@ export default tseslint.config(
   },
   // core/: every algorithm, as pure functions of their inputs — no I/O, no clock, no randomness.
   doors(['core/**'], [
-    { regex: '^(?!(\\.|immutable$|zod$))', message: 'core/ imports only core/, immutable and zod' },
+    { regex: '^(?!(\\.|sorted-btree(\\/interfaces)?$|zod$))', message: 'core/ imports only core/, sorted-btree and zod' },
     door(['db', 'node', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'sim', 'bench', 'chaos', 'e2e', 'scripts'], 'core/ imports only core/'),
   ], {
     'no-restricted-globals': ['error',

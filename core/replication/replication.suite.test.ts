@@ -15,7 +15,7 @@ import {
   type WriteOutcome,
 } from '../../sim/replication/cluster';
 import { checkConvergence, checkDurability } from '../../sim/replication/checkers';
-import { contentOf, lwwWins, type Entry } from './store';
+import { contentOf, isSortedMap, lwwWins, type Entry } from './store';
 import { REPLICATION_MODES, type Consistency, type ReplicationMode } from '../vocabulary';
 
 const IDS = ['node-1', 'node-2', 'node-3'];
@@ -97,7 +97,9 @@ function assertConverged(cluster: ReplicationCluster, ids: readonly string[] = I
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    if (value instanceof Map || value instanceof Set) return value; // frozen Maps still mutate; purity is checked by JSON below
+    // Frozen Maps still mutate, and a sorted map marks its nodes shared in place when copied:
+    // purity is checked by JSON below.
+    if (value instanceof Map || value instanceof Set || isSortedMap(value)) return value;
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
   }
@@ -290,6 +292,7 @@ for (const mode of REPLICATION_MODES) {
 }
 
 function replacer(_key: string, value: unknown): unknown {
+  if (isSortedMap(value)) return [...value.entries()];
   if (value instanceof Map) return [...value];
   if (value instanceof Set) return [...value];
   return value;

@@ -516,15 +516,9 @@ export class ReplicationNode {
 
   localStats() {
     const store = this.state.store;
-    // From the group index (no walk over the replica: this answers every /api/replicas poll).
+    // From the store's counts (no walk over the replica: this answers every /api/replicas poll).
     const byKind: Record<string, number> = {};
-    let grouped = 0;
-    for (const [group, members] of store.groups) {
-      if (group.indexOf(':') !== group.length - 1) continue;
-      byKind[group.slice(0, -1)] = members.size;
-      grouped += members.size;
-    }
-    if (store.entries.size > grouped) byKind.other = store.entries.size - grouped;
+    for (const [kind, n] of store.kinds) byKind[kind === '' ? 'other' : kind.slice(0, -1)] = n;
     return {
       nodeId: this.nodeId,
       mode: this.core.mode,
