@@ -597,7 +597,7 @@ function counted(kinds: ReadonlyMap<string, number>, kind: string, by: number) {
   return out;
 }
 
-/** `with(key, value, true)`: without `true`, sorted-btree returns the old tree when a key exists. */
+/** `with(…, true)`: without `true`, sorted-btree returns the old tree if the key exists. */
 function ownedWith(owners: ReplicaStore['owners'], owner: string, e: Entry) {
   return owners.with(owner, (owners.get(owner) ?? sortedMap<Entry>()).with(e.key, e, true), true);
 }
