@@ -11,7 +11,9 @@ import {
 import { startCluster, waitFor, waitForAgreement, type TestCluster } from '../harness/cluster';
 import { createUsersDirect } from '../harness/helpers';
 import { measureReadsAtScale } from './replica-scale';
-import { measureHttpReadsAtScale, type HttpScaleRow } from './replica-scale-http';
+import {
+  HTTP_SCALE_ROUNDS, IDLE_SAMPLE_MS, MIN_CELL_MS, measureHttpReadsAtScale, type HttpScaleRow,
+} from './replica-scale-http';
 import {
   BenchClusters, Cleanup, cloneDatabase, dropDatabase, measuredOn, openSeededBenchDatabase, percentile, runMain, writeDocSection,
   type BenchDatabase, type Machine,
@@ -916,7 +918,9 @@ ${lines.join('\n')}
 Target (issue 13): cost at the largest size ≤ 1.2× the cost at the smallest — met by ${met.length} of ${judged.length} indexed rows${met.length ? ` (${met.join('; ')})` : ''}.
 The reads no longer walk the replica (the scan grows ${Math.round(scanRatio)}×, the indexed reads at most ${worst.toFixed(1)}×): what is
 left grows with the heap, not with the work — every document a read touches is a cache miss in a replica of
-${largest.toLocaleString('en-US')} bookings (${(process.memoryUsage().rss / 2 ** 30).toFixed(1)} GiB resident here), and the indexes' tries are a level or two deeper.`);
+${largest.toLocaleString('en-US')} bookings (${(process.memoryUsage().rss / 2 ** 30).toFixed(1)} GiB resident here, every size's store at once), and the
+B+ tree is a level or two deeper. This is the replica's part of a read, in microseconds; the next
+section measures whole reads as a client sees them, where it is a few percent.`);
   log(`wrote the "${SCALE_HEADING}" section of ${DOCS_FILE}`);
 }
 
@@ -968,6 +972,8 @@ function scaleHttpSection(rows: HttpScaleRow[], seconds: number, machine: Machin
   const refused = rows.filter((r) => r.refused > 0);
   const when = machine ? measuredOn(machine, database) : `Measured ${machineLine()}`;
   const atRest = sizes.map((n) => `${n.toLocaleString('en-US')}: ${(cell(n, 'seat map', 'eventual').idleCpuShare * 100).toFixed(1)}%`).join(', ');
+  const mib = (n: number) => (cell(n, 'seat map', 'eventual').rssBytes / 2 ** 20).toFixed(0);
+  const resident = sizes.map((n) => `${n.toLocaleString('en-US')}: ${mib(n)} MiB`).join(', ');
   return `${when} · \`npm run bench:replication -- --only-scale\` (${seconds.toFixed(0)} s for this part; part of every \`npm run bench:replication\`).
 
 A seat-map and a my-bookings read as a client sees them — HTTP to node-1 of a 3-node multi-master cluster, one
@@ -976,15 +982,19 @@ the cluster starts on a fresh copy of the seeded database and stops; the booking
 persisted replica by one SQL statement (100 per showtime, 20 per user, from an origin that is no member); the nodes
 start again and load them, as after any restart. The seat map reads the measured showtime's 100 documents (10
 seats booked), my bookings the bench user's 20. CPU: every node process's, per read. Every size's cluster is up at
-once; ${SCALE_HTTP_READS} reads per cell and round, 3 rounds over the sizes in turn (median of the rounds' medians). A read
+once; per cell and round at least ${SCALE_HTTP_READS} reads and ${MIN_CELL_MS / 1000} s of them, ${HTTP_SCALE_ROUNDS} rounds over the
+sizes in turn; latency is the median of the rounds' medians, CPU per read the median of the rounds' figures
+(a full collection that falls into one round does not decide the cell). A read
 refused with 503 is tried again and its latency runs until it answers: ${refused.length === 0 ? 'none was refused.'
     : refused.map((r) => `${r.refused} of ${r.read} ${r.level} at ${r.size.toLocaleString('en-US')}`).join(', ') + ' (a replica in a long collection missed the read timeout).'}
-The cluster's CPU at rest (3 s before each size's reads, median of the rounds; one core = 100%) — ${atRest} —
-is heartbeats, anti-entropy and the collection of a larger heap; it is subtracted from the CPU while reading to give
-what a read costs, and grows with the replica, not with the reads. At 1,000,000 bookings each
-node's heap is ~3 GiB: a full collection (about a second of CPU) that falls into a cell's few
-hundred milliseconds of reads dominates that cell's CPU figure, and a strong read, which runs on
-every node, meets one more often. The latency medians are what a client sees.
+The cluster's CPU at rest (${IDLE_SAMPLE_MS / 1000} s before each size's reads, median of the rounds; one
+core = 100%) — ${atRest} — is heartbeats, anti-entropy and the collection of a larger heap; it is
+subtracted from the CPU while reading to give what a read costs, and grows with the replica, not with
+the reads. The windows are seconds long because CPU is counted in 10 ms ticks and because a full
+collection of a large heap (hundreds of milliseconds of CPU, every few seconds) must be shared out
+over many reads: in a window of a few hundred milliseconds it lands whole in the one cell it falls
+into. The latency medians are what a client sees. A node's resident memory (node-1, median of the
+rounds) — ${resident}.
 
 ${lines.join('\n')}
 Target (issue 13): cost at ${largest.toLocaleString('en-US')} ≤ 1.2× cost at ${smallest.toLocaleString('en-US')} (latency, and CPU above rest) — ${over.length === 0

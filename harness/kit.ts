@@ -308,6 +308,16 @@ export function processTicks(pid: number | 'self', waited = false): number {
   }
 }
 
+/** Resident memory of a process in bytes (VmRSS), 0 if it is gone. */
+export function processRssBytes(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? 0 : Number(kb) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU ticks of the reaped children of this process (pgbench runs, once they have exited). */
 export function reapedChildrenTicks(): number {
   return processTicks('self', true) - processTicks('self');
