@@ -4,7 +4,8 @@
  * Each simulated node runs the same pure cores as the real node shell: an election core (Bully or
  * Ring), Lamport and vector clocks under the shell's clock rules (core/clock-rules.ts,
  * by the wire type each message would have), and Berkeley synchronization with the elected leader
- * as time daemon. Around them the simulator plays the shell's part: a heartbeat
+ * as time daemon — its measurement is the daemon's own machine (core/berkeley-round.ts), its
+ * corrections `planCorrections`. Around them the simulator plays the shell's part: a heartbeat
  * failure detector, timers, the fencing register (a linearizable compare-and-set that every node
  * reaches, like PostgreSQL). Time, the network (loss, random delay, hence reordering, and
  * partitions), crashes and restarts come from SimCluster (./sim-cluster), shared with the
@@ -15,7 +16,10 @@
  * replays exactly.
  */
 import * as berkeley from '../core/berkeley';
-import type { ClockSample, SlewedOffset } from '../core/berkeley';
+import type { SlewedOffset } from '../core/berkeley';
+import {
+  startMeasurement, stepMeasurement, type Measurement, type MeasurementStep,
+} from '../core/berkeley-round';
 import type { ClockTraceRecord } from '../core/clock-check';
 import * as clocks from '../core/clock-rules';
 import type { LogicalClock } from '../core/clock-rules';
@@ -123,8 +127,8 @@ interface Daemon {
   readonly epoch: number;
   round: number;
   roundStartedAt: number;
-  samples: ClockSample[];
-  polls: Map<string, { index: number; sentAt: number }>;
+  /** The round's measurement (core/berkeley-round.ts, the real daemon's); null between rounds. */
+  measurement: Measurement | null;
 }
 
 interface NodeRuntime {
@@ -465,7 +469,9 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
       return;
     }
     if (node.daemon !== null && node.daemon.epoch === s.epoch) return;
-    const daemon: Daemon = { id: ++this.daemonSeq, epoch: s.epoch, round: 0, roundStartedAt: this.now, samples: [], polls: new Map() };
+    const daemon: Daemon = {
+      id: ++this.daemonSeq, epoch: s.epoch, round: 0, roundStartedAt: this.now, measurement: null,
+    };
     node.daemon = daemon;
     this.scheduler.push(this.now + 1, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: daemon.id });
   }
@@ -475,9 +481,9 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     if (d === null || d.id !== daemonId || this.now >= this.config.berkeley.stopAtMs) return;
     d.round += 1;
     d.roundStartedAt = this.now;
-    d.samples = [];
-    d.polls = new Map();
-    for (const peer of this.history.nodeIds) if (peer !== node.id) this.poll(node, d, peer, 0);
+    const peers = this.history.nodeIds.filter((id) => id !== node.id);
+    const samples = this.config.berkeley.samplesPerNode;
+    this.measured(node, d, startMeasurement(peers, samples, this.syncNow(node)));
     this.scheduler.push(this.now + this.config.berkeley.roundTimeoutMs, {
       kind: 'roundEnd',
       node: node.id,
@@ -487,32 +493,46 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     });
   }
 
-  private poll(node: NodeRuntime, d: Daemon, peer: string, index: number): void {
-    d.polls.set(peer, { index, sentAt: berkeley.syncClock(node.offset, this.localNow(node)) });
-    this.sendBatch(node, [{ to: peer, payload: { kind: 'timeRequest', epoch: d.epoch, round: d.round, index } }]);
+  private syncNow(node: NodeRuntime): number {
+    return berkeley.syncClock(node.offset, this.localNow(node));
+  }
+
+  /** Send the polls a measurement step asks for; once it is done, correct. */
+  private measured(node: NodeRuntime, d: Daemon, step: MeasurementStep): void {
+    d.measurement = step.state;
+    const { epoch, round } = d;
+    this.sendBatch(node, step.polls.map(({ to, index }) => ({
+      to, payload: { kind: 'timeRequest', epoch, round, index } as const,
+    })));
+    if (step.state.done) this.correct(node, d, step.state);
   }
 
   private onTimeReply(node: NodeRuntime, from: string, p: Extract<Payload, { kind: 'timeReply' }>): void {
     const d = node.daemon;
-    if (d === null || p.epoch !== d.epoch || p.round !== d.round) return;
-    const pending = d.polls.get(from);
-    if (pending === undefined || pending.index !== p.index) return;
-    d.samples.push({ nodeId: from, sentAt: pending.sentAt, receivedAt: berkeley.syncClock(node.offset, this.localNow(node)), remoteClock: p.clockMs });
-    if (p.index + 1 < this.config.berkeley.samplesPerNode) this.poll(node, d, from, p.index + 1);
-    else d.polls.delete(from);
+    if (d === null || d.measurement === null || p.epoch !== d.epoch || p.round !== d.round) return;
+    const reply = { type: 'reply', from, index: p.index, remoteClock: p.clockMs, now: this.syncNow(node) } as const;
+    this.measured(node, d, stepMeasurement(d.measurement, reply));
   }
 
+  /** The round's timeout: it ends with the samples it has. */
   private endRound(node: NodeRuntime, daemonId: number, round: number): void {
     const d = node.daemon;
-    if (d === null || d.id !== daemonId || d.round !== round) return;
+    if (d === null || d.id !== daemonId || d.round !== round || d.measurement === null) return;
+    this.measured(node, d, stepMeasurement(d.measurement, { type: 'timeout' }));
+  }
+
+  private correct(node: NodeRuntime, d: Daemon, measurement: Measurement): void {
+    d.measurement = null;
     const cfg = this.config.berkeley;
-    const plan = berkeley.planCorrections(node.id, d.samples, { outlierBoundMs: cfg.outlierBoundMs, maxRttMs: cfg.maxRttMs });
+    const { outlierBoundMs, maxRttMs } = cfg;
+    const plan = berkeley.planCorrections(node.id, measurement.samples, { outlierBoundMs, maxRttMs });
     const adjustments: { to: string; payload: Payload }[] = [];
     for (const [id, deltaMs] of Object.entries(plan.corrections)) {
-      if (id !== node.id) adjustments.push({ to: id, payload: { kind: 'timeAdjust', epoch: d.epoch, round, deltaMs } });
+      const payload = { kind: 'timeAdjust', epoch: d.epoch, round: d.round, deltaMs } as const;
+      if (id !== node.id) adjustments.push({ to: id, payload });
     }
     this.sendBatch(node, adjustments);
-    this.applyAdjust(node, d.epoch, round, plan.corrections[node.id] ?? 0);
+    this.applyAdjust(node, d.epoch, d.round, plan.corrections[node.id] ?? 0);
     const nextAt = Math.max(this.now + 1, d.roundStartedAt + cfg.syncIntervalMs);
     this.scheduler.push(nextAt, { kind: 'syncTick', node: node.id, inc: node.incarnation, daemon: d.id });
   }

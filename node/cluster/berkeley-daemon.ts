@@ -1,4 +1,7 @@
 import { planCorrections, type BerkeleyConfig, type ClockSample } from '../../core/berkeley';
+import {
+  startMeasurement, stepMeasurement, type MeasurementEvent, type Poll,
+} from '../../core/berkeley-round';
 import type { Peer } from '../../transport/transport';
 
 /** One Berkeley round as the time daemon (the leader) ran it. */
@@ -40,25 +43,43 @@ function spread(offsets: Record<string, number>): number {
   return values.length ? Math.max(...values) - Math.min(...values) : 0;
 }
 
-/** Poll a peer several times; each sample is timed on the master's sync clock. */
-async function samplePeer(io: DaemonIo, peer: Peer, field: 'syncClockMs' | 'appClockMs', count: number) {
-  const samples: (ClockSample & { slewing: boolean })[] = [];
-  for (let i = 0; i < count; i++) {
-    const sentAt = field === 'syncClockMs' ? io.syncNow() : io.appNow();
-    try {
-      const reading = await io.poll(peer);
-      const receivedAt = field === 'syncClockMs' ? io.syncNow() : io.appNow();
-      samples.push({ nodeId: peer.id, sentAt, receivedAt, remoteClock: reading[field], slewing: reading.slewing });
-    } catch {
-      // An unreachable peer simply has no sample this round.
-    }
-  }
-  return samples;
+/**
+ * One measurement (core/berkeley-round.ts, the machine the simulator runs too) driven over HTTP:
+ * every peer polled SAMPLES_PER_NODE times, one poll in flight per peer, each timed on the
+ * master's `field` clock; a failed poll (unreachable, timed out) ends that peer's samples.
+ */
+function measure(io: DaemonIo, peers: Peer[], field: 'syncClockMs' | 'appClockMs') {
+  const now = () => (field === 'syncClockMs' ? io.syncNow() : io.appNow());
+  const byId = new Map(peers.map((p) => [p.id, p]));
+  const slewing = new Set<string>();
+  return new Promise<{ samples: readonly ClockSample[]; slewing: Set<string> }>((resolve) => {
+    const first = startMeasurement([...byId.keys()], SAMPLES_PER_NODE, now());
+    let state = first.state;
+    const on = (event: MeasurementEvent) => {
+      const step = stepMeasurement(state, event);
+      state = step.state;
+      send(step.polls);
+    };
+    const send = (list: readonly Poll[]) => {
+      if (state.done) return resolve({ samples: state.samples, slewing });
+      for (const poll of list) {
+        io.poll(byId.get(poll.to)!).then(
+          (reading) => {
+            if (reading.slewing) slewing.add(poll.to);
+            const { to: from, index } = poll;
+            on({ type: 'reply', from, index, remoteClock: reading[field], now: now() });
+          },
+          () => on({ type: 'failed', from: poll.to, index: poll.index }),
+        );
+      }
+    };
+    send(first.polls);
+  });
 }
 
 /** Run one round: measure, plan with the pure core, send corrections, measure again. */
 export async function runSyncRound(io: DaemonIo, peers: Peer[], round: number, epoch: number, config: BerkeleyConfig): Promise<SyncRound> {
-  const samples = (await Promise.all(peers.map((p) => samplePeer(io, p, 'syncClockMs', SAMPLES_PER_NODE)))).flat();
+  const { samples } = await measure(io, peers, 'syncClockMs');
   const plan = planCorrections(io.self, samples, config);
   const offsetsBeforeMs = Object.fromEntries(plan.estimates.map((e) => [e.nodeId, Math.round(e.offsetMs * 100) / 100]));
   await Promise.all(
@@ -70,10 +91,10 @@ export async function runSyncRound(io: DaemonIo, peers: Peer[], round: number, e
   );
 
   // Measure the app clocks again, the way every other node will read them.
-  const after = (await Promise.all(peers.map((p) => samplePeer(io, p, 'appClockMs', SAMPLES_PER_NODE)))).flat();
-  const afterPlan = planCorrections(io.self, after, config);
+  const after = await measure(io, peers, 'appClockMs');
+  const afterPlan = planCorrections(io.self, after.samples, config);
   const offsetsAfterMs = Object.fromEntries(afterPlan.estimates.map((e) => [e.nodeId, Math.round(e.offsetMs * 100) / 100]));
-  const slewing = [...new Set(after.filter((s) => s.slewing).map((s) => s.nodeId))];
+  const slewing = [...after.slewing];
   if (io.ownSlewing()) slewing.push(io.self);
   return {
     round,
