@@ -41,8 +41,12 @@ export default tseslint.config(
     ],
     'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core/ takes the time as an input (`now`)' }],
   }),
-  // The simulators run the cores; nothing else.
-  doors(['sim/**'], [{ ...NODE_ONLY, regex: NODE_ONLY.regex.replace('node:', 'node:(?!assert)') }, door(['db', 'node', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'bench', 'chaos', 'e2e', 'scripts'], 'sim/ drives core/ only')]),
+  // The simulators run the cores, and the shells that take every seam as an argument; nothing else.
+  doors(['sim/**'], [
+    { ...NODE_ONLY, regex: NODE_ONLY.regex.replace('node:', 'node:(?!assert)') },
+    door(['db', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'bench', 'chaos', 'e2e', 'scripts'], 'sim/ drives core/ only'),
+    { regex: '(^|/|@/)node/(?!cluster/election-driver$)', message: 'sim/ runs core/ and the shells built on seams (node/cluster/election-driver.ts)' },
+  ]),
   // The web app: no server code (types excepted).
   doors(['app/**', 'components/**', 'client/**'], [
     { ...NODE_ONLY, allowTypeImports: true },

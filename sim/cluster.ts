@@ -1,15 +1,16 @@
 /**
  * Deterministic discrete-event simulation of a MovieBook cluster.
  *
- * Each simulated node runs the same pure cores as the real node shell: an election core (Bully or
- * Ring), Lamport and vector clocks under the shell's clock rules (core/clock-rules.ts,
- * by the wire type each message would have), and Berkeley synchronization with the elected leader
- * as time daemon — its measurement is the daemon's own machine (core/berkeley-round.ts), its
- * corrections `planCorrections`. Around them the simulator plays the shell's part: a heartbeat
- * failure detector, timers, the fencing register (a linearizable compare-and-set that every node
- * reaches, like PostgreSQL). Time, the network (loss, random delay, hence reordering, and
- * partitions), crashes and restarts come from SimCluster (./sim-cluster), shared with the
- * replication simulator. Nodes crash and restart; a restarted node keeps only what the shell persists: the
+ * Each simulated node runs the real node's election shell — `ElectionDriver`
+ * (node/cluster/election-driver.ts) over a Bully or Ring core, with the simulator's network,
+ * register and timers as its seams — Lamport and vector clocks under the shell's clock rules
+ * (core/clock-rules.ts, by the wire type each message would have), and Berkeley synchronization
+ * with the elected leader as time daemon: its measurement is the daemon's own machine
+ * (core/berkeley-round.ts), its corrections `planCorrections`. Around them the simulator plays the
+ * rest of the shell: a heartbeat failure detector and the fencing register (a linearizable
+ * compare-and-set that every node reaches, like PostgreSQL). Time, the network (loss, random
+ * delay, hence reordering, and partitions), crashes and restarts come from SimCluster
+ * (./sim-cluster), shared with the replication simulator. Nodes crash and restart; a restarted node keeps only what the shell persists: the
  * highest epoch seen and its logical clocks. Physical clocks have per-node skew and drift.
  *
  * All randomness comes from one seeded source and events run in (time, seq) order, so a seed
@@ -24,6 +25,7 @@ import type { ClockTraceRecord } from '../core/clock-check';
 import * as clocks from '../core/clock-rules';
 import type { LogicalClock } from '../core/clock-rules';
 import type { ElectionCore, ElectionEvent, ElectionMessage, ElectionState } from '../core/election';
+import { ElectionDriver, type CoreTimerPort } from '../node/cluster/election-driver';
 import type { History, FinalNodeState } from './history';
 import { PERFECT_NETWORK, type NetworkConditions } from './network';
 import { CoreTimers, stepTraceLine } from './scheduler';
@@ -120,7 +122,9 @@ type SimEvent =
   | { readonly kind: 'syncTick'; readonly node: string; readonly inc: number; readonly daemon: number }
   | { readonly kind: 'roundEnd'; readonly node: string; readonly inc: number; readonly daemon: number; readonly round: number }
   | { readonly kind: 'claimApply'; readonly node: string; readonly inc: number; readonly epoch: number; readonly leader: string }
-  | { readonly kind: 'claimReply'; readonly node: string; readonly inc: number; readonly event: ElectionEvent };
+  | { readonly kind: 'claimReply'; readonly node: string; readonly inc: number; event: ClaimResult };
+
+type ClaimResult = Extract<ElectionEvent, { type: 'claimResult' }>;
 
 interface Daemon {
   readonly id: number;
@@ -135,8 +139,11 @@ interface NodeRuntime {
   readonly id: string;
   up: boolean;
   incarnation: number;
-  election: ElectionState;
+  /** The node's election shell (node/cluster/election-driver.ts), a new one per incarnation. */
+  driver: ElectionDriver;
   readonly timers: CoreTimers;
+  /** What each armed timer of the driver runs when it fires. */
+  readonly onTimer: Map<string, () => void>;
   lastHeard: Map<string, number>;
   alive: Set<string>;
   /** Kept across crashes: the shell writes it on every change before it leaves the node. */
@@ -180,12 +187,13 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     this.trace = options.trace;
     this.config = options.config ?? DEFAULT_SIM_CONFIG;
     for (const id of options.nodeIds) {
-      this.nodes.set(id, {
+      // The driver comes right after: its seams close over the node.
+      const node = {
         id,
         up: false,
         incarnation: 0,
-        election: this.core.init(id, options.nodeIds),
         timers: new CoreTimers(),
+        onTimer: new Map(),
         lastHeard: new Map(),
         alive: new Set(),
         logical: clocks.LOGICAL_START,
@@ -196,7 +204,9 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
         persistedEpoch: 0,
         daemon: null,
         lastAdjust: { epoch: -1, round: -1 },
-      });
+      } as NodeRuntime;
+      node.driver = this.newDriver(node);
+      this.nodes.set(id, node);
     }
   }
 
@@ -214,7 +224,9 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     const started = this.bringUp(id);
     if (started === undefined) return;
     const node = started.node;
-    node.election = this.core.init(id, this.history.nodeIds, { epoch: node.persistedEpoch });
+    node.driver.stop();
+    node.onTimer.clear();
+    node.driver = this.newDriver(node);
     node.lastHeard.clear();
     node.alive.clear();
     node.offset = berkeley.initialOffset(this.config.berkeley.maxSlewRate);
@@ -223,7 +235,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     this.topologyChanged(started.kind);
     node.logical = clocks.restore(clocks.LOGICAL_START, node.logical); // a fresh process reads its clock file
     this.recordClock({ node: id, kind: 'restore', clock: node.logical });
-    this.stepCore(node, { type: 'start' });
+    node.driver.start('boot');
     this.scheduler.push(this.now, { kind: 'heartbeat', node: id, inc: node.incarnation });
   }
 
@@ -237,19 +249,19 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
   /** Deliver a raw election message as if `from` had sent it (for scripted tests). */
   inject(from: string, to: string, msg: ElectionMessage): void {
     const node = this.mustGet(to);
-    if (node.up) this.stepCore(node, { type: 'message', from, msg });
+    if (node.up) node.driver.onMessage(from, msg);
   }
 
   /** Feed an event straight into a node's core (for scripted tests, e.g. a manual trigger). */
   trigger(id: string, event: ElectionEvent): void {
     const node = this.mustGet(id);
-    if (node.up) this.stepCore(node, event);
+    if (node.up) node.driver.handle(event);
   }
 
   // ------------------------------------------------------------------ views
 
   electionState(id: string): ElectionState {
-    return this.mustGet(id).election;
+    return this.mustGet(id).driver.state;
   }
 
   registerState(): { epoch: number; leader: string | null } {
@@ -273,8 +285,8 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
         id: node.id,
         up: node.up,
         incarnation: node.incarnation,
-        leader: node.election.leader,
-        epoch: node.election.epoch,
+        leader: node.driver.state.leader,
+        epoch: node.driver.state.epoch,
         appClockMs: berkeley.appClock(node.offset, this.localNow(node)),
       });
     }
@@ -331,7 +343,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
           currentEpoch: this.register.epoch,
           currentLeader: this.register.leader,
         });
-        const result: ElectionEvent = {
+        const result: ClaimResult = {
           type: 'claimResult',
           epoch: event.epoch,
           leader: event.leader,
@@ -350,7 +362,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     switch (event.kind) {
       case 'timer':
         if (!node.timers.fire(event.name, event.gen)) return;
-        this.stepCore(node, { type: 'timer', name: event.name });
+        this.fireTimer(node, event.name);
         return;
       case 'heartbeat':
         this.heartbeat(node);
@@ -362,7 +374,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
         this.endRound(node, event.daemon, event.round);
         return;
       case 'claimReply':
-        this.stepCore(node, event.event);
+        node.driver.claimResult(event.event);
         return;
     }
   }
@@ -377,20 +389,20 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     if (node.delivered.has(env.id)) return;
     node.delivered.add(env.id);
     const p = env.payload;
-    if (p.kind === 'timeAdjust' && p.epoch < node.election.epoch) {
+    if (p.kind === 'timeAdjust' && p.epoch < node.driver.state.epoch) {
       this.history.refusedAdjustments += 1; // fencing: a deposed daemon's correction, refused before it counts
       return;
     }
     this.receiveClock(node, env);
     switch (p.kind) {
       case 'election':
-        this.stepCore(node, { type: 'message', from: env.from, msg: p.msg });
+        node.driver.onMessage(env.from, p.msg);
         return;
       case 'heartbeat':
         node.lastHeard.set(env.from, this.now);
         if (!node.alive.has(env.from)) {
           node.alive.add(env.from);
-          this.stepCore(node, { type: 'peerAlive', id: env.from });
+          node.driver.peerAlive(env.from);
         }
         return;
       case 'timeRequest':
@@ -417,7 +429,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
       if (!node.up) break;
       if (this.now - (node.lastHeard.get(peer) ?? -Infinity) > this.config.failureTimeoutMs) {
         node.alive.delete(peer);
-        this.stepCore(node, { type: 'peerDead', id: peer });
+        node.driver.peerDead(peer);
       }
     }
     this.history.clockReadings.push({
@@ -429,40 +441,62 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     this.scheduler.push(this.now + this.config.heartbeatIntervalMs, { kind: 'heartbeat', node: node.id, inc: node.incarnation });
   }
 
-  private stepCore(node: NodeRuntime, event: ElectionEvent): void {
-    const result = this.core.step(node.election, event);
-    node.election = result.state;
-    if (this.trace !== undefined) {
-      const s = result.state;
-      this.trace(stepTraceLine(this.now, node.id, event, `${s.phase} leader=${s.leader} epoch=${s.epoch}`, result));
-    }
-    node.persistedEpoch = result.state.epoch; // persist before sending
-    for (const effect of result.effects) {
-      if (this.applyTimerEffect(node, effect)) continue;
-      switch (effect.type) {
-        case 'claim':
-          this.history.claimDecisions.push({ time: this.now, node: node.id, incarnation: node.incarnation, epoch: effect.epoch, leader: effect.leader });
-          this.scheduler.push(this.now + this.registerLatency(), {
-            kind: 'claimApply',
-            node: node.id,
-            inc: node.incarnation,
-            epoch: effect.epoch,
-            leader: effect.leader,
-          });
-          break;
-        case 'leader':
-          this.history.leaderBeliefs.push({ time: this.now, node: node.id, incarnation: node.incarnation, leader: effect.leader, epoch: effect.epoch });
-          break;
-      }
-    }
-    this.sendBatch(node, result.send.map((o) => ({ to: o.to, payload: { kind: 'election', msg: o.msg } as const })));
-    this.updateDaemon(node);
+  /**
+   * The node's election shell, as the real node builds it, with the simulator's seams: messages
+   * onto the simulated network, claims against the simulated register, timers in simulated time.
+   */
+  private newDriver(node: NodeRuntime): ElectionDriver {
+    return new ElectionDriver(node.id, this.core, {}, this.history.nodeIds, node.persistedEpoch, {
+      send: ({ to, msg }) => this.sendBatch(node, [{ to, payload: { kind: 'election', msg } }]),
+      claim: (epoch, leader) => {
+        const [time, inc] = [this.now, node.incarnation];
+        this.history.claimDecisions.push({ time, node: node.id, incarnation: inc, epoch, leader });
+        const at = this.now + this.registerLatency();
+        this.scheduler.push(at, { kind: 'claimApply', node: node.id, inc, epoch, leader });
+      },
+      leaderChanged: (leader, epoch) => {
+        const [time, inc] = [this.now, node.incarnation];
+        this.history.leaderBeliefs.push({ time, node: node.id, incarnation: inc, leader, epoch });
+      },
+      now: () => this.now,
+      stepped: (event, result) => {
+        const s = result.state;
+        const summary = `${s.phase} leader=${s.leader} epoch=${s.epoch}`;
+        this.trace?.(stepTraceLine(this.now, node.id, event, summary, result));
+        node.persistedEpoch = s.epoch; // persist before sending
+        this.updateDaemon(node, s);
+      },
+    }, this.timerPort(node));
+  }
+
+  private timerPort(node: NodeRuntime): CoreTimerPort {
+    return {
+      set: (name, afterMs, fire) => {
+        node.onTimer.set(name, fire);
+        const gen = node.timers.set(name);
+        const timer = { kind: 'timer', node: node.id, inc: node.incarnation, name, gen } as const;
+        this.scheduler.push(this.now + afterMs, timer);
+      },
+      cancel: (name) => {
+        node.timers.cancel(name);
+        node.onTimer.delete(name);
+      },
+      clear: () => {
+        node.timers.clear();
+        node.onTimer.clear();
+      },
+    };
+  }
+
+  private fireTimer(node: NodeRuntime, name: string): void {
+    const fire = node.onTimer.get(name);
+    node.onTimer.delete(name);
+    fire?.();
   }
 
   // ------------------------------------------------------------------ Berkeley time daemon
 
-  private updateDaemon(node: NodeRuntime): void {
-    const s = node.election;
+  private updateDaemon(node: NodeRuntime, s: ElectionState): void {
     const leads = s.leader === node.id;
     if (!leads) {
       node.daemon = null;
@@ -538,7 +572,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
   }
 
   private applyAdjust(node: NodeRuntime, epoch: number, round: number, deltaMs: number): void {
-    if (epoch < node.election.epoch) {
+    if (epoch < node.driver.state.epoch) {
       this.history.refusedAdjustments += 1; // fencing: a deposed daemon's correction
       return;
     }

@@ -19,7 +19,8 @@ import { Refusal, type Admit, type PeerMessageHandler } from './peer-routes';
 import { ClockFile } from './clock-file';
 import { ClockTraceFile, type ClockTraceConfig } from './clock-trace';
 import { ClusterClock, messageId } from './cluster-clock';
-import { ElectionDriver } from './election-driver';
+import { createCore, ElectionDriver } from './election-driver';
+import { NamedTimers } from './named-timers';
 import * as membership from '../../db/membership';
 import * as wire from './peer-messages';
 import type { ElectionAlgorithm, NodeRole, PeerStatus } from '../../core/vocabulary';
@@ -132,7 +133,8 @@ export class ClusterNode {
       (m) => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, ...this.clock.stampSend({ id: messageId(config.nodeId, m.boot, m.seq), type: m.type, to: m.to }) }),
       this.faults, this.replayGuard,
     );
-    this.driver = new ElectionDriver(config.nodeId, config.electionAlgorithm, config.election, [], persistedEpoch, {
+    const core = createCore(config.electionAlgorithm, config.election);
+    this.driver = new ElectionDriver(config.nodeId, core, config.election, [], persistedEpoch, {
       send: (out) => {
         const peer = this.peers.get(out.to);
         if (peer) this.sendAndForget(peer, 'election', out.msg, wire.okReply);
@@ -145,7 +147,7 @@ export class ClusterNode {
       },
       leaderChanged: (leader, epoch) => this.onLeaderChanged(leader, epoch),
       now: () => Date.now(),
-    });
+    }, new NamedTimers());
     this.routeBuiltIns();
     this.clockSync = new ClockSync({
       nodeId: config.nodeId,

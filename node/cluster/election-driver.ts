@@ -3,7 +3,6 @@ import type {
   ElectionConfig, ElectionCore, ElectionEffect, ElectionEvent, ElectionMessage, ElectionState, Outgoing,
 } from '../../core/election';
 import { createRingElection } from '../../core/ring-election';
-import { NamedTimers } from './named-timers';
 import type { ElectionAlgorithm } from '../../core/vocabulary';
 
 /** One election round as this node saw it: from its first election activity to a known leader. */
@@ -25,7 +24,19 @@ export type ElectionIo = {
   claim(epoch: number, leader: string, algorithm: ElectionAlgorithm): void;
   leaderChanged(leader: string | null, epoch: number): void;
   now(): number;
+  /** After each core step, before its messages leave (the simulator persists and traces here). */
+  stepped?(event: ElectionEvent, result: ReturnType<ElectionCore['step']>): void;
 };
+
+/**
+ * The timers a core asks for by name: real ones on a node (./named-timers.ts), simulated in sim/.
+ * The driver has no I/O of its own, so the simulator runs it as the node does.
+ */
+export interface CoreTimerPort {
+  set(name: string, afterMs: number, fire: () => void): void;
+  cancel(name: string): void;
+  clear(): void;
+}
 
 const ROUND_HISTORY_LIMIT = 50;
 
@@ -40,42 +51,49 @@ export function createCore(algorithm: ElectionAlgorithm, config: Partial<Electio
  */
 export class ElectionDriver {
   private core: ElectionCore;
-  private state: ElectionState;
-  private readonly timers = new NamedTimers();
+  private current: ElectionState;
   private round: ElectionRound | null = null;
   readonly rounds: ElectionRound[] = [];
   messagesSent = 0;
   messagesReceived = 0;
   private stopped = false;
 
+  /** `core`: an algorithm's (createCore), or any core with the same shape (the sim's mutants). */
   constructor(
     private readonly self: string,
-    algorithm: ElectionAlgorithm,
+    core: ElectionCore,
     private readonly config: Partial<ElectionConfig>,
     members: readonly string[],
     persistedEpoch: number,
     private readonly io: ElectionIo,
+    private readonly timers: CoreTimerPort,
   ) {
-    this.core = createCore(algorithm, config);
-    this.state = this.core.init(self, members, { epoch: persistedEpoch });
+    this.core = core;
+    this.current = this.core.init(self, members, { epoch: persistedEpoch });
   }
 
   get algorithm(): ElectionAlgorithm {
     return this.core.name;
   }
 
+  /** The core's whole state (read-only: only the driver steps it). */
+  get state(): ElectionState {
+    return this.current;
+  }
+
+
   get view() {
-    return { leader: this.state.leader, epoch: this.state.epoch, phase: this.state.phase, refusedStaleMessages: this.state.refusedStaleMessages, members: this.state.members, alive: this.state.alive };
+    return { leader: this.current.leader, epoch: this.current.epoch, phase: this.current.phase, refusedStaleMessages: this.current.refusedStaleMessages, members: this.current.members, alive: this.current.alive };
   }
 
   /** Switch algorithm, keeping what this node knows (epoch, leader, live peers). */
   switchAlgorithm(algorithm: ElectionAlgorithm): void {
     if (algorithm === this.core.name) return;
-    const old = this.state;
+    const old = this.current;
     this.timers.clear();
     this.core = createCore(algorithm, this.config);
     const fresh = this.core.init(this.self, old.members.filter((m) => m !== this.self), { epoch: old.epoch });
-    this.state = { ...fresh, alive: old.alive, leader: old.leader, phase: old.leader === this.self ? 'leading' : 'follower' };
+    this.current = { ...fresh, alive: old.alive, leader: old.leader, phase: old.leader === this.self ? 'leading' : 'follower' };
     this.deliver({ type: 'start' }, 'algorithm switch', false);
   }
 
@@ -111,6 +129,26 @@ export class ElectionDriver {
     this.deliver(event);
   }
 
+  /** Any event, through the method a shell would call for it (scripted tests and the sim). */
+  handle(event: ElectionEvent): void {
+    switch (event.type) {
+      case 'start':
+        return this.start('start');
+      case 'trigger':
+        return this.trigger();
+      case 'message':
+        return this.onMessage(event.from, event.msg);
+      case 'peerAlive':
+        return this.peerAlive(event.id);
+      case 'peerDead':
+        return this.peerDead(event.id);
+      case 'membership':
+        return this.membership(event.members);
+      default:
+        return this.deliver(event);
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     this.timers.clear();
@@ -128,9 +166,11 @@ export class ElectionDriver {
 
   private deliver(event: ElectionEvent, trigger?: string, initiatedHere = false): void {
     if (this.stopped) return;
-    const before = this.state.phase;
-    const { state, send, effects } = this.core.step(this.state, event);
-    this.state = state;
+    const before = this.current.phase;
+    const result = this.core.step(this.current, event);
+    const { state, send, effects } = result;
+    this.current = state;
+    this.io.stepped?.(event, result);
     if (trigger && before !== state.phase && state.phase !== 'follower' && state.phase !== 'leading') {
       this.openRound(trigger, initiatedHere);
     }
