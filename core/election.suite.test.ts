@@ -119,7 +119,9 @@ for (const [name, make] of algorithms) {
       cluster.runUntil(10000);
       assert.equal(cluster.electionState('node-1').leader, null);
       const settled =
-        3000 + DEFAULT_SIM_CONFIG.failureTimeoutMs + DEFAULT_SIM_CONFIG.heartbeatIntervalMs;
+        3000 +
+        DEFAULT_SIM_CONFIG.failureDetector.deadAfterMs +
+        DEFAULT_SIM_CONFIG.heartbeatIntervalMs;
       assert.deepEqual(
         cluster.history.claimDecisions.filter((c) => c.time > settled),
         [],

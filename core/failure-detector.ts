@@ -3,6 +3,11 @@
  * verdicts at a given time. A peer is `suspect` after `suspectAfterMs` of silence and `dead` after
  * `deadAfterMs`. A refused connection (nothing listens on the peer's port: the process is gone)
  * makes it dead at once — the fast path that lets a crash be noticed within one heartbeat.
+ *
+ * A peer is `alive` only once heard: a peer just tracked (a node that registered, or every peer of
+ * a node that just started) is `suspect` until its first heartbeat, `dead` if none comes within
+ * `deadAfterMs`. Counting unheard peers alive let a node that had just started claim leadership
+ * with a "majority" it could not reach (found by the cluster simulator once it ran this rule).
  */
 import type { PeerStatus } from './vocabulary';
 
@@ -13,7 +18,12 @@ export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = {
   deadAfterMs: 1_500,
 };
 
-export type PeerRecord = { lastHeardMs: number | null; refusedAtMs: number | null };
+export type PeerRecord = {
+  /** When the detector started tracking the peer. */
+  trackedAtMs: number;
+  lastHeardMs: number | null;
+  refusedAtMs: number | null;
+};
 
 export type FailureDetectorState = ReadonlyMap<string, PeerRecord>;
 
@@ -23,7 +33,8 @@ export function track(
   nowMs: number,
 ): FailureDetectorState {
   const next = new Map<string, PeerRecord>();
-  for (const id of peers) next.set(id, state.get(id) ?? { lastHeardMs: nowMs, refusedAtMs: null });
+  const fresh = { trackedAtMs: nowMs, lastHeardMs: null, refusedAtMs: null };
+  for (const id of peers) next.set(id, state.get(id) ?? fresh);
   return next;
 }
 
@@ -32,8 +43,10 @@ export function heard(
   peer: string,
   nowMs: number,
 ): FailureDetectorState {
+  const record = state.get(peer);
+  if (!record) return state;
   const next = new Map(state);
-  next.set(peer, { lastHeardMs: nowMs, refusedAtMs: null });
+  next.set(peer, { ...record, lastHeardMs: nowMs, refusedAtMs: null });
   return next;
 }
 
@@ -55,8 +68,9 @@ export function statusOf(
   config: FailureDetectorConfig,
 ): PeerStatus {
   if (record.refusedAtMs !== null) return 'dead';
-  const silentMs = record.lastHeardMs === null ? Infinity : nowMs - record.lastHeardMs;
+  const silentMs = nowMs - (record.lastHeardMs ?? record.trackedAtMs);
   if (silentMs >= config.deadAfterMs) return 'dead';
+  if (record.lastHeardMs === null) return 'suspect';
   if (silentMs >= config.suspectAfterMs) return 'suspect';
   return 'alive';
 }
@@ -69,4 +83,28 @@ export function verdicts(
   const out = new Map<string, PeerStatus>();
   for (const [id, record] of state) out.set(id, statusOf(record, nowMs, config));
   return out;
+}
+
+export type VerdictChange = {
+  readonly id: string;
+  readonly before: PeerStatus | undefined;
+  readonly status: PeerStatus;
+};
+
+/**
+ * The verdicts now, and which changed since `before`: what a shell tells its election (a peer
+ * turned `alive` or `dead`; `suspect` is neither). Peers no longer tracked drop out.
+ */
+export function reevaluate(
+  state: FailureDetectorState,
+  before: ReadonlyMap<string, PeerStatus>,
+  nowMs: number,
+  config: FailureDetectorConfig,
+): { verdicts: Map<string, PeerStatus>; changes: VerdictChange[] } {
+  const now = verdicts(state, nowMs, config);
+  const changes: VerdictChange[] = [];
+  for (const [id, status] of now) {
+    if (before.get(id) !== status) changes.push({ id, before: before.get(id), status });
+  }
+  return { verdicts: now, changes };
 }

@@ -140,7 +140,8 @@ test('a token that holds no majority elects nobody', () => {
 
 test('a successor that does not ACK is suspected and skipped before the failure detector notices', () => {
   // A slow failure detector: the ring must route around crashed nodes by ACK timeouts alone.
-  const config = { ...DEFAULT_SIM_CONFIG, failureTimeoutMs: 5000 };
+  const failureDetector = { suspectAfterMs: 2500, deadAfterMs: 5000 };
+  const config = { ...DEFAULT_SIM_CONFIG, failureDetector };
   const cluster = new Cluster({
     seed: 2,
     core: createRingElection(),

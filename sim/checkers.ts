@@ -230,7 +230,8 @@ export function scenarioClockBoundMs(r: ScenarioResult): number {
 
 /** How long after a crash or partition every failure detector has caught up. */
 export function scenarioSettleMs(r: ScenarioResult): number {
-  return r.maxFaultDelayMs + r.config.failureTimeoutMs + r.config.heartbeatIntervalMs + 50;
+  const { failureDetector, heartbeatIntervalMs } = r.config;
+  return r.maxFaultDelayMs + failureDetector.deadAfterMs + heartbeatIntervalMs + 50;
 }
 
 export function checkAll(r: ScenarioResult): void {

@@ -26,6 +26,8 @@ import * as clocks from '../core/clock-rules';
 import type { LogicalClock } from '../core/clock-rules';
 import type { ElectionCore, ElectionEvent, ElectionMessage, ElectionState } from '../core/election';
 import { ElectionDriver, type CoreTimerPort } from '../node/cluster/election-driver';
+import * as fd from '../core/failure-detector';
+import type { PeerStatus } from '../core/vocabulary';
 import type { History, FinalNodeState } from './history';
 import { PERFECT_NETWORK, type NetworkConditions } from './network';
 import { CoreTimers, stepTraceLine } from './scheduler';
@@ -54,8 +56,8 @@ export interface BerkeleySimConfig {
 
 export interface SimConfig {
   readonly heartbeatIntervalMs: number;
-  /** A peer unheard for longer than this is reported dead. */
-  readonly failureTimeoutMs: number;
+  /** The node's failure detector's settings (core/failure-detector.ts, as the shell runs it). */
+  readonly failureDetector: fd.FailureDetectorConfig;
   readonly registerLatencyMinMs: number;
   readonly registerLatencyMaxMs: number;
   readonly recordCausality: boolean;
@@ -64,7 +66,7 @@ export interface SimConfig {
 
 export const DEFAULT_SIM_CONFIG: SimConfig = {
   heartbeatIntervalMs: 200,
-  failureTimeoutMs: 1000,
+  failureDetector: { suspectAfterMs: 500, deadAfterMs: 1000 },
   registerLatencyMinMs: 1,
   registerLatencyMaxMs: 5,
   recordCausality: true,
@@ -144,8 +146,9 @@ interface NodeRuntime {
   readonly timers: CoreTimers;
   /** What each armed timer of the driver runs when it fires. */
   readonly onTimer: Map<string, () => void>;
-  lastHeard: Map<string, number>;
-  alive: Set<string>;
+  /** The shell's failure detector: what it heard when, and its last verdicts. */
+  detector: fd.FailureDetectorState;
+  verdicts: ReadonlyMap<string, PeerStatus>;
   /** Kept across crashes: the shell writes it on every change before it leaves the node. */
   logical: LogicalClock;
   sent: number;
@@ -187,15 +190,14 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     this.trace = options.trace;
     this.config = options.config ?? DEFAULT_SIM_CONFIG;
     for (const id of options.nodeIds) {
-      // The driver comes right after: its seams close over the node.
-      const node = {
+      const fields: Omit<NodeRuntime, 'driver'> = {
         id,
         up: false,
         incarnation: 0,
         timers: new CoreTimers(),
         onTimer: new Map(),
-        lastHeard: new Map(),
-        alive: new Set(),
+        detector: new Map(),
+        verdicts: new Map(),
         logical: clocks.LOGICAL_START,
         sent: 0,
         delivered: new Set(),
@@ -204,7 +206,9 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
         persistedEpoch: 0,
         daemon: null,
         lastAdjust: { epoch: -1, round: -1 },
-      } as NodeRuntime;
+      };
+      // The driver's seams close over the node, so it is set right after.
+      const node = fields as NodeRuntime;
       node.driver = this.newDriver(node);
       this.nodes.set(id, node);
     }
@@ -227,8 +231,8 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
     node.driver.stop();
     node.onTimer.clear();
     node.driver = this.newDriver(node);
-    node.lastHeard.clear();
-    node.alive.clear();
+    node.detector = fd.track(new Map(), this.history.nodeIds.filter((p) => p !== id), this.now);
+    node.verdicts = new Map();
     node.offset = berkeley.initialOffset(this.config.berkeley.maxSlewRate);
     node.daemon = null;
     node.lastAdjust = { epoch: -1, round: -1 };
@@ -399,11 +403,8 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
         node.driver.onMessage(env.from, p.msg);
         return;
       case 'heartbeat':
-        node.lastHeard.set(env.from, this.now);
-        if (!node.alive.has(env.from)) {
-          node.alive.add(env.from);
-          node.driver.peerAlive(env.from);
-        }
+        node.detector = fd.heard(node.detector, env.from, this.now);
+        this.evaluateDetector(node);
         return;
       case 'timeRequest':
         this.sendBatch(node, [
@@ -425,13 +426,7 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
   private heartbeat(node: NodeRuntime): void {
     const peers = this.history.nodeIds.filter((id) => id !== node.id);
     this.sendBatch(node, peers.map((to) => ({ to, payload: { kind: 'heartbeat' } as const })));
-    for (const peer of [...node.alive]) {
-      if (!node.up) break;
-      if (this.now - (node.lastHeard.get(peer) ?? -Infinity) > this.config.failureTimeoutMs) {
-        node.alive.delete(peer);
-        node.driver.peerDead(peer);
-      }
-    }
+    this.evaluateDetector(node);
     this.history.clockReadings.push({
       time: this.now,
       node: node.id,
@@ -439,6 +434,18 @@ export class Cluster extends SimCluster<NodeRuntime, Envelope, SimEvent, History
       appClockMs: berkeley.appClock(node.offset, this.localNow(node)),
     });
     this.scheduler.push(this.now + this.config.heartbeatIntervalMs, { kind: 'heartbeat', node: node.id, inc: node.incarnation });
+  }
+
+  /** The shell's rule: a verdict turned alive or dead is told to the election (cluster-node.ts). */
+  private evaluateDetector(node: NodeRuntime): void {
+    const cfg = this.config.failureDetector;
+    const { verdicts, changes } = fd.reevaluate(node.detector, node.verdicts, this.now, cfg);
+    node.verdicts = verdicts;
+    for (const { id, status } of changes) {
+      if (!node.up) break;
+      if (status === 'alive') node.driver.peerAlive(id);
+      else if (status === 'dead') node.driver.peerDead(id);
+    }
   }
 
   /**

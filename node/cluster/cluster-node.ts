@@ -276,16 +276,14 @@ export class ClusterNode {
   }
 
   private evaluateFailureDetector(): void {
-    const now = fd.verdicts(this.detector, Date.now(), this.config.failureDetector);
-    for (const [id, status] of now) {
-      const before = this.verdict.get(id);
-      if (before === status) continue;
-      this.verdict.set(id, status);
+    const { failureDetector: config } = this.config;
+    const { verdicts, changes } = fd.reevaluate(this.detector, this.verdict, Date.now(), config);
+    this.verdict = verdicts;
+    for (const { id, before, status } of changes) {
       if (status === 'alive') this.driver.peerAlive(id);
       else if (status === 'dead') this.driver.peerDead(id);
       if (before !== undefined) this.log.info(`${id}: ${before} → ${status}`);
     }
-    for (const id of [...this.verdict.keys()]) if (!now.has(id)) this.verdict.delete(id);
   }
 
   // ---- inbound messages -----------------------------------------------------------------------
