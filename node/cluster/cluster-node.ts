@@ -9,7 +9,7 @@ import {
   decode, DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope, type RefusalReason,
 } from '../../transport/envelope';
 import { assert } from '../../core/assert';
-import * as fd from '../../core/failure-detector';
+import type { FailureDetectorConfig, VerdictChange } from '../../core/failure-detector';
 import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../db/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../transport/transport';
 import type { Db } from '../../db/pool';
@@ -21,6 +21,7 @@ import { ClockTraceFile, type ClockTraceConfig } from './clock-trace';
 import { ClusterClock, messageId } from './cluster-clock';
 import { createCore, ElectionDriver } from './election-driver';
 import { NamedTimers } from './named-timers';
+import { Members } from './members';
 import * as membership from '../../db/membership';
 import * as wire from './peer-messages';
 import type { ElectionAlgorithm, NodeRole, PeerStatus } from '../../core/vocabulary';
@@ -40,7 +41,7 @@ export type ClusterConfig = {
   port: number;
   secret: string;
   heartbeatIntervalMs: number;
-  failureDetector: fd.FailureDetectorConfig;
+  failureDetector: FailureDetectorConfig;
   syncIntervalMs: number;
   membershipRefreshMs: number;
   memberTtlMs: number;
@@ -97,11 +98,7 @@ export class ClusterNode {
   private readonly transport: PeerTransport;
   private readonly driver: ElectionDriver;
   private readonly clockSync: ClockSync;
-  private peers = new Map<string, Peer>();
-  private readonly peerInfo = new Map<string, { summary: NodeSummary; heardAt: number }>();
-  private detector: fd.FailureDetectorState = new Map();
-  private verdict = new Map<string, PeerStatus>();
-  private readonly heartbeatsInFlight = new Set<string>();
+  private readonly members: Members<NodeSummary>;
   private readonly loops: NodeJS.Timeout[] = [];
   private leaderLoops: NodeJS.Timeout[] = [];
   private leaderEpoch: number | null = null;
@@ -133,10 +130,19 @@ export class ClusterNode {
       (m) => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, ...this.clock.stampSend({ id: messageId(config.nodeId, m.boot, m.seq), type: m.type, to: m.to }) }),
       this.faults, this.replayGuard,
     );
+    this.members = new Members<NodeSummary>(config.failureDetector, {
+      heartbeat: async (peer, summary) => {
+        return (await this.call(peer, 'heartbeat', summary, wire.nodeSummary)).body;
+      },
+      isRefusal: (err) => err instanceof PeerUnreachable && err.refused,
+      membershipChanged: (ids) => this.driver.membership(ids),
+      verdictChanged: (change) => this.onVerdictChanged(change),
+      now: () => Date.now(),
+    });
     const core = createCore(config.electionAlgorithm, config.election);
     this.driver = new ElectionDriver(config.nodeId, core, config.election, [], persistedEpoch, {
       send: (out) => {
-        const peer = this.peers.get(out.to);
+        const peer = this.members.get(out.to);
         if (peer) this.sendAndForget(peer, 'election', out.msg, wire.okReply);
       },
       claim: (epoch, leader, algorithm) => {
@@ -155,8 +161,8 @@ export class ClusterNode {
       berkeley: config.berkeley,
       leadingEpoch: () => this.leaderEpoch,
       leaderView: () => this.driver.view,
-      reachablePeers: () => this.reachablePeers(),
-      peer: (id) => this.peers.get(id),
+      reachablePeers: () => this.members.reachable(),
+      peer: (id) => this.members.get(id),
       call: (peer, type, body, schema) => this.call(peer, type, body, schema),
       route: (type, schema, handle, admit) => this.route(type, schema, handle, admit),
     });
@@ -190,7 +196,7 @@ export class ClusterNode {
     await this.refreshMembership();
     this.driver.start('boot');
     this.every(this.config.membershipRefreshMs, () => this.refreshMembership());
-    this.every(this.config.heartbeatIntervalMs, () => this.heartbeatRound());
+    this.every(this.config.heartbeatIntervalMs, () => this.members.heartbeatRound(this.summary()));
   }
 
   async stop(): Promise<void> {
@@ -216,7 +222,7 @@ export class ClusterNode {
   /** Fire and forget; an unreachable peer is reported to the failure detector. */
   private sendAndForget(peer: Peer, type: string, body: unknown, replySchema: z.ZodType): void {
     this.call(peer, type, body, replySchema).catch((err: unknown) => {
-      if (err instanceof PeerUnreachable) this.unreachable(err);
+      if (err instanceof PeerUnreachable) this.members.unreachable(err.peer, err);
     });
   }
 
@@ -237,53 +243,13 @@ export class ClusterNode {
       leader: this.driver.view.leader, clock: { lamport: this.clock.lamport, vector: this.clock.vector },
     });
     const found = this.config.staticPeers ?? discovered;
-    const next = new Map(found.filter((p) => p.id !== this.config.nodeId).map((p) => [p.id, p]));
-    const changed = next.size !== this.peers.size || [...next.keys()].some((id) => !this.peers.has(id));
-    this.peers = next;
-    if (changed) {
-      this.detector = fd.track(this.detector, [...next.keys()], Date.now());
-      this.driver.membership([...next.keys()]);
-    }
+    this.members.update(found.filter((p) => p.id !== this.config.nodeId));
   }
 
-  private async heartbeatRound(): Promise<void> {
-    const summary = this.summary();
-    for (const peer of this.peers.values()) {
-      if (this.heartbeatsInFlight.has(peer.id)) continue;
-      this.heartbeatsInFlight.add(peer.id);
-      this.call(peer, 'heartbeat', summary, wire.nodeSummary)
-        .then((reply) => this.heard(peer.id, reply.body))
-        .catch((err: unknown) => {
-          if (err instanceof PeerUnreachable) this.unreachable(err);
-        })
-        .finally(() => this.heartbeatsInFlight.delete(peer.id));
-    }
-    this.evaluateFailureDetector();
-  }
-
-  private heard(peerId: string, summary?: NodeSummary): void {
-    if (!this.peers.has(peerId)) return;
-    this.detector = fd.heard(this.detector, peerId, Date.now());
-    if (summary) this.peerInfo.set(peerId, { summary, heardAt: Date.now() });
-    this.evaluateFailureDetector();
-  }
-
-  private unreachable(err: PeerUnreachable): void {
-    if (err.refused) {
-      this.detector = fd.refused(this.detector, err.peer, Date.now());
-      this.evaluateFailureDetector();
-    }
-  }
-
-  private evaluateFailureDetector(): void {
-    const { failureDetector: config } = this.config;
-    const { verdicts, changes } = fd.reevaluate(this.detector, this.verdict, Date.now(), config);
-    this.verdict = verdicts;
-    for (const { id, before, status } of changes) {
-      if (status === 'alive') this.driver.peerAlive(id);
-      else if (status === 'dead') this.driver.peerDead(id);
-      if (before !== undefined) this.log.info(`${id}: ${before} → ${status}`);
-    }
+  private onVerdictChanged({ id, before, status }: VerdictChange): void {
+    if (status === 'alive') this.driver.peerAlive(id);
+    else if (status === 'dead') this.driver.peerDead(id);
+    if (before !== undefined) this.log.info(`${id}: ${before} → ${status}`);
   }
 
   // ---- inbound messages -----------------------------------------------------------------------
@@ -303,8 +269,8 @@ export class ClusterNode {
     if (this.stopped || this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
     const replay = this.replayGuard.admit(env, Date.now());
     if (replay) return this.refuse(replay, 409, 'PEER_MESSAGE_REPLAYED');
-    this.heard(env.from);
-    if (!this.peers.has(env.from)) void this.refreshMembership();
+    this.members.heard(env.from);
+    if (!this.members.has(env.from)) void this.refreshMembership();
 
     const route = this.routes.get(env.type);
     if (!route) return this.refuse('unknown-type', 400, 'UNKNOWN_PEER_MESSAGE', `unknown message type ${env.type}`);
@@ -323,7 +289,7 @@ export class ClusterNode {
   /** The cluster's own message types (the body schemas are in peer-wire.ts). */
   private routeBuiltIns(): void {
     this.route('heartbeat', wire.nodeSummary, (from, body) => {
-      this.heard(from, body);
+      this.members.heard(from, body);
       return this.summary();
     });
     this.route('election', wire.electionMessage, (from, body) => {
@@ -355,27 +321,23 @@ export class ClusterNode {
 
   /** Send a protocol message to a peer and wait for its reply body. */
   async request<S extends z.ZodType>(peerId: string, type: string, body: unknown, replySchema: S): Promise<z.output<S>> {
-    const peer = this.peers.get(peerId);
+    const peer = this.members.get(peerId);
     if (!peer) throw new PeerUnreachable(peerId, false, `${peerId} is not a known peer`);
     return (await this.call(peer, type, body, replySchema)).body;
   }
 
   /** Peer ids, and those the failure detector believes alive. */
   peerIds(): string[] {
-    return [...this.peers.keys()];
-  }
-
-  reachablePeerIds(): string[] {
-    return this.reachablePeers().map((p) => p.id);
+    return this.members.ids();
   }
 
   /** Peers not known dead. */
-  private reachablePeers(): Peer[] {
-    return [...this.peers.values()].filter((p) => this.verdict.get(p.id) !== 'dead');
+  reachablePeerIds(): string[] {
+    return this.members.reachable().map((p) => p.id);
   }
 
   alivePeerIds(): string[] {
-    return [...this.peers.keys()].filter((id) => this.verdict.get(id) === 'alive');
+    return this.members.alive().map((p) => p.id);
   }
 
   get leader(): { leader: string | null; epoch: number } {
@@ -477,7 +439,7 @@ export class ClusterNode {
    */
   async triggerElection(algorithm: ElectionAlgorithm, timeoutMs = 5_000) {
     const before = this.driver.view.epoch;
-    const alive = [...this.peers.values()].filter((p) => this.verdict.get(p.id) === 'alive');
+    const alive = this.members.alive();
     const statsBefore = await this.clusterElectionStats(alive);
     await saveElectionAlgorithm(this.db, algorithm);
     await Promise.all(alive.map((p) => this.call(p, 'election.algorithm', { algorithm }, wire.algorithmReply).catch(() => undefined)));
@@ -515,7 +477,7 @@ export class ClusterNode {
 
   /** Forward an election trigger to another node. */
   async triggerElectionOn(nodeId: string, algorithm: ElectionAlgorithm) {
-    const peer = this.peers.get(nodeId);
+    const peer = this.members.get(nodeId);
     if (!peer) return undefined;
     // The peer answers once its election finished (up to its 5 s bound): wait a little longer.
     return (await this.call(peer, 'election.trigger', { algorithm }, wire.electionResult, 7_000)).body;
@@ -558,18 +520,7 @@ export class ClusterNode {
   nodes() {
     const now = Date.now();
     const self = { ...this.summary(), status: 'alive' as PeerStatus, lastHeartbeat: new Date(now).toISOString(), lastHeardMsAgo: 0 };
-    const peers = [...this.peers.values()].sort((a, b) => compareNodeIds(b.id, a.id)).map((p) => {
-      const info = this.peerInfo.get(p.id);
-      return {
-        ...(info?.summary ?? { id: p.id, url: p.url }),
-        id: p.id,
-        url: p.url,
-        status: this.verdict.get(p.id) ?? 'suspect',
-        lastHeartbeat: info ? new Date(info.heardAt).toISOString() : null,
-        lastHeardMsAgo: info ? now - info.heardAt : null,
-      };
-    });
-    return [self, ...peers].sort((a, b) => compareNodeIds(b.id, a.id));
+    return [self, ...this.members.view()].sort((a, b) => compareNodeIds(b.id, a.id));
   }
 
   faultsView() {
@@ -585,7 +536,7 @@ export class ClusterNode {
   setFaults(input: { partitionedFrom?: string[]; delayToMs?: Record<string, number>; paused?: boolean; clockSkewMs?: number; requestDelayMs?: number }): void {
     if (input.requestDelayMs !== undefined) this.requestDelayMs = input.requestDelayMs;
     if (input.partitionedFrom) {
-      const all = input.partitionedFrom.includes('*') ? [...this.peers.keys()] : input.partitionedFrom;
+      const all = input.partitionedFrom.includes('*') ? this.members.ids() : input.partitionedFrom;
       this.faults.partitionedFrom = new Set(all.filter((id) => id !== this.config.nodeId));
     }
     if (input.delayToMs) this.faults.delayToMs = new Map(Object.entries(input.delayToMs));
