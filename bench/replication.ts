@@ -81,7 +81,9 @@ const SCALE_HTTP_HEADING = 'Replica reads at scale, through a node';
  * One reader books 30+ times a minute: this measures replication, not the per-account limits
  * (node/config.ts; bench:abuse measures those).
  */
-const UNLIMITED_ACCOUNTS = { BOOKINGS_PER_ACCOUNT_PER_MIN: '1000000', HOLDS_PER_ACCOUNT_PER_MIN: '1000000' };
+const UNLIMITED_ACCOUNTS = {
+  BOOKINGS_PER_ACCOUNT_PER_MIN: '1000000', HOLDS_PER_ACCOUNT_PER_MIN: '1000000',
+};
 /** Reads per cell through a node (each a real HTTP request). */
 const SCALE_HTTP_READS = 200;
 

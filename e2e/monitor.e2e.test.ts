@@ -227,7 +227,11 @@ describe('system monitor in a browser', { timeout: 15 * 60_000 }, () => {
     await page.locator(`[data-testid="node-card-${newLeader}"][data-role="leader"]`).waitFor();
     // Two alive as soon as the node serving the poll has heard the other survivor since the kill
     // (a peer silent for SUSPECT_AFTER_MS under load is shown suspect until its next heartbeat).
-    await page.waitForFunction(() => document.querySelector('[data-testid="summary-alive"]')?.textContent === '2 / 3', undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="summary-alive"]')?.textContent === '2 / 3',
+      undefined,
+      { timeout: 10_000 },
+    );
     await snapBoth('health-leader-killed');
 
     // The "launcher" restarts it; the monitor shows it alive again (and, highest id, leading again).
