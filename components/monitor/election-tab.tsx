@@ -29,7 +29,7 @@ export function ElectionTab({ election, nodeIds, isAdmin, now, history, pinned }
   const [busy, setBusy] = useState<ElectionAlgorithm | null>(null);
   /** 'leader' (default), '' (any node, as the gateway picks), or a node id. */
   const [initiator, setInitiator] = useState('leader');
-  const [result, setResult] = useState<{ ok: true; value: ElectionResult } | { ok: false; message: string } | null>(null);
+  const [result, setResult] = useState<Outcome | null>(null);
   const data = election.data;
 
   async function trigger(algorithm: ElectionAlgorithm) {
@@ -61,88 +61,113 @@ export function ElectionTab({ election, nodeIds, isAdmin, now, history, pinned }
       {election.error ? <ErrorLine error={election.error} stale /> : null}
 
       <div className="grid gap-4 lg:grid-cols-5">
-        <Card className="lg:col-span-2" testId="current-leader">
-          <p className="text-[11px] font-medium uppercase tracking-wider text-slate-500">Current leader</p>
-          <div className="mt-2 flex items-center gap-3">
-            {data.leader ? (
-              <span className="flex size-12 items-center justify-center rounded-2xl text-slate-950" style={{ background: nodeColor(data.leader) }}>
-                <CrownIcon className="size-6" />
-              </span>
-            ) : (
-              <span className="flex size-12 items-center justify-center rounded-2xl bg-slate-800 text-xl text-slate-500">?</span>
-            )}
-            <div>
-              <p className="font-mono text-2xl font-bold text-white" data-testid="election-leader">{data.leader ?? 'none'}</p>
-              <p className="text-sm text-slate-400">phase of {data.nodeId}: {data.phase}</p>
-            </div>
-          </div>
-          <dl className="mt-5 grid grid-cols-3 gap-3">
-            <Stat label="Epoch" value={<span className="text-lg" data-testid="election-epoch">{data.epoch}</span>} />
-            <Stat label="Algorithm" value={<span className="capitalize" data-testid="election-algorithm">{data.algorithm}</span>} />
-            <Stat label="Alive" value={`${data.alive.length + 1} / ${data.members.length}`} hint={data.refusedStaleMessages ? `${data.refusedStaleMessages} stale msgs refused` : undefined} />
-          </dl>
-        </Card>
-
-        <Card className="lg:col-span-3" title="Run an election" subtitle="switches every node to the algorithm, then runs a real election from the initiator">
-          <div className="flex flex-wrap items-center gap-3">
-            <button
-              type="button"
-              onClick={() => void trigger('bully')}
-              disabled={!isAdmin || busy !== null}
-              className="inline-flex items-center gap-2 rounded-lg bg-amber-400 px-4 py-2 text-sm font-semibold text-slate-950 shadow-lg shadow-amber-500/10 hover:bg-amber-300 disabled:cursor-not-allowed disabled:opacity-50"
-            >
-              {busy === 'bully' && <span className="size-4 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />}
-              Trigger Bully election
-            </button>
-            <button
-              type="button"
-              onClick={() => void trigger('ring')}
-              disabled={!isAdmin || busy !== null}
-              className="inline-flex items-center gap-2 rounded-lg bg-violet-500 px-4 py-2 text-sm font-semibold text-white shadow-lg shadow-violet-500/10 hover:bg-violet-400 disabled:cursor-not-allowed disabled:opacity-50"
-            >
-              {busy === 'ring' && <span className="size-4 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />}
-              Trigger Ring election
-            </button>
-            <label className="flex items-center gap-2 text-sm text-slate-400">
-              from
-              <select
-                value={initiator}
-                onChange={(e) => setInitiator(e.target.value)}
-                disabled={!isAdmin}
-                className="rounded-lg border border-slate-700 bg-slate-900 px-2 py-1.5 text-sm text-slate-100 disabled:opacity-50"
-              >
-                <option value="leader">the leader</option>
-                <option value="">any node</option>
-                {nodeIds.map((id) => <option key={id} value={id}>{id}</option>)}
-              </select>
-            </label>
-          </div>
-          <p className="mt-3 text-xs text-slate-500">
-            Either algorithm runs a full election into a new epoch, even when the same node wins again. A node that restarts or switches algorithm only confirms the sitting leader.
-          </p>
-          {!isAdmin && <p className="mt-3 text-sm text-slate-400">Log in as an administrator to trigger elections.</p>}
-          <div className="mt-4" aria-live="polite" data-testid="election-result">
-            {result?.ok === true && (
-              <div className={`grid grid-cols-2 gap-3 rounded-xl border p-3 sm:grid-cols-4 ${result.value.ok ? 'border-emerald-500/30 bg-emerald-500/10' : 'border-amber-400/40 bg-amber-400/10'}`}>
-                <Stat
-                  label="Result"
-                  value={<span className="inline-flex items-center gap-1.5"><AlgorithmBadge algorithm={result.value.algorithm} /> {result.value.ok ? 'elected' : result.value.leader ? 'no new epoch' : 'no leader yet'}</span>}
-                  hint={!result.value.ok && result.value.leader ? `${result.value.leader} still leads` : undefined}
-                />
-                <Stat label="Leader · epoch" value={`${result.value.leader ?? '—'} · ${result.value.epoch}`} />
-                <Stat label="Took" value={formatMs(result.value.durationMs)} hint={`initiated by ${result.value.initiator}`} />
-                <Stat label="Messages" value={result.value.messages} hint="across the cluster" />
-              </div>
-            )}
-            {result?.ok === false && <p role="alert" className="rounded-xl border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-sm text-rose-100">{result.message}</p>}
-          </div>
-        </Card>
+        <CurrentLeaderCard data={data} />
+        <RunElectionCard
+          nodeIds={nodeIds} isAdmin={isAdmin} busy={busy} initiator={initiator}
+          onInitiator={setInitiator} onTrigger={(algorithm) => void trigger(algorithm)}
+          result={result}
+        />
       </div>
 
       <Card title="Recent elections" subtitle="merged from what each node reports: who started it, why, how long until a leader was known, messages each node sent" testId="election-timeline">
         {timeline.length === 0 ? <EmptyState>No election seen yet.</EmptyState> : <Timeline entries={timeline} now={now} />}
       </Card>
     </div>
+  );
+}
+
+/** What POST /api/election answered, or why it failed. */
+type Outcome = { ok: true; value: ElectionResult } | { ok: false; message: string };
+
+function CurrentLeaderCard({ data }: { data: Election }) {
+  return (
+    <Card className="lg:col-span-2" testId="current-leader">
+      <p className="text-[11px] font-medium uppercase tracking-wider text-slate-500">Current leader</p>
+      <div className="mt-2 flex items-center gap-3">
+        {data.leader ? (
+          <span className="flex size-12 items-center justify-center rounded-2xl text-slate-950" style={{ background: nodeColor(data.leader) }}>
+            <CrownIcon className="size-6" />
+          </span>
+        ) : (
+          <span className="flex size-12 items-center justify-center rounded-2xl bg-slate-800 text-xl text-slate-500">?</span>
+        )}
+        <div>
+          <p className="font-mono text-2xl font-bold text-white" data-testid="election-leader">{data.leader ?? 'none'}</p>
+          <p className="text-sm text-slate-400">phase of {data.nodeId}: {data.phase}</p>
+        </div>
+      </div>
+      <dl className="mt-5 grid grid-cols-3 gap-3">
+        <Stat label="Epoch" value={<span className="text-lg" data-testid="election-epoch">{data.epoch}</span>} />
+        <Stat label="Algorithm" value={<span className="capitalize" data-testid="election-algorithm">{data.algorithm}</span>} />
+        <Stat label="Alive" value={`${data.alive.length + 1} / ${data.members.length}`} hint={data.refusedStaleMessages ? `${data.refusedStaleMessages} stale msgs refused` : undefined} />
+      </dl>
+    </Card>
+  );
+}
+
+/** The two election buttons, who initiates, and the last election's answer. */
+function RunElectionCard(props: {
+  nodeIds: string[]; isAdmin: boolean; busy: ElectionAlgorithm | null; initiator: string;
+  onInitiator: (id: string) => void; onTrigger: (algorithm: ElectionAlgorithm) => void;
+  result: Outcome | null;
+}) {
+  const { nodeIds, isAdmin, busy, initiator, result } = props;
+  const { onInitiator: setInitiator, onTrigger: trigger } = props;
+  return (
+    <Card className="lg:col-span-3" title="Run an election" subtitle="switches every node to the algorithm, then runs a real election from the initiator">
+      <div className="flex flex-wrap items-center gap-3">
+        <button
+          type="button"
+          onClick={() => trigger('bully')}
+          disabled={!isAdmin || busy !== null}
+          className="inline-flex items-center gap-2 rounded-lg bg-amber-400 px-4 py-2 text-sm font-semibold text-slate-950 shadow-lg shadow-amber-500/10 hover:bg-amber-300 disabled:cursor-not-allowed disabled:opacity-50"
+        >
+          {busy === 'bully' && <span className="size-4 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />}
+          Trigger Bully election
+        </button>
+        <button
+          type="button"
+          onClick={() => trigger('ring')}
+          disabled={!isAdmin || busy !== null}
+          className="inline-flex items-center gap-2 rounded-lg bg-violet-500 px-4 py-2 text-sm font-semibold text-white shadow-lg shadow-violet-500/10 hover:bg-violet-400 disabled:cursor-not-allowed disabled:opacity-50"
+        >
+          {busy === 'ring' && <span className="size-4 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />}
+          Trigger Ring election
+        </button>
+        <label className="flex items-center gap-2 text-sm text-slate-400">
+          from
+          <select
+            value={initiator}
+            onChange={(e) => setInitiator(e.target.value)}
+            disabled={!isAdmin}
+            className="rounded-lg border border-slate-700 bg-slate-900 px-2 py-1.5 text-sm text-slate-100 disabled:opacity-50"
+          >
+            <option value="leader">the leader</option>
+            <option value="">any node</option>
+            {nodeIds.map((id) => <option key={id} value={id}>{id}</option>)}
+          </select>
+        </label>
+      </div>
+      <p className="mt-3 text-xs text-slate-500">
+        Either algorithm runs a full election into a new epoch, even when the same node wins again. A node that restarts or switches algorithm only confirms the sitting leader.
+      </p>
+      {!isAdmin && <p className="mt-3 text-sm text-slate-400">Log in as an administrator to trigger elections.</p>}
+      <div className="mt-4" aria-live="polite" data-testid="election-result">
+        {result?.ok === true && (
+          <div className={`grid grid-cols-2 gap-3 rounded-xl border p-3 sm:grid-cols-4 ${result.value.ok ? 'border-emerald-500/30 bg-emerald-500/10' : 'border-amber-400/40 bg-amber-400/10'}`}>
+            <Stat
+              label="Result"
+              value={<span className="inline-flex items-center gap-1.5"><AlgorithmBadge algorithm={result.value.algorithm} /> {result.value.ok ? 'elected' : result.value.leader ? 'no new epoch' : 'no leader yet'}</span>}
+              hint={!result.value.ok && result.value.leader ? `${result.value.leader} still leads` : undefined}
+            />
+            <Stat label="Leader · epoch" value={`${result.value.leader ?? '—'} · ${result.value.epoch}`} />
+            <Stat label="Took" value={formatMs(result.value.durationMs)} hint={`initiated by ${result.value.initiator}`} />
+            <Stat label="Messages" value={result.value.messages} hint="across the cluster" />
+          </div>
+        )}
+        {result?.ok === false && <p role="alert" className="rounded-xl border border-rose-500/40 bg-rose-500/10 px-3 py-2 text-sm text-rose-100">{result.message}</p>}
+      </div>
+    </Card>
   );
 }
 
