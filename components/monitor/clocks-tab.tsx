@@ -20,11 +20,7 @@ export function ClocksTab({ sync, leader, isAdmin, now, history, pinned }: {
   const data = sync.data;
   if (!data) return sync.error ? <ErrorLine error={sync.error} /> : <EmptyState>Reading the clocks…</EmptyState>;
   const nodes = [...data.nodes].sort((a, b) => compareNodeIds(a.id, b.id));
-  const columns = [...new Set([...nodes.map((n) => n.id), ...nodes.flatMap((n) => Object.keys(n.vector ?? {}))])].sort(compareNodeIds);
-  const columnMax = Object.fromEntries(columns.map((c) => [c, Math.max(0, ...nodes.map((n) => n.vector?.[c] ?? 0))]));
-  const lamportSeries: Series[] = nodes.map((n) => ({ id: n.id, label: n.id, color: nodeColor(n.id), points: history.lamport.get(n.id) ?? [] }));
   const rounds = [...data.rounds].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-  const p = data.physical;
 
   return (
     <div className="flex flex-col gap-5">
@@ -35,77 +31,139 @@ export function ClocksTab({ sync, leader, isAdmin, now, history, pinned }: {
       {sync.error ? <ErrorLine error={sync.error} stale /> : null}
 
       <div className="grid gap-4 lg:grid-cols-5">
-        <Card title="Lamport and vector clocks" subtitle="one row per node; a column is what that node knows of each node’s events" className="lg:col-span-3" testId="vector-clocks">
-          <div className="-mx-1 overflow-x-auto px-1">
-            <table className="w-full min-w-[17rem] border-separate border-spacing-y-1 text-sm">
-              <thead>
-                <tr className="text-left text-[11px] uppercase tracking-wider text-slate-500">
-                  <th scope="col" className="pb-1 font-medium">Node</th>
-                  <th scope="col" className="pb-1 pr-2 text-right font-medium">Lamport</th>
-                  {columns.map((c) => (
-                    <th key={c} scope="col" className="pb-1 text-center font-medium">V[{c.replace(/^node-/, 'n')}]</th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {nodes.map((n) => (
-                  <tr key={n.id} data-node={n.id}>
-                    <th scope="row" className="pr-2 text-left font-normal">
-                      <div className="flex flex-wrap items-center gap-1.5">
-                        <NodeChip id={n.id} />
-                        {n.status !== 'alive' && <StatusBadge status={n.status} />}
-                      </div>
-                    </th>
-                    <td className="pr-2 text-right font-mono text-base font-bold tabular-nums text-white" data-testid={`lamport-${n.id}`}>{n.lamport ?? '—'}</td>
-                    {columns.map((c) => {
-                      const v = n.vector?.[c];
-                      const max = columnMax[c] ?? 0;
-                      const strength = v === undefined || max === 0 ? 0 : 0.12 + 0.5 * (v / max);
-                      return (
-                        <td key={c} className="px-0.5">
-                          <span
-                            className={`block rounded-md px-1.5 py-1 text-center font-mono text-xs tabular-nums ${c === n.id ? 'font-bold text-white ring-1 ring-inset ring-white/20' : 'text-slate-200'}`}
-                            style={{ background: `color-mix(in srgb, ${nodeColor(c)} ${Math.round(strength * 100)}%, transparent)` }}
-                            title={v === undefined ? `${n.id} has heard of no event of ${c}` : `${n.id} knows ${v} event(s) of ${c}${v === max ? ' (the most anyone knows)' : ''}`}
-                          >
-                            {v ?? 0}
-                          </span>
-                        </td>
-                      );
-                    })}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </Card>
-        <Card title={<>Physical clock of <NodeChip id={data.nodeId} className="ml-1" /></>} subtitle="machine clock + injected skew + Berkeley correction" className="lg:col-span-2" testId="physical-clock">
-          <dl className="grid grid-cols-2 gap-3">
-            <Stat label="App clock" value={formatClock(p.appClockMs)} hint={`${formatSignedMs(p.appClockMs - p.machineMs)} vs machine`} />
-            <Stat label="Injected skew" value={formatSignedMs(p.skewMs)} />
-            <Stat label="Correction" value={formatSignedMs(p.offsetMs)} hint={p.slewing ? `slewing towards ${formatSignedMs(p.targetOffsetMs)}` : 'settled'} />
-            <Stat label="Lamport" value={data.lamport} />
-          </dl>
-        </Card>
+        <VectorClocksCard nodes={nodes} />
+        <PhysicalClockCard data={data} />
       </div>
 
-      <Card title="Lamport clocks over time" subtitle="last 90 s · heartbeats spread the highest value, so the lines mostly overlap">
-        <LineChart
-          series={lamportSeries}
-          label="Lamport clock of each node over the last 90 seconds"
-          height={160}
-          zeroLine={false}
-          xDomain={[now - WINDOW_MS, now]}
-          xTicks={[now - 90_000, now - 60_000, now - 30_000, now]}
-          xFormat={(x) => (Math.round((x - now) / 1000) === 0 ? 'now' : `${Math.round((x - now) / 1000)} s`)}
-          yFormat={(v) => String(Math.round(v))}
-          empty="Collecting samples…"
-        />
-        <Legend items={lamportSeries.map((s) => ({ label: s.label, color: s.color }))} />
-      </Card>
+      <LamportChartCard nodes={nodes} history={history} now={now} />
 
       <BerkeleyCharts rounds={rounds} leader={leader} isAdmin={isAdmin} onRound={sync.refresh} />
     </div>
+  );
+}
+
+type ClockNode = Sync['nodes'][number];
+
+/** One row per node: its Lamport clock and what it knows of each node's events (its vector). */
+function VectorClocksCard({ nodes }: { nodes: ClockNode[] }) {
+  const ids = [...nodes.map((n) => n.id), ...nodes.flatMap((n) => Object.keys(n.vector ?? {}))];
+  const columns = [...new Set(ids)].sort(compareNodeIds);
+  const most = (c: string) => Math.max(0, ...nodes.map((n) => n.vector?.[c] ?? 0));
+  const columnMax = Object.fromEntries(columns.map((c) => [c, most(c)]));
+  return (
+    <Card title="Lamport and vector clocks" subtitle="one row per node; a column is what that node knows of each node’s events" className="lg:col-span-3" testId="vector-clocks">
+      <div className="-mx-1 overflow-x-auto px-1">
+        <table className="w-full min-w-[17rem] border-separate border-spacing-y-1 text-sm">
+          <thead>
+            <tr className="text-left text-[11px] uppercase tracking-wider text-slate-500">
+              <th scope="col" className="pb-1 font-medium">Node</th>
+              <th scope="col" className="pb-1 pr-2 text-right font-medium">Lamport</th>
+              {columns.map((c) => (
+                <th key={c} scope="col" className="pb-1 text-center font-medium">V[{c.replace(/^node-/, 'n')}]</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {nodes.map((n) => (
+              <tr key={n.id} data-node={n.id}>
+                <th scope="row" className="pr-2 text-left font-normal">
+                  <div className="flex flex-wrap items-center gap-1.5">
+                    <NodeChip id={n.id} />
+                    {n.status !== 'alive' && <StatusBadge status={n.status} />}
+                  </div>
+                </th>
+                <td className="pr-2 text-right font-mono text-base font-bold tabular-nums text-white" data-testid={`lamport-${n.id}`}>{n.lamport ?? '—'}</td>
+                {columns.map((c) => {
+                  const v = n.vector?.[c];
+                  const max = columnMax[c] ?? 0;
+                  const strength = v === undefined || max === 0 ? 0 : 0.12 + 0.5 * (v / max);
+                  return (
+                    <td key={c} className="px-0.5">
+                      <span
+                        className={`block rounded-md px-1.5 py-1 text-center font-mono text-xs tabular-nums ${c === n.id ? 'font-bold text-white ring-1 ring-inset ring-white/20' : 'text-slate-200'}`}
+                        style={{ background: `color-mix(in srgb, ${nodeColor(c)} ${Math.round(strength * 100)}%, transparent)` }}
+                        title={v === undefined ? `${n.id} has heard of no event of ${c}` : `${n.id} knows ${v} event(s) of ${c}${v === max ? ' (the most anyone knows)' : ''}`}
+                      >
+                        {v ?? 0}
+                      </span>
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Card>
+  );
+}
+
+function PhysicalClockCard({ data }: { data: Sync }) {
+  const p = data.physical;
+  return (
+    <Card title={<>Physical clock of <NodeChip id={data.nodeId} className="ml-1" /></>} subtitle="machine clock + injected skew + Berkeley correction" className="lg:col-span-2" testId="physical-clock">
+      <dl className="grid grid-cols-2 gap-3">
+        <Stat label="App clock" value={formatClock(p.appClockMs)} hint={`${formatSignedMs(p.appClockMs - p.machineMs)} vs machine`} />
+        <Stat label="Injected skew" value={formatSignedMs(p.skewMs)} />
+        <Stat label="Correction" value={formatSignedMs(p.offsetMs)} hint={p.slewing ? `slewing towards ${formatSignedMs(p.targetOffsetMs)}` : 'settled'} />
+        <Stat label="Lamport" value={data.lamport} />
+      </dl>
+    </Card>
+  );
+}
+
+function LamportChartCard({ nodes, history, now }: { nodes: ClockNode[]; history: MonitorHistory; now: number }) {
+  const lamportSeries: Series[] = nodes.map((n) => ({
+    id: n.id, label: n.id, color: nodeColor(n.id), points: history.lamport.get(n.id) ?? [],
+  }));
+  return (
+    <Card title="Lamport clocks over time" subtitle="last 90 s · heartbeats spread the highest value, so the lines mostly overlap">
+      <LineChart
+        series={lamportSeries}
+        label="Lamport clock of each node over the last 90 seconds"
+        height={160}
+        zeroLine={false}
+        xDomain={[now - WINDOW_MS, now]}
+        xTicks={[now - 90_000, now - 60_000, now - 30_000, now]}
+        xFormat={(x) => (Math.round((x - now) / 1000) === 0 ? 'now' : `${Math.round((x - now) / 1000)} s`)}
+        yFormat={(v) => String(Math.round(v))}
+        empty="Collecting samples…"
+      />
+      <Legend items={lamportSeries.map((s) => ({ label: s.label, color: s.color }))} />
+    </Card>
+  );
+}
+
+/** The latest rounds, newest first: spread of the clocks before and after each. */
+function RoundsTable({ rounds }: { rounds: SyncRound[] }) {
+  return (
+    <table className="w-full text-sm" data-testid="berkeley-rounds">
+      <thead>
+        <tr className="border-b border-slate-800 text-left text-[11px] uppercase tracking-wider text-slate-500">
+          <th className="py-1.5 pr-3 font-medium">Round</th>
+          <th className="hidden py-1.5 pr-3 font-medium sm:table-cell">At</th>
+          <th className="py-1.5 pr-3 font-medium">Daemon</th>
+          <th className="py-1.5 pl-2 text-right font-medium">Spread before</th>
+          <th className="py-1.5 pl-2 text-right font-medium">after</th>
+          <th className="hidden py-1.5 pl-2 text-right font-medium sm:table-cell">Max error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {[...rounds].reverse().slice(0, 6).map((r) => (
+          <tr key={`${r.master}-${r.epoch}-${r.round}`} className="border-b border-slate-800/60 tabular-nums">
+            <td className="py-1.5 pr-3">#{r.round}</td>
+            <td className="hidden py-1.5 pr-3 text-slate-400 sm:table-cell">{formatClock(Date.parse(r.at))}</td>
+            <td className="py-1.5 pr-3"><NodeChip id={r.master} /></td>
+            <td className={`py-1.5 pl-2 text-right ${r.spreadBeforeMs > 100 ? 'text-amber-300' : ''}`}>{formatMs(r.spreadBeforeMs)}</td>
+            <td className="py-1.5 pl-2 text-right text-emerald-300">
+              {formatMs(r.spreadAfterMs)}
+              {r.slewing.length > 0 && <span className="block text-[11px] text-slate-500">{r.slewing.join(', ')} slewing</span>}
+            </td>
+            <td className="hidden py-1.5 pl-2 text-right text-slate-400 sm:table-cell">±{formatMs(r.maxErrorMs)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -178,33 +236,7 @@ function BerkeleyCharts({ rounds, leader, isAdmin, onRound }: { rounds: SyncRoun
           </div>
           <Legend items={before.map((s) => ({ label: s.label, color: s.color }))} />
           <div className="mt-4">
-            <table className="w-full text-sm" data-testid="berkeley-rounds">
-              <thead>
-                <tr className="border-b border-slate-800 text-left text-[11px] uppercase tracking-wider text-slate-500">
-                  <th className="py-1.5 pr-3 font-medium">Round</th>
-                  <th className="hidden py-1.5 pr-3 font-medium sm:table-cell">At</th>
-                  <th className="py-1.5 pr-3 font-medium">Daemon</th>
-                  <th className="py-1.5 pl-2 text-right font-medium">Spread before</th>
-                  <th className="py-1.5 pl-2 text-right font-medium">after</th>
-                  <th className="hidden py-1.5 pl-2 text-right font-medium sm:table-cell">Max error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...rounds].reverse().slice(0, 6).map((r) => (
-                  <tr key={`${r.master}-${r.epoch}-${r.round}`} className="border-b border-slate-800/60 tabular-nums">
-                    <td className="py-1.5 pr-3">#{r.round}</td>
-                    <td className="hidden py-1.5 pr-3 text-slate-400 sm:table-cell">{formatClock(Date.parse(r.at))}</td>
-                    <td className="py-1.5 pr-3"><NodeChip id={r.master} /></td>
-                    <td className={`py-1.5 pl-2 text-right ${r.spreadBeforeMs > 100 ? 'text-amber-300' : ''}`}>{formatMs(r.spreadBeforeMs)}</td>
-                    <td className="py-1.5 pl-2 text-right text-emerald-300">
-                      {formatMs(r.spreadAfterMs)}
-                      {r.slewing.length > 0 && <span className="block text-[11px] text-slate-500">{r.slewing.join(', ')} slewing</span>}
-                    </td>
-                    <td className="hidden py-1.5 pl-2 text-right text-slate-400 sm:table-cell">±{formatMs(r.maxErrorMs)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <RoundsTable rounds={rounds} />
           </div>
         </>
       )}
