@@ -49,19 +49,50 @@ export function ChaosTab({ state, health, election, nodeIds, lb, isAdmin, authSt
   authStatus: 'loading' | 'anonymous' | 'user';
   now: number;
 }) {
-  const { faults, setFaults, log, setLog } = state;
-  const [busy, setBusy] = useState<Record<string, string>>({});
-  const fetching = useRef(new Set<string>());
-
   const byId = new Map((health.data?.nodes ?? []).map((n) => [n.id, n]));
   const known = new Set(lb?.nodes.map((n) => n.id) ?? []);
+  useNodeFaults(state, isAdmin, nodeIds, byId, known);
+  const { busy, crash, setNodeFaults, probe } = useChaosActions(state, health);
 
-  function note(node: string, text: string, tone: LogLine['tone'] = 'info') {
-    setLog((prev) => [{ at: Date.now(), node, text, tone }, ...prev].slice(0, 30));
-  }
+  if (!isAdmin) return <ChaosLogin authStatus={authStatus} />;
+  return (
+    <div className="flex flex-col gap-5">
+      <p className="text-sm text-slate-400">
+        Actions go to the chosen node through the gateway (<code className="text-slate-300">X-Node</code>). Watch the cards, the summary above and the other tabs react:
+        the failure detector marks a node suspect then dead, the survivors elect a leader, the gateway routes around it.
+      </p>
+      <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
+        {nodeIds.map((id) => (
+          <ChaosCard
+            key={id}
+            id={id}
+            node={byId.get(id)}
+            entry={state.faults[id]}
+            busy={busy[id]}
+            leader={election?.leader ?? null}
+            others={nodeIds.filter((o) => o !== id)}
+            reachable={known.has(id)}
+            onCrash={(ms) => void crash(id, ms)}
+            onFaults={(change, text) => void setNodeFaults(id, change, text)}
+            onProbe={() => void probe(id)}
+          />
+        ))}
+      </div>
+      <ChaosLogCard log={state.log} election={election} now={now} />
+    </div>
+  );
+}
 
-  // Read the faults of every node that is up (once; then each action's answer keeps them current).
-  // A node that was crashed from here is read again only once it is back with a new pid.
+/**
+ * Read the faults of every node that is up (once; then each action's answer keeps them current).
+ * A node that was crashed from here is read again only once it is back with a new pid.
+ */
+function useNodeFaults(
+  state: ChaosState, isAdmin: boolean, nodeIds: string[],
+  byId: Map<string, HealthNode>, known: Set<string>,
+) {
+  const { faults, setFaults } = state;
+  const fetching = useRef(new Set<string>());
   const statusKey = [...byId.values()].map((n) => `${n.id}:${n.status}:${n.pid ?? ''}`).join(',');
   useEffect(() => {
     if (!isAdmin) return;
@@ -77,19 +108,15 @@ export function ChaosTab({ state, health, election, nodeIds, lb, isAdmin, authSt
         .finally(() => fetching.current.delete(id));
     }
   }, [isAdmin, statusKey, nodeIds.join(','), [...known].join(',')]); // the keys summarise what matters of `health` and `lb`
+}
 
-  if (!isAdmin) {
-    return (
-      <div className="rounded-2xl border border-slate-800 bg-slate-900/60 px-6 py-12 text-center" data-testid="chaos-login">
-        <p className="text-lg font-semibold text-white">Chaos is for administrators</p>
-        <p className="mx-auto mt-2 max-w-md text-sm text-slate-400">
-          {authStatus === 'user' ? 'Your account is not an administrator account.' : 'Log in as an administrator to crash, partition, pause or skew nodes — and watch the cluster cope.'}
-        </p>
-        {authStatus !== 'user' && (
-          <Link href="/login?next=%2Fmonitor%23chaos" className="mt-6 inline-block rounded-lg bg-amber-400 px-4 py-2 text-sm font-semibold text-slate-950 hover:bg-amber-300">Log in</Link>
-        )}
-      </div>
-    );
+/** What the cards can do to a node, each noted in the log; `busy`: the action running per node. */
+function useChaosActions(state: ChaosState, health: PollState<Health>) {
+  const { setFaults, setLog } = state;
+  const [busy, setBusy] = useState<Record<string, string>>({});
+
+  function note(node: string, text: string, tone: LogLine['tone'] = 'info') {
+    setLog((prev) => [{ at: Date.now(), node, text, tone }, ...prev].slice(0, 30));
   }
 
   async function act(id: string, what: string, run: () => Promise<void>) {
@@ -134,48 +161,45 @@ export function ChaosTab({ state, health, election, nodeIds, lb, isAdmin, authSt
     });
   }
 
+  return { busy, crash, setNodeFaults, probe };
+}
+
+function ChaosLogin({ authStatus }: { authStatus: 'loading' | 'anonymous' | 'user' }) {
   return (
-    <div className="flex flex-col gap-5">
-      <p className="text-sm text-slate-400">
-        Actions go to the chosen node through the gateway (<code className="text-slate-300">X-Node</code>). Watch the cards, the summary above and the other tabs react:
-        the failure detector marks a node suspect then dead, the survivors elect a leader, the gateway routes around it.
+    <div className="rounded-2xl border border-slate-800 bg-slate-900/60 px-6 py-12 text-center" data-testid="chaos-login">
+      <p className="text-lg font-semibold text-white">Chaos is for administrators</p>
+      <p className="mx-auto mt-2 max-w-md text-sm text-slate-400">
+        {authStatus === 'user' ? 'Your account is not an administrator account.' : 'Log in as an administrator to crash, partition, pause or skew nodes — and watch the cluster cope.'}
       </p>
-      <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
-        {nodeIds.map((id) => (
-          <ChaosCard
-            key={id}
-            id={id}
-            node={byId.get(id)}
-            entry={faults[id]}
-            busy={busy[id]}
-            leader={election?.leader ?? null}
-            others={nodeIds.filter((o) => o !== id)}
-            reachable={known.has(id)}
-            onCrash={(ms) => void crash(id, ms)}
-            onFaults={(change, text) => void setNodeFaults(id, change, text)}
-            onProbe={() => void probe(id)}
-          />
-        ))}
-      </div>
-      <Card title="What happened" subtitle="actions from this page, newest first" testId="chaos-log">
-        {log.length === 0 ? (
-          <p className="text-sm text-slate-500">Nothing yet. Try killing the leader.</p>
-        ) : (
-          <ol className="flex flex-col gap-1.5 text-sm">
-            {log.map((line, i) => (
-              <li key={`${line.at}-${i}`} className="flex flex-wrap gap-x-3">
-                <span className="font-mono text-xs tabular-nums text-slate-500">{formatClock(line.at)}</span>
-                <NodeChip id={line.node} />
-                <span className={line.tone === 'error' ? 'text-rose-300' : 'text-slate-300'}>{line.text}</span>
-              </li>
-            ))}
-          </ol>
-        )}
-        <p className="mt-3 text-xs text-slate-500" data-testid="chaos-leader">
-          Leader now: {election?.leader ?? 'none'} (epoch {election?.epoch ?? '—'}) · {formatClock(now)}
-        </p>
-      </Card>
+      {authStatus !== 'user' && (
+        <Link href="/login?next=%2Fmonitor%23chaos" className="mt-6 inline-block rounded-lg bg-amber-400 px-4 py-2 text-sm font-semibold text-slate-950 hover:bg-amber-300">Log in</Link>
+      )}
     </div>
+  );
+}
+
+function ChaosLogCard({ log, election, now }: {
+  log: LogLine[]; election: Election | undefined; now: number;
+}) {
+  return (
+    <Card title="What happened" subtitle="actions from this page, newest first" testId="chaos-log">
+      {log.length === 0 ? (
+        <p className="text-sm text-slate-500">Nothing yet. Try killing the leader.</p>
+      ) : (
+        <ol className="flex flex-col gap-1.5 text-sm">
+          {log.map((line, i) => (
+            <li key={`${line.at}-${i}`} className="flex flex-wrap gap-x-3">
+              <span className="font-mono text-xs tabular-nums text-slate-500">{formatClock(line.at)}</span>
+              <NodeChip id={line.node} />
+              <span className={line.tone === 'error' ? 'text-rose-300' : 'text-slate-300'}>{line.text}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+      <p className="mt-3 text-xs text-slate-500" data-testid="chaos-leader">
+        Leader now: {election?.leader ?? 'none'} (epoch {election?.epoch ?? '—'}) · {formatClock(now)}
+      </p>
+    </Card>
   );
 }
 
