@@ -215,8 +215,6 @@ function ChaosCard({ id, node, entry, busy, leader, others, reachable, onCrash, 
   onFaults: (change: Partial<Faults>, text: string) => void;
   onProbe: () => void;
 }) {
-  const [restart, setRestart] = useState(2);
-  const [skew, setSkew] = useState('3000');
   const status = node?.status ?? 'suspect';
   const f = entry && 'faults' in entry ? entry.faults : undefined;
   const crashed = entry !== undefined && 'crashedPid' in entry;
@@ -225,15 +223,7 @@ function ChaosCard({ id, node, entry, busy, leader, others, reachable, onCrash, 
   const disabled = busy !== undefined || !reachable || crashed || (status === 'dead' && !partitioned && !f?.paused);
   const role = node?.role ?? (leader === id ? 'leader' : undefined);
 
-  const chips: string[] = [];
-  if (f) {
-    if (f.partitionedFrom.length) chips.push(f.partitionedFrom.length >= others.length ? 'partitioned from all' : `partitioned from ${f.partitionedFrom.join(', ')}`);
-    if (f.paused) chips.push('paused');
-    if (f.clockSkewMs) chips.push(`clock ${formatSignedMs(f.clockSkewMs)}`);
-    if (f.requestDelayMs) chips.push(`slow +${f.requestDelayMs} ms`);
-    const delays = Object.entries(f.delayToMs).filter(([, ms]) => ms > 0);
-    if (delays.length) chips.push(`delay to ${delays.map(([p, ms]) => `${p} ${ms} ms`).join(', ')}`);
-  }
+  const chips = f ? faultChips(f, others) : [];
 
   return (
     <article
@@ -258,78 +248,123 @@ function ChaosCard({ id, node, entry, busy, leader, others, reachable, onCrash, 
         )}
       </div>
 
-      <div className="flex flex-wrap items-center gap-2 border-t border-slate-800 pt-3">
-        <button type="button" className={`${BTN} bg-rose-600 text-white hover:bg-rose-500`} disabled={disabled} onClick={() => onCrash(RESTART_OPTIONS[restart]!.ms)} aria-label={`Kill ${id}`}>
-          {busy === 'kill' ? 'Killing…' : 'Kill'}
-        </button>
-        <select
-          aria-label={`After killing ${id}`}
-          value={restart}
-          onChange={(e) => setRestart(Number(e.target.value))}
-          className="rounded-lg border border-slate-700 bg-slate-950 px-2 py-1.5 text-xs text-slate-200"
-        >
-          {RESTART_OPTIONS.map((o, i) => <option key={o.label} value={i}>{o.label}</option>)}
-        </select>
-      </div>
-
-      <div className="flex flex-wrap items-center gap-2">
-        <button
-          type="button"
-          className={partitioned ? `${BTN} bg-emerald-600 text-white hover:bg-emerald-500` : BTN_OUTLINE}
-          disabled={disabled || !f}
-          onClick={() => onFaults({ partitionedFrom: partitioned ? [] : ['*'] }, partitioned ? 'partition healed' : 'partitioned from every peer')}
-          aria-label={partitioned ? `Heal ${id}` : `Partition ${id}`}
-        >
-          {partitioned ? 'Heal partition' : 'Partition'}
-        </button>
-        <button
-          type="button"
-          className={BTN_OUTLINE}
-          disabled={disabled || !f}
-          onClick={() => onFaults({ paused: !f?.paused }, f?.paused ? 'resumed' : 'paused (sends and handles no peer messages)')}
-        >
-          {f?.paused ? 'Resume' : 'Pause'}
-        </button>
-        <button
-          type="button"
-          className={BTN_OUTLINE}
-          disabled={disabled || !f}
-          onClick={() => onFaults({ requestDelayMs: f?.requestDelayMs ? 0 : 300 }, f?.requestDelayMs ? 'requests fast again' : 'every API request 300 ms slower')}
-        >
-          {f?.requestDelayMs ? 'Fast again' : 'Slow down'}
-        </button>
-        <button type="button" className={BTN_OUTLINE} disabled={disabled} onClick={onProbe} title="Try a leader-only write with the epoch this node last led">
-          Fenced write
-        </button>
-      </div>
-
-      <form
-        className="flex flex-wrap items-center gap-2"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const ms = Math.round(Number(skew));
-          if (Number.isFinite(ms)) onFaults({ clockSkewMs: ms }, `clock skewed by ${formatSignedMs(ms)}`);
-        }}
-      >
-        <label className="flex items-center gap-2 text-xs text-slate-400">
-          Clock skew
-          <input
-            type="number"
-            step={100}
-            value={skew}
-            onChange={(e) => setSkew(e.target.value)}
-            className="w-24 rounded-lg border border-slate-700 bg-slate-950 px-2 py-1.5 text-xs tabular-nums text-slate-100 focus:border-amber-400 focus:outline-none"
-            aria-label={`Clock skew of ${id} in ms`}
-          />
-          ms
-        </label>
-        <button type="submit" className={BTN_OUTLINE} disabled={disabled || !f}>Skew</button>
-        {f?.clockSkewMs ? (
-          <button type="button" className={`${BTN} text-slate-300 hover:text-white`} disabled={disabled} onClick={() => onFaults({ clockSkewMs: 0 }, 'clock skew removed')}>
-            Reset
-          </button>
-        ) : null}
-      </form>
+      <KillControls id={id} busy={busy} disabled={disabled} onCrash={onCrash} />
+      <FaultButtons
+        f={f} id={id} partitioned={partitioned} disabled={disabled}
+        onFaults={onFaults} onProbe={onProbe}
+      />
+      <SkewForm f={f} id={id} disabled={disabled} onFaults={onFaults} />
     </article>
+  );
+}
+
+/** The faults a node has, as short labels. */
+function faultChips(f: Faults, others: string[]): string[] {
+  const chips: string[] = [];
+  const from = f.partitionedFrom;
+  if (from.length >= others.length && from.length) chips.push('partitioned from all');
+  else if (from.length) chips.push(`partitioned from ${from.join(', ')}`);
+  if (f.paused) chips.push('paused');
+  if (f.clockSkewMs) chips.push(`clock ${formatSignedMs(f.clockSkewMs)}`);
+  if (f.requestDelayMs) chips.push(`slow +${f.requestDelayMs} ms`);
+  const delays = Object.entries(f.delayToMs).filter(([, ms]) => ms > 0);
+  if (delays.length) chips.push(`delay to ${delays.map(([p, ms]) => `${p} ${ms} ms`).join(', ')}`);
+  return chips;
+}
+
+type OnFaults = (change: Partial<Faults>, text: string) => void;
+
+function KillControls({ id, busy, disabled, onCrash }: {
+  id: string; busy: string | undefined; disabled: boolean;
+  onCrash: (restartAfterMs: number | null) => void;
+}) {
+  const [restart, setRestart] = useState(2);
+  return (
+    <div className="flex flex-wrap items-center gap-2 border-t border-slate-800 pt-3">
+      <button type="button" className={`${BTN} bg-rose-600 text-white hover:bg-rose-500`} disabled={disabled} onClick={() => onCrash(RESTART_OPTIONS[restart]!.ms)} aria-label={`Kill ${id}`}>
+        {busy === 'kill' ? 'Killing…' : 'Kill'}
+      </button>
+      <select
+        aria-label={`After killing ${id}`}
+        value={restart}
+        onChange={(e) => setRestart(Number(e.target.value))}
+        className="rounded-lg border border-slate-700 bg-slate-950 px-2 py-1.5 text-xs text-slate-200"
+      >
+        {RESTART_OPTIONS.map((o, i) => <option key={o.label} value={i}>{o.label}</option>)}
+      </select>
+    </div>
+  );
+}
+
+function FaultButtons({ f, id, partitioned, disabled, onFaults, onProbe }: {
+  f: Faults | undefined; id: string; partitioned: boolean; disabled: boolean;
+  onFaults: OnFaults; onProbe: () => void;
+}) {
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <button
+        type="button"
+        className={partitioned ? `${BTN} bg-emerald-600 text-white hover:bg-emerald-500` : BTN_OUTLINE}
+        disabled={disabled || !f}
+        onClick={() => onFaults({ partitionedFrom: partitioned ? [] : ['*'] }, partitioned ? 'partition healed' : 'partitioned from every peer')}
+        aria-label={partitioned ? `Heal ${id}` : `Partition ${id}`}
+      >
+        {partitioned ? 'Heal partition' : 'Partition'}
+      </button>
+      <button
+        type="button"
+        className={BTN_OUTLINE}
+        disabled={disabled || !f}
+        onClick={() => onFaults({ paused: !f?.paused }, f?.paused ? 'resumed' : 'paused (sends and handles no peer messages)')}
+      >
+        {f?.paused ? 'Resume' : 'Pause'}
+      </button>
+      <button
+        type="button"
+        className={BTN_OUTLINE}
+        disabled={disabled || !f}
+        onClick={() => onFaults({ requestDelayMs: f?.requestDelayMs ? 0 : 300 }, f?.requestDelayMs ? 'requests fast again' : 'every API request 300 ms slower')}
+      >
+        {f?.requestDelayMs ? 'Fast again' : 'Slow down'}
+      </button>
+      <button type="button" className={BTN_OUTLINE} disabled={disabled} onClick={onProbe} title="Try a leader-only write with the epoch this node last led">
+        Fenced write
+      </button>
+    </div>
+  );
+}
+
+function SkewForm({ f, id, disabled, onFaults }: {
+  f: Faults | undefined; id: string; disabled: boolean; onFaults: OnFaults;
+}) {
+  const [skew, setSkew] = useState('3000');
+  return (
+    <form
+      className="flex flex-wrap items-center gap-2"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const ms = Math.round(Number(skew));
+        if (Number.isFinite(ms)) onFaults({ clockSkewMs: ms }, `clock skewed by ${formatSignedMs(ms)}`);
+      }}
+    >
+      <label className="flex items-center gap-2 text-xs text-slate-400">
+        Clock skew
+        <input
+          type="number"
+          step={100}
+          value={skew}
+          onChange={(e) => setSkew(e.target.value)}
+          className="w-24 rounded-lg border border-slate-700 bg-slate-950 px-2 py-1.5 text-xs tabular-nums text-slate-100 focus:border-amber-400 focus:outline-none"
+          aria-label={`Clock skew of ${id} in ms`}
+        />
+        ms
+      </label>
+      <button type="submit" className={BTN_OUTLINE} disabled={disabled || !f}>Skew</button>
+      {f?.clockSkewMs ? (
+        <button type="button" className={`${BTN} text-slate-300 hover:text-white`} disabled={disabled} onClick={() => onFaults({ clockSkewMs: 0 }, 'clock skew removed')}>
+          Reset
+        </button>
+      ) : null}
+    </form>
   );
 }
