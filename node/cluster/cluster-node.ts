@@ -8,9 +8,8 @@ import type { VectorClock } from '../../core/vector-clock';
 import {
   decode, DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope, type RefusalReason,
 } from '../../transport/envelope';
-import { assert } from '../../core/assert';
 import type { FailureDetectorConfig, VerdictChange } from '../../core/failure-detector';
-import { claimEpoch, currentLeadership, fencedWrite, FencedOut, saveElectionAlgorithm } from '../../db/leadership';
+import { claimEpoch, currentLeadership, saveElectionAlgorithm } from '../../db/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../transport/transport';
 import type { Db } from '../../db/pool';
 import type { SyncRound } from './berkeley-daemon';
@@ -22,17 +21,12 @@ import { ClusterClock, messageId } from './cluster-clock';
 import { createCore, ElectionDriver } from './election-driver';
 import { NamedTimers } from './named-timers';
 import { Members } from './members';
+import { LeaderDuties, type LeaderDuty } from './leader-duties';
 import * as membership from '../../db/membership';
 import * as wire from './peer-messages';
 import type { ElectionAlgorithm, NodeRole, PeerStatus } from '../../core/vocabulary';
-import type { PoolClient } from 'pg';
 
-/** Work only the leader does, in a transaction fenced by its epoch (`addLeaderDuty`). */
-export type LeaderDuty = {
-  name: string;
-  everyMs: number;
-  run: (client: PoolClient) => Promise<unknown>;
-};
+export type { LeaderDuty };
 
 export type ClusterConfig = {
   nodeId: string;
@@ -100,16 +94,11 @@ export class ClusterNode {
   private readonly clockSync: ClockSync;
   private readonly members: Members<NodeSummary>;
   private readonly loops: NodeJS.Timeout[] = [];
-  private leaderLoops: NodeJS.Timeout[] = [];
-  private leaderEpoch: number | null = null;
-  /** The last epoch this node led (kept after it is deposed, for the fencing probe). */
-  private lastLedEpoch: number | null = null;
-  private readonly leaderDuties: LeaderDuty[] = [];
+  private readonly duties: LeaderDuties;
   readonly refused: Record<RefusalReason | 'stale-epoch' | 'malformed' | 'too-large' | 'unknown-type', number> = {
     unsigned: 0, 'bad-signature': 0, 'wrong-recipient': 0, replayed: 0, 'stale-boot': 0, stale: 0, 'from-the-future': 0,
     'before-start': 0, 'stale-epoch': 0, malformed: 0, 'too-large': 0, 'unknown-type': 0,
   };
-  readonly leaderWrites = { accepted: 0, refused: 0 };
   private readonly startedAt = new Date();
   private stopped = false;
   private readonly routes = new Map<string, Route>();
@@ -130,6 +119,7 @@ export class ClusterNode {
       (m) => ({ epoch: this.driver?.view.epoch ?? persistedEpoch, ...this.clock.stampSend({ id: messageId(config.nodeId, m.boot, m.seq), type: m.type, to: m.to }) }),
       this.faults, this.replayGuard,
     );
+    this.duties = new LeaderDuties(config.nodeId, db, log);
     this.members = new Members<NodeSummary>(config.failureDetector, {
       heartbeat: async (peer, summary) => {
         return (await this.call(peer, 'heartbeat', summary, wire.nodeSummary)).body;
@@ -159,13 +149,17 @@ export class ClusterNode {
       nodeId: config.nodeId,
       clock: this.clock,
       berkeley: config.berkeley,
-      leadingEpoch: () => this.leaderEpoch,
+      leadingEpoch: () => this.duties.epoch,
       leaderView: () => this.driver.view,
       reachablePeers: () => this.members.reachable(),
       peer: (id) => this.members.get(id),
       call: (peer, type, body, schema) => this.call(peer, type, body, schema),
       route: (type, schema, handle, admit) => this.route(type, schema, handle, admit),
     });
+    // While leading, a Berkeley round every interval, and a first one soon after winning, so a
+    // skewed cluster is corrected without waiting.
+    const every = config.syncIntervalMs;
+    this.duties.addTask({ everyMs: every, firstAfterMs: Math.min(500, every), run: () => this.syncClocks() });
   }
 
   static async create(config: ClusterConfig, db: Db, log: Logger, load: () => NodeSummary['load']): Promise<ClusterNode> {
@@ -203,7 +197,7 @@ export class ClusterNode {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.loops) clearInterval(t);
-    this.stopLeaderDuties();
+    this.duties.stop();
     this.driver.stop();
     await membership.leave(this.db, this.config.nodeId).catch(() => {});
     await this.transport.close();
@@ -360,27 +354,8 @@ export class ClusterNode {
   private onLeaderChanged(leader: string | null, epoch: number): void {
     this.log.info(leader ? `leader is ${leader} (epoch ${epoch})` : `no leader (epoch ${epoch})`);
     for (const listener of this.leaderListeners) listener(leader, epoch);
-    if (leader === this.config.nodeId) this.startLeaderDuties(epoch);
-    else this.stopLeaderDuties();
-  }
-
-  private startLeaderDuties(epoch: number): void {
-    const last = this.lastLedEpoch;
-    assert(last === null || epoch >= last, 'the epochs a node leads only grow');
-    this.stopLeaderDuties();
-    this.leaderEpoch = epoch;
-    this.lastLedEpoch = epoch;
-    void this.leaderWrite('mark leader', (c) => c.query('UPDATE server_nodes SET is_leader = (id = $1), epoch = $2', [this.config.nodeId, epoch]));
-    const repeat = (ms: number, work: () => Promise<void>) => {
-      const t = setInterval(() => void work().catch((err: unknown) => this.log.warn({ err }, 'leader duty failed')), ms);
-      this.leaderLoops.push(t);
-    };
-    for (const duty of this.leaderDuties) {
-      repeat(duty.everyMs, () => this.leaderWrite(duty.name, duty.run).then(() => {}));
-    }
-    repeat(this.config.syncIntervalMs, () => this.syncClocks().then(() => {}));
-    // A first round soon after winning, so a skewed cluster is corrected without waiting.
-    this.leaderLoops.push(setTimeout(() => void this.syncClocks().catch(() => {}), Math.min(500, this.config.syncIntervalMs)));
+    if (leader === this.config.nodeId) this.duties.lead(epoch);
+    else this.duties.stop();
   }
 
   /**
@@ -389,36 +364,17 @@ export class ClusterNode {
    * fenced by the epoch it leads. Registered before `start()`.
    */
   addLeaderDuty(duty: LeaderDuty): void {
-    assert(this.leaderEpoch === null, 'leader duties are registered before the node can lead');
-    this.leaderDuties.push(duty);
+    this.duties.add(duty);
   }
 
-  private stopLeaderDuties(): void {
-    for (const t of this.leaderLoops) clearInterval(t);
-    this.leaderLoops = [];
-    this.leaderEpoch = null;
-  }
-
-  /** A leader-only write, fenced by this node's epoch. */
-  private async leaderWrite<T>(what: string, work: (client: PoolClient) => Promise<T>, epoch = this.leaderEpoch): Promise<T | undefined> {
-    if (epoch === null) return undefined;
-    try {
-      const result = await fencedWrite(this.db, epoch, this.config.nodeId, work);
-      this.leaderWrites.accepted += 1;
-      return result;
-    } catch (err) {
-      if (!(err instanceof FencedOut)) throw err;
-      this.leaderWrites.refused += 1;
-      this.log.warn(`${what}: ${err.message}`);
-      return undefined;
-    }
+  /** Leader-only writes accepted and refused by the fencing register. */
+  get leaderWrites(): LeaderDuties['writes'] {
+    return this.duties.writes;
   }
 
   /** Try a leader-only write with the epoch this node last led (tests and the chaos tab). */
-  async fencedWriteProbe(): Promise<{ accepted: boolean; epoch: number | null; leaderWrites: ClusterNode['leaderWrites'] }> {
-    const epoch = this.lastLedEpoch;
-    const done = await this.leaderWrite('probe', (c) => c.query('UPDATE server_nodes SET is_leader = (id = $1)', [this.config.nodeId]).then(() => true), epoch);
-    return { accepted: done === true, epoch, leaderWrites: { ...this.leaderWrites } };
+  fencedWriteProbe() {
+    return this.duties.probe();
   }
 
   /** A Berkeley round now, if this node leads (`POST /api/cluster/sync-now`). */
