@@ -6,7 +6,7 @@ import type { BerkeleyConfig } from '../../core/berkeley';
 import { LOGICAL_START, restore as restoreClock } from '../../core/clock-rules';
 import type { VectorClock } from '../../core/vector-clock';
 import {
-  decode, DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope, type RefusalReason,
+  DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope,
 } from '../../transport/envelope';
 import type { FailureDetectorConfig, VerdictChange } from '../../core/failure-detector';
 import { claimEpoch, currentLeadership, saveElectionAlgorithm } from '../../db/leadership';
@@ -14,7 +14,9 @@ import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } 
 import type { Db } from '../../db/pool';
 import type { SyncRound } from './berkeley-daemon';
 import { ClockSync } from './clock-sync';
-import { Refusal, type Admit, type PeerMessageHandler } from './peer-routes';
+import {
+  PeerRouter, type Admit, type InboundResult, type PeerMessageHandler, type RefusedReason,
+} from './peer-routes';
 import { ClockFile } from './clock-file';
 import { ClockTraceFile, type ClockTraceConfig } from './clock-trace';
 import { ClusterClock, messageId } from './cluster-clock';
@@ -67,16 +69,7 @@ export type NodeSummary = {
 };
 
 /** What to answer a POST /api/peer: nothing (a cut network), a signed reply, or a refusal. */
-export type InboundResult =
-  | { drop: true }
-  | { drop?: false; status: 200; reply: { bytes: Buffer; signature: string } }
-  | { drop?: false; status: number; error: { code: string; message: string } };
-
-/**
- * A message type's handler. How it counts in the logical clocks is its type's rule
- * (core/clock-rules.ts), applied once `admit` (if any) accepted the message.
- */
-type Route = { schema: z.ZodType; handle: PeerMessageHandler<never>; admit?: Admit };
+export type { InboundResult };
 
 /** A peer's send time may be this far from our wall clock (see docs/cluster.md, "Peer messages"). */
 export const PEER_FRESHNESS_WINDOW_MS = DEFAULT_FRESHNESS_WINDOW_MS;
@@ -95,13 +88,9 @@ export class ClusterNode {
   private readonly members: Members<NodeSummary>;
   private readonly loops: NodeJS.Timeout[] = [];
   private readonly duties: LeaderDuties;
-  readonly refused: Record<RefusalReason | 'stale-epoch' | 'malformed' | 'too-large' | 'unknown-type', number> = {
-    unsigned: 0, 'bad-signature': 0, 'wrong-recipient': 0, replayed: 0, 'stale-boot': 0, stale: 0, 'from-the-future': 0,
-    'before-start': 0, 'stale-epoch': 0, malformed: 0, 'too-large': 0, 'unknown-type': 0,
-  };
+  private readonly router: PeerRouter;
   private readonly startedAt = new Date();
   private stopped = false;
-  private readonly routes = new Map<string, Route>();
   private readonly leaderListeners: ((leader: string | null, epoch: number) => void)[] = [];
   private clockFile: ClockFile | undefined;
   private clockTrace: ClockTraceFile | undefined;
@@ -144,6 +133,7 @@ export class ClusterNode {
       leaderChanged: (leader, epoch) => this.onLeaderChanged(leader, epoch),
       now: () => Date.now(),
     }, new NamedTimers());
+    this.router = this.createRouter();
     this.routeBuiltIns();
     this.clockSync = new ClockSync({
       nodeId: config.nodeId,
@@ -160,6 +150,27 @@ export class ClusterNode {
     // skewed cluster is corrected without waiting.
     const every = config.syncIntervalMs;
     this.duties.addTask({ everyMs: every, firstAfterMs: Math.min(500, every), run: () => this.syncClocks() });
+  }
+
+  /** Inbound peer messages: what the router needs of the node. */
+  private createRouter(): PeerRouter {
+    return new PeerRouter({
+      nodeId: this.config.nodeId,
+      secret: this.config.secret,
+      replayGuard: this.replayGuard,
+      // A stopped node no longer takes part (its clock trace is closed; it would answer unrecorded).
+      takesPartWith: (from) => !this.stopped && !this.faults.paused && !this.faults.partitionedFrom.has(from),
+      heard: (from) => {
+        this.members.heard(from);
+        if (!this.members.has(from)) void this.refreshMembership();
+      },
+      delivered: (env) => this.clock.deliver({ id: messageId(env.from, env.boot, env.seq), type: env.type, from: env.from }, env),
+      reply: (to, type, body) => {
+        const { bytes, signature } = this.transport.envelope(to, type, body);
+        return { bytes, signature };
+      },
+      now: () => Date.now(),
+    });
   }
 
   static async create(config: ClusterConfig, db: Db, log: Logger, load: () => NodeSummary['load']): Promise<ClusterNode> {
@@ -248,36 +259,14 @@ export class ClusterNode {
 
   // ---- inbound messages -----------------------------------------------------------------------
 
-  /**
-   * Handle the raw bytes of a POST /api/peer: authenticate them (before any parsing), check the
-   * recipient, freshness and replays, parse the body with its type's schema, update clocks, dispatch.
-   */
-  async handleInbound(bytes: Buffer, signature: string | undefined, fromHeader?: string): Promise<InboundResult> {
-    if (signature === undefined) return this.refuse('unsigned', 401, 'PEER_MESSAGE_REFUSED');
-    const decoded = decode(this.config.secret, bytes, signature);
-    if (!decoded.ok) return decoded.reason === 'bad-signature' ? this.refuse('bad-signature', 401, 'PEER_MESSAGE_REFUSED') : this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID');
-    const env = decoded.envelope;
-    if (env.to !== this.config.nodeId) return this.refuse('wrong-recipient', 400, 'PEER_MESSAGE_INVALID');
-    if (fromHeader !== undefined && fromHeader !== env.from) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', 'X-Peer-From is not the sender');
-    // A stopped node no longer takes part (its clock trace is closed; it would answer unrecorded).
-    if (this.stopped || this.faults.paused || this.faults.partitionedFrom.has(env.from)) return { drop: true };
-    const replay = this.replayGuard.admit(env, Date.now());
-    if (replay) return this.refuse(replay, 409, 'PEER_MESSAGE_REPLAYED');
-    this.members.heard(env.from);
-    if (!this.members.has(env.from)) void this.refreshMembership();
+  /** The raw bytes of a POST /api/peer, through the router (authenticated before any parsing). */
+  handleInbound(bytes: Buffer, signature: string | undefined, fromHeader?: string): Promise<InboundResult> {
+    return this.router.handle(bytes, signature, fromHeader);
+  }
 
-    const route = this.routes.get(env.type);
-    if (!route) return this.refuse('unknown-type', 400, 'UNKNOWN_PEER_MESSAGE', `unknown message type ${env.type}`);
-    const body = route.schema.safeParse(env.body);
-    if (!body.success) return this.refuse('malformed', 400, 'PEER_MESSAGE_INVALID', `${env.type}: the body does not match its schema`);
-    const refusal = route.admit?.(env.from, env);
-    if (refusal) return this.refuse(refusal.reason, 409, 'PEER_MESSAGE_REPLAYED');
-    this.clock.deliver({ id: messageId(env.from, env.boot, env.seq), type: env.type, from: env.from }, env);
-    const parsed = { ...env, body: body.data as never };
-    const answer = await route.handle(env.from, parsed.body, parsed);
-    if (answer instanceof Refusal) return this.refuse(answer.reason, 409, 'PEER_MESSAGE_REPLAYED');
-    const { bytes: replyBytes, signature: replySignature } = this.transport.envelope(env.from, `${env.type}.reply`, answer);
-    return { status: 200, reply: { bytes: replyBytes, signature: replySignature } };
+  /** Peer messages refused, by reason. */
+  get refused(): PeerRouter['refused'] {
+    return this.router.refused;
   }
 
   /** The cluster's own message types (the body schemas are in peer-wire.ts). */
@@ -298,8 +287,8 @@ export class ClusterNode {
     this.route('election.stats', wire.emptyBody, () => this.electionStats());
   }
 
-  private route<S extends z.ZodType>(type: string, schema: S, handle: PeerMessageHandler<z.output<S>>, admit?: Route['admit']): void {
-    this.routes.set(type, { schema, handle: handle as PeerMessageHandler<never>, ...(admit && { admit }) });
+  private route<S extends z.ZodType>(type: string, schema: S, handle: PeerMessageHandler<z.output<S>>, admit?: Admit): void {
+    this.router.route(type, schema, handle, admit);
   }
 
   // ---- for protocols built on the node (replication) --------------------------------------------
@@ -344,9 +333,8 @@ export class ClusterNode {
   }
 
   /** Count a refused message; the reason is the message of the error answered. */
-  refuse(reason: keyof ClusterNode['refused'], status: number, code: string, message: string = reason): InboundResult {
-    this.refused[reason] += 1;
-    return { status, error: { code, message } };
+  refuse(reason: RefusedReason, status: number, code: string, message: string = reason): InboundResult {
+    return this.router.refuse(reason, status, code, message);
   }
 
   // ---- leadership -----------------------------------------------------------------------------
