@@ -1,6 +1,8 @@
 'use client';
 
 import { useEffect, useRef, useState } from 'react';
+import { WINDOW_MS } from './history';
+import { nodeColor } from './parts';
 
 /** Hand-rolled SVG charts, drawn at the element's real width so text stays legible on a phone. */
 
@@ -146,5 +148,35 @@ export function Bars({ items, max, format = (v) => String(v), label, testId }: {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** One line per node, from a history of points per node id. */
+export function nodeSeries(ids: readonly string[], points: ReadonlyMap<string, Series['points']>): Series[] {
+  return ids.map((id) => ({ id, label: id, color: nodeColor(id), points: points.get(id) ?? [] }));
+}
+
+const secondsAgo = (x: number, now: number) => Math.round((x - now) / 1000);
+
+/** The last 90 s (the monitor's history window) up to `now`, with its legend. */
+export function RecentChart({ series, now, label, height, yFormat, zeroLine }: {
+  series: Series[]; now: number; label: string;
+  height?: number; yFormat?: (v: number) => string; zeroLine?: boolean;
+}) {
+  return (
+    <>
+      <LineChart
+        series={series}
+        label={label}
+        {...(height !== undefined && { height })}
+        {...(zeroLine !== undefined && { zeroLine })}
+        xDomain={[now - WINDOW_MS, now]}
+        xTicks={[now - 90_000, now - 60_000, now - 30_000, now]}
+        xFormat={(x) => (secondsAgo(x, now) === 0 ? 'now' : `${secondsAgo(x, now)} s`)}
+        yFormat={yFormat ?? ((v) => v.toFixed(v < 10 && v % 1 ? 1 : 0))}
+        empty="Collecting samples…"
+      />
+      <Legend items={series.map((s) => ({ label: s.label, color: s.color }))} />
+    </>
   );
 }

@@ -3,10 +3,10 @@
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
 import { monitorErrorText, monitorFetch, type Sync, type SyncRound } from './api';
-import { Legend, LineChart, type Series } from './charts';
+import { Legend, LineChart, nodeSeries, RecentChart, type Series } from './charts';
 import { ErrorLine } from './health-tab';
-import { WINDOW_MS, type MonitorHistory } from './history';
-import { Card, EmptyState, formatClock, formatMs, formatSignedMs, NodeChip, nodeColor, SeenBy, Stat, StatusBadge } from './parts';
+import type { MonitorHistory } from './history';
+import { Card, TableHead, EmptyState, formatClock, formatMs, formatSignedMs, NodeChip, nodeColor, SeenBy, Stat, StatusBadge } from './parts';
 import type { PollState } from './use-poll';
 
 export function ClocksTab({ sync, leader, isAdmin, now, history, pinned }: {
@@ -113,23 +113,17 @@ function PhysicalClockCard({ data }: { data: Sync }) {
 }
 
 function LamportChartCard({ nodes, history, now }: { nodes: ClockNode[]; history: MonitorHistory; now: number }) {
-  const lamportSeries: Series[] = nodes.map((n) => ({
-    id: n.id, label: n.id, color: nodeColor(n.id), points: history.lamport.get(n.id) ?? [],
-  }));
+  const lamportSeries = nodeSeries(nodes.map((n) => n.id), history.lamport);
   return (
     <Card title="Lamport clocks over time" subtitle="last 90 s · heartbeats spread the highest value, so the lines mostly overlap">
-      <LineChart
+      <RecentChart
         series={lamportSeries}
+        now={now}
         label="Lamport clock of each node over the last 90 seconds"
         height={160}
         zeroLine={false}
-        xDomain={[now - WINDOW_MS, now]}
-        xTicks={[now - 90_000, now - 60_000, now - 30_000, now]}
-        xFormat={(x) => (Math.round((x - now) / 1000) === 0 ? 'now' : `${Math.round((x - now) / 1000)} s`)}
         yFormat={(v) => String(Math.round(v))}
-        empty="Collecting samples…"
       />
-      <Legend items={lamportSeries.map((s) => ({ label: s.label, color: s.color }))} />
     </Card>
   );
 }
@@ -138,16 +132,13 @@ function LamportChartCard({ nodes, history, now }: { nodes: ClockNode[]; history
 function RoundsTable({ rounds }: { rounds: SyncRound[] }) {
   return (
     <table className="w-full text-sm" data-testid="berkeley-rounds">
-      <thead>
-        <tr className="border-b border-slate-800 text-left text-[11px] uppercase tracking-wider text-slate-500">
-          <th className="py-1.5 pr-3 font-medium">Round</th>
-          <th className="hidden py-1.5 pr-3 font-medium sm:table-cell">At</th>
-          <th className="py-1.5 pr-3 font-medium">Daemon</th>
-          <th className="py-1.5 pl-2 text-right font-medium">Spread before</th>
-          <th className="py-1.5 pl-2 text-right font-medium">after</th>
-          <th className="hidden py-1.5 pl-2 text-right font-medium sm:table-cell">Max error</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          ['Round', 'pr-3'], ['At', 'hidden pr-3 sm:table-cell'], ['Daemon', 'pr-3'],
+          ['Spread before', 'pl-2 text-right'], ['after', 'pl-2 text-right'],
+          ['Max error', 'hidden pl-2 text-right sm:table-cell'],
+        ]}
+      />
       <tbody>
         {[...rounds].reverse().slice(0, 6).map((r) => (
           <tr key={`${r.master}-${r.epoch}-${r.round}`} className="border-b border-slate-800/60 tabular-nums">

@@ -3,15 +3,21 @@
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
 import { monitorErrorText, monitorFetch, type Election, type ElectionResult } from './api';
-import type { ElectionAlgorithm } from '@/core/vocabulary';
+import { ELECTION_ALGORITHMS, type ElectionAlgorithm } from '@/core/vocabulary';
 import { ErrorLine } from './health-tab';
 import type { MonitorHistory, TimelineEntry } from './history';
 import { Card, CrownIcon, EmptyState, formatAge, formatClock, formatMs, NodeChip, nodeColor, SeenBy, Stat } from './parts';
 import type { PollState } from './use-poll';
 
-const ALGO_STYLE: Record<ElectionAlgorithm, { badge: string; dot: string; bar: string }> = {
-  bully: { badge: 'bg-amber-400/15 text-amber-200 border-amber-400/40', dot: 'bg-amber-400', bar: '#fbbf24' },
-  ring: { badge: 'bg-violet-500/15 text-violet-200 border-violet-400/40', dot: 'bg-violet-400', bar: '#a78bfa' },
+const ALGO_STYLE: Record<ElectionAlgorithm, { name: string; badge: string; dot: string; bar: string; button: string }> = {
+  bully: {
+    name: 'Bully', badge: 'bg-amber-400/15 text-amber-200 border-amber-400/40', dot: 'bg-amber-400', bar: '#fbbf24',
+    button: 'bg-amber-400 text-slate-950 shadow-amber-500/10 hover:bg-amber-300',
+  },
+  ring: {
+    name: 'Ring', badge: 'bg-violet-500/15 text-violet-200 border-violet-400/40', dot: 'bg-violet-400', bar: '#a78bfa',
+    button: 'bg-violet-500 text-white shadow-violet-500/10 hover:bg-violet-400',
+  },
 };
 
 function AlgorithmBadge({ algorithm }: { algorithm: ElectionAlgorithm }) {
@@ -116,24 +122,18 @@ function RunElectionCard(props: {
   return (
     <Card className="lg:col-span-3" title="Run an election" subtitle="switches every node to the algorithm, then runs a real election from the initiator">
       <div className="flex flex-wrap items-center gap-3">
-        <button
-          type="button"
-          onClick={() => trigger('bully')}
-          disabled={!isAdmin || busy !== null}
-          className="inline-flex items-center gap-2 rounded-lg bg-amber-400 px-4 py-2 text-sm font-semibold text-slate-950 shadow-lg shadow-amber-500/10 hover:bg-amber-300 disabled:cursor-not-allowed disabled:opacity-50"
-        >
-          {busy === 'bully' && <span className="size-4 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />}
-          Trigger Bully election
-        </button>
-        <button
-          type="button"
-          onClick={() => trigger('ring')}
-          disabled={!isAdmin || busy !== null}
-          className="inline-flex items-center gap-2 rounded-lg bg-violet-500 px-4 py-2 text-sm font-semibold text-white shadow-lg shadow-violet-500/10 hover:bg-violet-400 disabled:cursor-not-allowed disabled:opacity-50"
-        >
-          {busy === 'ring' && <span className="size-4 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />}
-          Trigger Ring election
-        </button>
+        {ELECTION_ALGORITHMS.map((algorithm) => (
+          <button
+            key={algorithm}
+            type="button"
+            onClick={() => trigger(algorithm)}
+            disabled={!isAdmin || busy !== null}
+            className={`inline-flex items-center gap-2 rounded-lg px-4 py-2 text-sm font-semibold shadow-lg disabled:cursor-not-allowed disabled:opacity-50 ${ALGO_STYLE[algorithm].button}`}
+          >
+            {busy === algorithm && <span className="size-4 animate-spin rounded-full border-2 border-current border-t-transparent" aria-hidden="true" />}
+            Trigger {ALGO_STYLE[algorithm].name} election
+          </button>
+        ))}
         <label className="flex items-center gap-2 text-sm text-slate-400">
           from
           <select

@@ -3,10 +3,9 @@
 import { compareNodeIds } from '@/core/node-id';
 import type { Health, HealthNode, LbStats } from './api';
 import { monitorErrorText } from './api';
-import { Legend, LineChart } from './charts';
+import { nodeSeries, RecentChart } from './charts';
 import type { MonitorHistory } from './history';
-import { WINDOW_MS } from './history';
-import { Card, EmptyState, formatAge, formatInt, formatMs, formatUptime, NodeChip, nodeColor, RoleBadge, SeenBy, Stat, StatusBadge } from './parts';
+import { Card, EmptyState, formatAge, formatInt, formatMs, formatUptime, NodeChip, RoleBadge, SeenBy, Stat, StatusBadge } from './parts';
 import type { PollState } from './use-poll';
 
 const CARD_BORDER = { alive: 'border-slate-800', suspect: 'border-amber-400/50', dead: 'border-rose-500/60' } as const;
@@ -17,7 +16,7 @@ export function HealthTab({ health, lb, history, now, pinned }: { health: PollSt
     return health.error ? <ErrorLine error={health.error} /> : <EmptyState>Asking the cluster…</EmptyState>;
   }
   const nodes = [...data.nodes].sort((a, b) => compareNodeIds(a.id, b.id));
-  const series = nodes.map((n) => ({ id: n.id, label: n.id, color: nodeColor(n.id), points: history.nodeRequests.series.get(n.id) ?? [] }));
+  const series = nodeSeries(nodes.map((n) => n.id), history.nodeRequests.series);
 
   return (
     <div className="flex flex-col gap-5">
@@ -35,16 +34,7 @@ export function HealthTab({ health, lb, history, now, pinned }: { health: PollSt
       </div>
       <div className="grid gap-4 lg:grid-cols-3">
         <Card title="Requests served per second" subtitle="per node, from the counters each node reports in its heartbeats" className="lg:col-span-2">
-          <LineChart
-            series={series}
-            label="Requests served per second, per node"
-            xDomain={[now - WINDOW_MS, now]}
-            xTicks={[now - 90_000, now - 60_000, now - 30_000, now]}
-            xFormat={(x) => (Math.round((x - now) / 1000) === 0 ? 'now' : `${Math.round((x - now) / 1000)} s`)}
-            yFormat={(v) => v.toFixed(v < 10 && v % 1 ? 1 : 0)}
-            empty="Collecting samples…"
-          />
-          <Legend items={series.map((s) => ({ label: s.label, color: s.color }))} />
+          <RecentChart series={series} now={now} label="Requests served per second, per node" />
         </Card>
         <Card title={<>Answering node <NodeChip id={data.nodeId} className="ml-1" /></>} subtitle={`pid ${data.pid} · up ${data.uptimeS} s`}>
           <dl className="grid grid-cols-2 gap-3">

@@ -4,10 +4,10 @@ import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
 import { monitorErrorText, monitorFetch, type LbStats } from './api';
 import { LB_ALGORITHMS, type LbAlgorithm } from '@/core/vocabulary';
-import { Bars, Legend, LineChart } from './charts';
+import { Bars, nodeSeries, RecentChart } from './charts';
 import { ErrorLine } from './health-tab';
-import { WINDOW_MS, type MonitorHistory } from './history';
-import { Card, EmptyState, formatInt, formatMs, NodeChip, nodeColor, Segmented, Stat } from './parts';
+import type { MonitorHistory } from './history';
+import { Card, TableHead, EmptyState, formatInt, formatMs, NodeChip, nodeColor, Segmented, Stat } from './parts';
 import type { PollState } from './use-poll';
 
 const LIVE_WINDOW_MS = 10_000;
@@ -197,22 +197,10 @@ function ShareCard({ nodes, history, now }: { nodes: LbNode[]; history: MonitorH
 }
 
 function RateCard({ nodes, history, now }: { nodes: LbNode[]; history: MonitorHistory; now: number }) {
-  const rateSeries = nodes.map((n) => ({
-    id: n.id, label: n.id, color: nodeColor(n.id), points: history.gatewayRequests.series.get(n.id) ?? [],
-  }));
+  const rateSeries = nodeSeries(nodes.map((n) => n.id), history.gatewayRequests.series);
   return (
     <Card title="Requests per second" subtitle="forwarded to each node, last 90 s">
-      <LineChart
-        series={rateSeries}
-        label="Requests per second forwarded to each node"
-        height={170}
-        xDomain={[now - WINDOW_MS, now]}
-        xTicks={[now - 90_000, now - 60_000, now - 30_000, now]}
-        xFormat={(x) => (Math.round((x - now) / 1000) === 0 ? 'now' : `${Math.round((x - now) / 1000)} s`)}
-        yFormat={(v) => v.toFixed(v < 10 && v % 1 ? 1 : 0)}
-        empty="Collecting samples…"
-      />
-      <Legend items={rateSeries.map((s) => ({ label: s.label, color: s.color }))} />
+      <RecentChart series={rateSeries} now={now} label="Requests per second forwarded to each node" height={170} />
     </Card>
   );
 }
@@ -222,18 +210,13 @@ function NodesTableCard({ nodes }: { nodes: LbNode[] }) {
     <Card title="Nodes at the gateway">
       <div className="-mx-1 overflow-x-auto px-1">
         <table className="w-full min-w-[40rem] text-sm" data-testid="lb-nodes">
-          <thead>
-            <tr className="border-b border-slate-800 text-left text-[11px] uppercase tracking-wider text-slate-500">
-              <th className="py-1.5 font-medium">Node</th>
-              <th className="py-1.5 font-medium">State</th>
-              <th className="py-1.5 text-right font-medium">Weight</th>
-              <th className="py-1.5 text-right font-medium">In flight</th>
-              <th className="py-1.5 text-right font-medium">Requests</th>
-              <th className="py-1.5 text-right font-medium">Errors</th>
-              <th className="py-1.5 text-right font-medium">p50</th>
-              <th className="py-1.5 text-right font-medium">p99</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              'Node', 'State', ['Weight', 'text-right'], ['In flight', 'text-right'],
+              ['Requests', 'text-right'], ['Errors', 'text-right'], ['p50', 'text-right'],
+              ['p99', 'text-right'],
+            ]}
+          />
           <tbody>
             {nodes.map((n) => (
               <tr key={n.id} className="border-b border-slate-800/60 tabular-nums" data-node={n.id}>

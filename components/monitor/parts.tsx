@@ -84,6 +84,23 @@ export function NodeChip({ id, className = '' }: { id: string; className?: strin
   );
 }
 
+/**
+ * A table's header row: each column a label, or a label and the classes it adds (alignment,
+ * padding, hidden on small screens).
+ */
+export function TableHead({ columns }: { columns: readonly (string | readonly [string, string])[] }) {
+  return (
+    <thead>
+      <tr className="border-b border-slate-800 text-left text-[11px] uppercase tracking-wider text-slate-500">
+        {columns.map((c) => {
+          const [label, extra] = typeof c === 'string' ? [c, ''] : c;
+          return <th key={label} className={`py-1.5 font-medium ${extra}`.trim()}>{label}</th>;
+        })}
+      </tr>
+    </thead>
+  );
+}
+
 export function Stat({ label, value, hint, testId }: { label: string; value: React.ReactNode; hint?: React.ReactNode; testId?: string }) {
   return (
     <div className="min-w-0">

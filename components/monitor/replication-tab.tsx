@@ -7,7 +7,7 @@ import { REPLICATION_MODES, type ReplicationMode } from '@/core/vocabulary';
 import { monitorErrorText, monitorFetch, type ReplicaNode, type Replicas } from './api';
 import { Bars } from './charts';
 import { ErrorLine } from './health-tab';
-import { Card, EmptyState, formatAge, formatClock, formatInt, formatMs, NodeChip, nodeColor, Segmented, SeenBy, Stat } from './parts';
+import { Card, TableHead, EmptyState, formatAge, formatClock, formatInt, formatMs, NodeChip, nodeColor, Segmented, SeenBy, Stat } from './parts';
 import { usePoll } from './use-poll';
 
 const KIND_COLORS = ['#38bdf8', '#fbbf24', '#a78bfa', '#34d399', '#f472b6', '#fb923c', '#94a3b8'];
@@ -160,18 +160,13 @@ function ReplicasTableCard({ nodes, now }: { nodes: ReplicaNode[]; now: number }
     <Card title="Replicas" subtitle="lag is against the most advanced replica; equal digests mean identical contents">
       <div className="-mx-1 overflow-x-auto px-1">
         <table className="w-full min-w-[44rem] text-sm" data-testid="replicas-table">
-          <thead>
-            <tr className="border-b border-slate-800 text-left text-[11px] uppercase tracking-wider text-slate-500">
-              <th className="py-1.5 font-medium">Node</th>
-              <th className="py-1.5 text-right font-medium">Entries</th>
-              <th className="py-1.5 text-right font-medium">Lag</th>
-              <th className="py-1.5 pl-3 font-medium">Digest</th>
-              <th className="py-1.5 font-medium">Version vector</th>
-              <th className="py-1.5 text-right font-medium">Conflicts</th>
-              <th className="py-1.5 text-right font-medium">Hints</th>
-              <th className="py-1.5 text-right font-medium">Last sync</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              'Node', ['Entries', 'text-right'], ['Lag', 'text-right'], ['Digest', 'pl-3'],
+              'Version vector', ['Conflicts', 'text-right'], ['Hints', 'text-right'],
+              ['Last sync', 'text-right'],
+            ]}
+          />
           <tbody>
             {nodes.map((n) => {
               const sameDigest = nodes.every((o) => o.digest === n.digest);
