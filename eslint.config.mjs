@@ -29,7 +29,7 @@ export default tseslint.config(
   // core/: every algorithm, as pure functions of their inputs — no I/O, no clock, no randomness.
   doors(['core/**'], [
     { regex: '^(?!(\\.|sorted-btree(\\/interfaces)?$|zod$))', message: 'core/ imports only core/, sorted-btree and zod' },
-    door(['db', 'node', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'sim', 'bench', 'chaos', 'e2e', 'scripts'], 'core/ imports only core/'),
+    door(['contract', 'db', 'node', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'sim', 'bench', 'chaos', 'e2e', 'scripts'], 'core/ imports only core/'),
   ], {
     'no-restricted-globals': ['error',
       ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'process', 'performance', 'fetch', 'require', 'crypto']
@@ -41,6 +41,11 @@ export default tseslint.config(
     ],
     'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core/ takes the time as an input (`now`)' }],
   }),
+  // The API's contract: schemas and the table of operations, pure values every room may import.
+  doors(['contract/**'], [
+    { regex: '^(?!(\\.|zod$))', message: 'contract/ imports only core/ and zod' },
+    door(['db', 'node', 'transport', 'gateway', 'http', 'config', 'client', 'app', 'components', 'harness', 'sim', 'bench', 'chaos', 'e2e', 'scripts'], 'contract/ imports only core/ and zod'),
+  ]),
   // The simulators run the cores, and the shells that take every seam as an argument; nothing else.
   doors(['sim/**'], [
     { ...NODE_ONLY, regex: NODE_ONLY.regex.replace('node:', 'node:(?!assert)') },

@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from 'next';
+import Link from 'next/link';
 import { AuthProvider } from '@/components/auth-provider';
 import { SiteHeader } from '@/components/site-header';
 import './globals.css';
@@ -14,7 +15,10 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
   return (
     <html lang="en">
       <body className="min-h-screen">
-        <a href="#main" className="sr-only focus:not-sr-only focus:fixed focus:left-4 focus:top-4 focus:z-50 focus:rounded-lg focus:bg-amber-400 focus:px-4 focus:py-2 focus:text-slate-950">
+        <a
+          href="#main"
+          className="sr-only focus:not-sr-only focus:fixed focus:left-4 focus:top-4 focus:z-50 focus:rounded-lg focus:bg-amber-400 focus:px-4 focus:py-2 focus:text-slate-950"
+        >
           Skip to content
         </a>
         <AuthProvider>
@@ -23,7 +27,11 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
             {children}
           </main>
           <footer className="border-t border-slate-800/80 py-6 text-center text-xs text-slate-500">
-            MovieBook · every booking is stamped with Lamport and vector clocks by the node that served it
+            MovieBook · every booking is stamped with Lamport and vector clocks by the node that
+            served it ·{' '}
+            <Link href="/api-docs" className="text-slate-400 hover:text-slate-200 hover:underline">
+              API reference
+            </Link>
           </footer>
         </AuthProvider>
       </body>

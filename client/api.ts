@@ -1,39 +1,27 @@
 /**
  * The browser's side of the API: one fetch wrapper for every page (same-origin, the session is the
- * httpOnly cookie `mb_session`) and one error type carrying the API's error code. Types come from
- * the server modules as types only, so nothing server-side is bundled into the pages.
+ * httpOnly cookie `mb_session`), one error type carrying the API's error code, and `api(key, …)`:
+ * a call typed by the API's contract (contract/operations.ts). The contract is imported for its
+ * types only, so no schema is bundled into the pages.
  */
 import type { ErrorCode } from '../core/errors';
-import type { User } from '../db/accounts/accounts';
-import type { Movie, ShowtimeSummary } from '../db/booking/catalog';
-import type { Booking, DistributedInfo, Hold, SeatStatus } from '../db/booking/reservations';
+import type { AnswerOf, BodyOf, OperationKey, ParamsOf, QueryOf } from '../contract/operations';
 
-export type { Booking, DistributedInfo, Hold, Movie, SeatStatus, ShowtimeSummary, User };
-
-export type MovieListItem = Movie & { nextShowtime: string | null; showtimeCount: number };
-export type MovieDetail = Movie & { showtimes: ShowtimeSummary[] };
-
-export type SeatCategory = { code: string; name: string; priceCents: number; color: string };
-export type Seat = {
-  id: string;
-  row: string;
-  number: number;
-  category: string;
-  priceCents: number;
-  wheelchair: boolean;
-  status: SeatStatus;
-  heldByYou?: boolean;
-  /** The version of the change that put the seat in this state (client/live-seat-map.ts). */
-  version: number;
-};
-export type SeatMapData = {
-  showtime: { id: number; movieId: number; movieTitle: string; screenId: number; screenName: string; startsAt: string };
-  categories: SeatCategory[];
-  rows: { label: string; seats: number; aisleAfter: number[] }[];
-  seats: Seat[];
-  summary: { total: number; available: number; held: number; booked: number };
-};
-export type Screen = { id: number; name: string; seatCount: number };
+export type { User } from '../contract/accounts';
+export type { DistributedInfo } from '../contract/shapes';
+export type {
+  Booking,
+  Hold,
+  Movie,
+  MovieDetail,
+  MovieListItem,
+  Screen,
+  Seat,
+  SeatCategory,
+  SeatMapData,
+  SeatStatus,
+  ShowtimeSummary,
+} from '../contract/booking';
 
 /** Codes the API sends, plus two of our own for failures that never reached it. */
 export type ClientErrorCode = ErrorCode | 'NETWORK' | 'BAD_RESPONSE';
@@ -50,7 +38,12 @@ export class ApiError extends Error {
   }
 }
 
-export type RequestOptions = { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal };
+export type RequestOptions = {
+  method?: 'GET' | 'POST' | 'DELETE';
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+};
 
 /**
  * Reads may be served by any node's replica. The API answers with a session token (what this
@@ -76,7 +69,12 @@ function decodeToken(token: string): Map<string, number> | null {
   try {
     const pairs: unknown = JSON.parse(atob(token.replace(/-/g, '+').replace(/_/g, '/')));
     if (!Array.isArray(pairs)) return null;
-    return new Map(pairs.filter((p): p is [string, number] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'number'));
+    return new Map(
+      pairs.filter(
+        (p): p is [string, number] =>
+          Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'number',
+      ),
+    );
   } catch {
     return null;
   }
@@ -91,7 +89,9 @@ function mergeTokens(held: string | null, issued: string): string {
   const b = decodeToken(issued);
   if (!a || !b) return issued;
   for (const [node, seq] of b) a.set(node, Math.max(seq, a.get(node) ?? 0));
-  const pairs = [...a].filter(([, seq]) => seq > 0).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const pairs = [...a]
+    .filter(([, seq]) => seq > 0)
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   try {
     return btoa(JSON.stringify(pairs)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   } catch {
@@ -114,21 +114,34 @@ export async function apiFetch<T>(path: string, options: RequestOptions = {}): P
     return await request<T>(path, options, sessionToken);
   } catch (err) {
     // A token this cluster no longer accepts (say, after its secret changed): forget it, ask again.
-    if (!(err instanceof ApiError && err.code === 'INVALID_SESSION_TOKEN' && sessionToken)) throw err;
+    if (!(err instanceof ApiError && err.code === 'INVALID_SESSION_TOKEN' && sessionToken))
+      throw err;
     storeSessionToken(null);
     return request<T>(path, options, null);
   }
 }
 
-async function request<T>(path: string, options: RequestOptions, sessionToken: string | null): Promise<T> {
-  const res = await send(path, options, sessionToken ? { [SESSION_TOKEN_HEADER]: sessionToken } : {});
+async function request<T>(
+  path: string,
+  options: RequestOptions,
+  sessionToken: string | null,
+): Promise<T> {
+  const res = await send(
+    path,
+    options,
+    sessionToken ? { [SESSION_TOKEN_HEADER]: sessionToken } : {},
+  );
   const issued = res.headers.get(SESSION_TOKEN_HEADER);
   if (issued) storeSessionToken(mergeTokens(storedSessionToken(), issued));
   return answerOf<T>(res);
 }
 
 /** A same-origin JSON request; not reaching the server is an ApiError NETWORK (an abort stays one). */
-export async function send(path: string, options: RequestOptions, headers: Record<string, string> = {}): Promise<Response> {
+export async function send(
+  path: string,
+  options: RequestOptions,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   try {
     return await fetch(path, {
       method: options.method ?? 'GET',
@@ -159,14 +172,73 @@ export async function answerOf<T>(res: Response): Promise<T> {
     body = undefined;
   }
   if (res.ok) return body as T;
-  const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-  if (error?.code) throw new ApiError(error.code as ClientErrorCode, res.status, error.message ?? error.code, error.details);
-  throw new ApiError('BAD_RESPONSE', res.status, `Unexpected answer from the server (HTTP ${res.status})`);
+  const error = (
+    body as { error?: { code?: string; message?: string; details?: unknown } } | undefined
+  )?.error;
+  if (error?.code)
+    throw new ApiError(
+      error.code as ClientErrorCode,
+      res.status,
+      error.message ?? error.code,
+      error.details,
+    );
+  throw new ApiError(
+    'BAD_RESPONSE',
+    res.status,
+    `Unexpected answer from the server (HTTP ${res.status})`,
+  );
+}
+
+type Has<T> = [T] extends [never] ? false : true;
+/** What a call of `K` takes: its path's params, its body and query where it has them. */
+export type CallInput<K extends OperationKey> = (keyof ParamsOf<K> extends never
+  ? object
+  : { params: ParamsOf<K> }) &
+  (Has<BodyOf<K>> extends true ? { body?: BodyOf<K> } : object) &
+  (Has<QueryOf<K>> extends true ? { query?: QueryOf<K> } : object) &
+  Pick<RequestOptions, 'headers' | 'signal'>;
+
+/** `GET /api/movies/:id` with `{ id: 7 }` → `['GET', '/api/movies/7']` (and the query string). */
+export function requestLine(
+  key: OperationKey,
+  input: { params?: Record<string, string | number>; query?: object },
+): [string, string] {
+  const space = key.indexOf(' ');
+  const path = key
+    .slice(space + 1)
+    .replace(/:([A-Za-z]+)/g, (_, name: string) =>
+      encodeURIComponent(String(input.params?.[name] ?? '')),
+    );
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(input.query ?? {}))
+    if (value !== undefined) query.set(name, String(value));
+  const search = query.toString();
+  return [key.slice(0, space), search ? `${path}?${search}` : path];
+}
+
+/** One call of the API, typed by its contract: `api('GET /api/movies/:id', { params: { id } })`. */
+export function api<K extends OperationKey>(
+  key: K,
+  ...[input]: object extends CallInput<K> ? [CallInput<K>?] : [CallInput<K>]
+): Promise<AnswerOf<K>> {
+  const given = (input ?? {}) as {
+    params?: Record<string, string | number>;
+    query?: object;
+    body?: unknown;
+  } & Pick<RequestOptions, 'headers' | 'signal'>;
+  const [method, path] = requestLine(key, given);
+  return apiFetch<AnswerOf<K>>(path, {
+    method: method as RequestOptions['method'],
+    ...(given.body === undefined ? {} : { body: given.body }),
+    ...(given.headers ? { headers: given.headers } : {}),
+    ...(given.signal ? { signal: given.signal } : {}),
+  });
 }
 
 /** Seat ids named in an error's details (SEATS_UNAVAILABLE, UNKNOWN_SEATS, DUPLICATE_SEATS). */
 export function seatsInError(err: unknown): string[] {
-  const seats = err instanceof ApiError ? (err.details as { seats?: unknown } | undefined)?.seats : undefined;
+  const seats =
+    err instanceof ApiError ? (err.details as { seats?: unknown } | undefined)?.seats : undefined;
   return Array.isArray(seats) ? seats.filter((s): s is string => typeof s === 'string') : [];
 }
 
@@ -174,5 +246,7 @@ export function seatsInError(err: unknown): string[] {
 export function newIdempotencyKey(): string {
   return typeof crypto.randomUUID === 'function'
     ? crypto.randomUUID()
-    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+        b.toString(16).padStart(2, '0'),
+      ).join('');
 }

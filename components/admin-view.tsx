@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { apiFetch, type DistributedInfo, type Movie, type MovieListItem, type Screen } from '@/client/api';
+import { api, type DistributedInfo, type MovieListItem, type Screen } from '@/client/api';
 import { errorMessage } from '@/client/error-messages';
 import { formatDateTime } from '@/client/format';
 import { useAuth } from './auth-provider';
@@ -29,10 +29,10 @@ export function AdminView() {
   const load = useCallback(() => {
     setError(null);
     Promise.all([
-      apiFetch<{ movies: MovieListItem[] }>('/api/movies'),
-      apiFetch<{ screens: Screen[] }>('/api/screens'),
+      api('GET /api/movies'),
+      api('GET /api/screens'),
     ]).then(([m, s]) => {
-      setMovies(m.movies);
+      setMovies('movies' in m ? m.movies : []);
       setScreens(s.screens);
     }, setError);
   }, []);
@@ -91,8 +91,7 @@ function AddMovie({ onAdded }: { onAdded: () => void }) {
     setBusy(true);
     setResult(null);
     try {
-      const { movie, distributedInfo } = await apiFetch<{ movie: Movie; distributedInfo: DistributedInfo }>('/api/movies', {
-        method: 'POST',
+      const { movie, distributedInfo } = await api('POST /api/movies', {
         body: {
           title: title.trim(),
           genre: genre.trim(),
@@ -169,10 +168,9 @@ function AddShowtime({ movies, screens }: { movies: MovieListItem[] | null; scre
     setBusy(true);
     setResult(null);
     try {
-      const { showtime, distributedInfo } = await apiFetch<{ showtime: { id: number; movieId: number; movieTitle: string; screenName: string; startsAt: string }; distributedInfo: DistributedInfo }>(
-        '/api/showtimes',
-        { method: 'POST', body: { movieId: Number(data.get('movieId')), screenId: Number(data.get('screenId')), startsAt: startsAt.toISOString() } },
-      );
+      const { showtime, distributedInfo } = await api('POST /api/showtimes', {
+        body: { movieId: Number(data.get('movieId')), screenId: Number(data.get('screenId')), startsAt: startsAt.toISOString() },
+      });
       setResult({
         tone: 'success',
         content: (

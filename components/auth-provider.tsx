@@ -1,7 +1,7 @@
 'use client';
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
-import { ApiError, apiFetch, type User } from '@/client/api';
+import { api, ApiError, type User } from '@/client/api';
 
 /**
  * Who is logged in, for every page. The session itself is the httpOnly cookie; the pages keep a
@@ -59,7 +59,7 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
     }
     setState({ status: 'user', user: hint });
     const controller = new AbortController();
-    apiFetch<{ user: User }>('/api/auth/me', { signal: controller.signal }).then(
+    api('GET /api/auth/me', { signal: controller.signal }).then(
       ({ user }) => setUser(user),
       (err: unknown) => {
         if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') setUser(null);
@@ -71,17 +71,17 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
   const value = useMemo<AuthContextValue>(() => ({
     ...state,
     async login(email, password) {
-      const { user } = await apiFetch<{ user: User }>('/api/auth/login', { method: 'POST', body: { email, password } });
+      const { user } = await api('POST /api/auth/login', { body: { email, password } });
       setUser(user);
       return user;
     },
     async signup(input) {
-      const { user } = await apiFetch<{ user: User }>('/api/auth/signup', { method: 'POST', body: input });
+      const { user } = await api('POST /api/auth/signup', { body: input });
       setUser(user);
       return user;
     },
     async logout() {
-      await apiFetch('/api/auth/logout', { method: 'POST' }).catch(() => {});
+      await api('POST /api/auth/logout').catch(() => {});
       setUser(null);
     },
     sessionExpired: () => setUser(null),

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import {
-  ApiError, apiFetch, newIdempotencyKey, seatsInError, type Booking, type DistributedInfo, type Hold, type Seat,
+  api, ApiError, newIdempotencyKey, seatsInError, type DistributedInfo, type Hold, type Seat,
 } from '@/client/api';
 import { errorMessage } from '@/client/error-messages';
 import { compareSeatIds } from '@/client/format';
@@ -106,9 +106,7 @@ export function BookingFlow({ showtimeId, initialSeats, onBooked }: { showtimeId
     setPhase({ kind: 'holding' });
     setMessage(null);
     try {
-      const res = await apiFetch<{ hold: Hold; distributedInfo?: DistributedInfo }>('/api/holds', {
-        method: 'POST', body: { showtimeId, seats: selected },
-      });
+      const res = await api('POST /api/holds', { body: { showtimeId, seats: selected } });
       setSelected(res.hold.seats.slice().sort(compareSeatIds));
       const deadline = holdDeadline(res.hold, res.distributedInfo);
       setPhase({ kind: 'held', hold: res.hold, deadline, durationMs: Math.max(1, deadline - Date.now()), idempotencyKey: newIdempotencyKey(), confirming: false });
@@ -125,8 +123,8 @@ export function BookingFlow({ showtimeId, initialSeats, onBooked }: { showtimeId
     setMessage(null);
     try {
       // The same key for every attempt of this checkout: a repeat replays the booking, never makes a second.
-      const res = await apiFetch<{ booking: Booking }>('/api/bookings', {
-        method: 'POST', body: { holdId: phase.hold.id }, headers: { 'Idempotency-Key': phase.idempotencyKey },
+      const res = await api('POST /api/bookings', {
+        body: { holdId: phase.hold.id }, headers: { 'Idempotency-Key': phase.idempotencyKey },
       });
       setPhase({ kind: 'booked', booking: res.booking });
       setSelected([]);
@@ -148,7 +146,7 @@ export function BookingFlow({ showtimeId, initialSeats, onBooked }: { showtimeId
     setPhase({ kind: 'selecting' });
     setMessage(null);
     try {
-      await apiFetch(`/api/holds/${holdId}`, { method: 'DELETE' });
+      await api('DELETE /api/holds/:id', { params: { id: holdId } });
     } catch (err) {
       // The seats stay selected; a new hold takes over seats this user still holds.
       if (!(err instanceof ApiError && err.code === 'HOLD_NOT_FOUND')) setMessage({ tone: 'error', text: errorMessage(err) });

@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError, apiFetch, type Booking } from '@/client/api';
+import { api, ApiError, type Booking } from '@/client/api';
 import { errorMessage } from '@/client/error-messages';
 import { formatDateTime, formatMoney } from '@/client/format';
 import { useAuth } from './auth-provider';
@@ -23,7 +23,7 @@ export function BookingsView() {
   const { sessionExpired } = auth;
   const load = useCallback(() => {
     setError(null);
-    apiFetch<{ bookings: Booking[] }>('/api/bookings').then(
+    api('GET /api/bookings').then(
       (body) => setBookings(body.bookings),
       (err: unknown) => {
         if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') sessionExpired();
@@ -40,7 +40,7 @@ export function BookingsView() {
     if (!cancelling) return;
     setBusy(true);
     try {
-      const { booking } = await apiFetch<{ booking: Booking }>(`/api/bookings/${cancelling.id}/cancel`, { method: 'POST' });
+      const { booking } = await api('POST /api/bookings/:id/cancel', { params: { id: cancelling.id } });
       setBookings((list) => list?.map((b) => (b.id === booking.id ? booking : b)) ?? null);
       setNotice({ tone: 'success', text: `Cancelled your booking for ${booking.movieTitle}. Seats ${booking.seats.map((s) => s.id).join(', ')} are free again.` });
     } catch (err) {

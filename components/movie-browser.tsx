@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { apiFetch, type MovieListItem } from '@/client/api';
+import { api, type MovieListItem } from '@/client/api';
 import { MovieCard, MovieCardSkeleton } from './movie-card';
 import { ErrorNotice } from './ui';
 
@@ -14,7 +14,7 @@ export function MovieBrowser() {
 
   const load = useCallback(() => {
     setError(null);
-    apiFetch<{ movies: MovieListItem[] }>('/api/movies').then((body) => setMovies(body.movies), setError);
+    api('GET /api/movies').then((body) => setMovies('movies' in body ? body.movies : []), setError);
   }, []);
   useEffect(load, [load]);
 

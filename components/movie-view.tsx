@@ -2,7 +2,7 @@
 
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiFetch, type MovieDetail } from '@/client/api';
+import { api, type MovieDetail } from '@/client/api';
 import { formatDuration } from '@/client/format';
 import { BookingFlow } from './booking-flow';
 import { Rating } from './movie-card';
@@ -31,7 +31,7 @@ export function MovieView({ id }: { id: string }) {
   const load = useCallback(() => {
     if (movieId === null) return;
     setError(null);
-    apiFetch<{ movie: MovieDetail }>(`/api/movies/${movieId}`).then((body) => setMovie(body.movie), setError);
+    api('GET /api/movies/:id', { params: { id: movieId } }).then((body) => setMovie(body.movie), setError);
   }, [movieId]);
   useEffect(load, [load]);
   useEffect(() => {

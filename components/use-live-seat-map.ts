@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiFetch, type SeatMapData } from '@/client/api';
+import { api, type SeatMapData } from '@/client/api';
 import { applySeatsEvent, mergeSeatMap, newlyTaken, parseSeatsEvent } from '@/client/live-seat-map';
 
 /** Refetches asked for within this window (a burst of resyncs) are one. */
@@ -56,7 +56,7 @@ export function useLiveSeatMap(showtimeId: number, viewer: string | null | undef
   const refresh = useCallback(async () => {
     const mine = ++sequence.current;
     try {
-      const read = await apiFetch<SeatMapData>(`/api/showtimes/${showtimeId}`);
+      const read = await api('GET /api/showtimes/:id', { params: { id: showtimeId } });
       // Answers of one showtime may arrive out of order: only the latest request's is merged.
       if (mine !== sequence.current) return;
       show(mergeSeatMap(current.current, read));

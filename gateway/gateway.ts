@@ -14,6 +14,7 @@ import {
 import { LatencyWindow, percentilesOf } from './stats';
 import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, SECURITY_HEADERS } from '../http/browser-edge';
 import { LB_ALGORITHMS, type LbAlgorithm } from '../core/vocabulary';
+import { LB_WEIGHT_MAX, lbSettingsBody, type LbStats } from '../contract/gateway';
 
 export type GatewayConfig = {
   algorithm: LbAlgorithm;
@@ -121,7 +122,7 @@ export type WorkerLink = {
 };
 
 /** The `GET /api/lb` answer from one or several workers' counters (health: the most cautious view). */
-function statsOf(algorithm: LbAlgorithm, staticWeights: boolean, parts: RawStats[]) {
+function statsOf(algorithm: LbAlgorithm, staticWeights: boolean, parts: RawStats[]): LbStats {
   const totals = { requests: 0, errors: 0, retries: 0, noBackend: 0 };
   const edge: Record<string, number> = {};
   const nodes = new Map<string, RawStats['nodes'][number]>();
@@ -150,7 +151,7 @@ function statsOf(algorithm: LbAlgorithm, staticWeights: boolean, parts: RawStats
   const total = all.reduce((sum, n) => sum + n.requests, 0);
   return {
     algorithm,
-    algorithms: LB_ALGORITHMS,
+    algorithms: [...LB_ALGORITHMS],
     weights: staticWeights ? 'static' : 'load-based',
     ...(parts.length > 1 ? { workers: parts.length } : {}),
     totals,
@@ -581,24 +582,24 @@ export class Gateway {
     }
     if (role === 'anonymous') return send(401, JSON.parse(errorBody('UNAUTHENTICATED', 'Log in as an administrator')));
     if (role !== 'admin') return send(403, JSON.parse(errorBody('FORBIDDEN', 'Only an administrator may change the balancer')));
-    let input: { algorithm?: unknown; weights?: unknown };
+    let json: unknown;
     try {
-      input = JSON.parse(raw.toString('utf8') || '{}') as typeof input;
+      json = JSON.parse(raw.toString('utf8') || '{}');
     } catch {
       return send(400, JSON.parse(errorBody('INVALID_JSON', 'The request body is not valid JSON')));
     }
-    const known = LB_ALGORITHMS as readonly unknown[];
-    if (input.algorithm !== undefined && !known.includes(input.algorithm)) {
-      const message = `algorithm must be one of ${LB_ALGORITHMS.join(', ')}`;
+    const parsed = lbSettingsBody.safeParse(json);
+    if (!parsed.success) {
+      const field = parsed.error.issues[0]?.path[0];
+      const message = field === 'algorithm' ? `algorithm must be one of ${LB_ALGORITHMS.join(', ')}`
+        : field === 'weights' ? `weights must map node ids to integers 0–${LB_WEIGHT_MAX}, or be null for load-based weights`
+          : 'The body must be an object of { algorithm?, weights? }';
       return send(400, JSON.parse(errorBody('VALIDATION_FAILED', message)));
     }
-    const weights = input.weights;
-    if (weights !== undefined && weights !== null && !(typeof weights === 'object' && Object.values(weights).every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 1000))) {
-      return send(400, JSON.parse(errorBody('VALIDATION_FAILED', 'weights must map node ids to integers 0–1000, or be null for load-based weights')));
-    }
+    const input = parsed.data;
     const settings: LbSettings = {
-      algorithm: (input.algorithm as LbAlgorithm | undefined) ?? this.algorithm,
-      weights: weights === undefined ? (this.staticWeights ?? null) : (weights as Record<string, number> | null),
+      algorithm: input.algorithm ?? this.algorithm,
+      weights: input.weights === undefined ? (this.staticWeights ?? null) : input.weights,
     };
     // With several workers, every one of them switches before the answer (so the next request obeys, whichever worker takes it).
     if (this.workers) await this.workers.broadcastSettings(settings);

@@ -2,16 +2,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseSiteOrigins, type CookieSecureMode } from '../http/browser-edge';
 import { readSettings } from '../config/settings';
+import { replicationModeInput } from '../contract/replication';
 import {
-  CONSISTENCIES, ELECTION_ALGORITHMS, REPLICATION_MODE_ALIASES, REPLICATION_MODES,
+  CONSISTENCIES, ELECTION_ALGORITHMS, REPLICATION_MODES,
   type Consistency, type ElectionAlgorithm, type ReplicationMode,
 } from '../core/vocabulary';
 
 /** A replication mode by its name, or by the spec's `peer-to-peer` for gossip (settings, API). */
-const unalias = (v: unknown) => (typeof v === 'string' ? (REPLICATION_MODE_ALIASES[v] ?? v) : v);
-export const replicationModeSchema = z
-  .preprocess(unalias, z.enum(REPLICATION_MODES))
-  .describe(`one of ${REPLICATION_MODES.join(', ')}, peer-to-peer (= gossip)`);
+const replicationModeSchema = replicationModeInput.describe(`one of ${REPLICATION_MODES.join(', ')}, peer-to-peer (= gossip)`);
 
 /** Everything a node reads from its environment, parsed once at start. */
 const envSchema = z.object({

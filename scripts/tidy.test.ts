@@ -7,16 +7,17 @@ import { sourceFiles } from '../harness/source-files';
 import * as vocabulary from '../core/vocabulary';
 
 /**
- * Style as a test (TigerBeetle's `tidy`). In core/ the limits hold outright: functions of at most
- * 70 lines, lines of at most 100 columns (its tests excepted). Everywhere else a ratchet: per room, the functions and
- * lines over those limits may only become fewer — `scripts/tidy-baseline.json` holds today's
+ * Style as a test (TigerBeetle's `tidy`). In core/ and contract/ the limits hold outright:
+ * functions of at most 70 lines, lines of at most 100 columns (their tests excepted; Prettier keeps
+ * both rooms within them). Everywhere else a ratchet: per room, the functions and lines over
+ * those limits may only become fewer — `scripts/tidy-baseline.json` holds today's
  * counts, and must be lowered when the code gets better (the test says to what). And the shared
  * words (core/vocabulary.ts) are spelled out nowhere else.
  */
 
 const MAX_FUNCTION_LINES = 70;
 const MAX_LINE_COLUMNS = 100;
-const STRICT_ROOMS = new Set(['core']);
+const STRICT_ROOMS = new Set(['core', 'contract']);
 const BASELINE_FILE = path.join('scripts', 'tidy-baseline.json');
 
 type Finding = { file: string; line: number; what: string };
@@ -88,7 +89,7 @@ for (const file of sourceFiles('.', (name) => /\.tsx?$/.test(name) && !name.ends
   vocabularyCopies.push(...found.vocabularyCopies);
 }
 
-test(`core/: no function over ${MAX_FUNCTION_LINES} lines, no line over ${MAX_LINE_COLUMNS} columns`, () => {
+test(`core/ and contract/: no function over ${MAX_FUNCTION_LINES} lines, no line over ${MAX_LINE_COLUMNS} columns`, () => {
   for (const room of STRICT_ROOMS) {
     const found = byRoom.get(room);
     assert.ok(found, `${room}/ exists`);

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { VectorClock } from '../core/vector-clock';
+import { NODE_ID_PATTERN, nodeId, vectorClock as vectorClockSchema } from '../contract/shapes';
 
 /**
  * Every message between nodes travels in an envelope that carries the sender's clocks. On the
@@ -31,10 +32,7 @@ export type Envelope<B = unknown> = {
   body: B;
 };
 
-export const NODE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-const nodeId = z.string().regex(NODE_ID_PATTERN);
-
-export const vectorClockSchema = z.record(z.string().max(64), z.number().int().min(0)).refine((v) => Object.keys(v).length <= 1_000);
+export { NODE_ID_PATTERN, vectorClockSchema };
 
 export const envelopeSchema = z.object({
   from: nodeId,

@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
-import { monitorErrorText, monitorFetch, type Election, type Faults, type Health, type HealthNode, type LbStats } from './api';
+import { monitorCall, monitorErrorText, type Election, type Faults, type Health, type HealthNode, type LbStats } from './api';
 import { Card, formatClock, formatSignedMs, NodeChip, RoleBadge, StatusBadge } from './parts';
 import type { PollState } from './use-poll';
 
@@ -102,7 +102,7 @@ function useNodeFaults(
       if (!n || n.status !== 'alive' || !known.has(id) || fetching.current.has(id)) continue;
       if (entry && !('crashedPid' in entry && n.pid !== undefined && n.pid !== entry.crashedPid)) continue;
       fetching.current.add(id);
-      monitorFetch<{ faults: Faults }>('/api/faults', { node: id })
+      monitorCall('GET /api/faults', { node: id })
         .then(({ data }) => setFaults((prev) => ({ ...prev, [id]: { faults: data.faults } })))
         .catch(() => {})
         .finally(() => fetching.current.delete(id));
@@ -136,7 +136,7 @@ function useChaosActions(state: ChaosState, health: PollState<Health>) {
 
   async function setNodeFaults(id: string, change: Partial<Faults>, text: string) {
     await act(id, text, async () => {
-      const { data } = await monitorFetch<{ nodeId: string; faults: Faults }>('/api/faults', { method: 'POST', body: change, node: id });
+      const { data } = await monitorCall('POST /api/faults', { body: change, node: id });
       setFaults((prev) => ({ ...prev, [id]: { faults: data.faults } }));
       note(id, text);
       health.refresh();
@@ -145,8 +145,8 @@ function useChaosActions(state: ChaosState, health: PollState<Health>) {
 
   async function crash(id: string, restartAfterMs: number | null) {
     await act(id, 'kill', async () => {
-      const { data } = await monitorFetch<{ pid: number; restartAfterMs: number | null }>('/api/cluster/crash', {
-        method: 'POST', body: restartAfterMs === null ? {} : { restartAfterMs }, node: id,
+      const { data } = await monitorCall('POST /api/cluster/crash', {
+        body: restartAfterMs === null ? {} : { restartAfterMs }, node: id,
       });
       setFaults((prev) => ({ ...prev, [id]: { crashedPid: data.pid } }));
       note(id, `killed (pid ${data.pid})${data.restartAfterMs === null ? '' : `; the launcher restarts it in ${data.restartAfterMs / 1000} s`}`);
@@ -156,7 +156,7 @@ function useChaosActions(state: ChaosState, health: PollState<Health>) {
 
   async function probe(id: string) {
     await act(id, 'probe', async () => {
-      const { data } = await monitorFetch<{ accepted: boolean; epoch: number | null }>('/api/cluster/fenced-write-probe', { method: 'POST', node: id });
+      const { data } = await monitorCall('POST /api/cluster/fenced-write-probe', { node: id });
       note(id, data.epoch === null ? 'fenced write probe: this node never led' : `fenced write with epoch ${data.epoch}: ${data.accepted ? 'accepted (still the leader)' : 'refused (a newer epoch exists)'}`, data.accepted || data.epoch === null ? 'info' : 'error');
     });
   }

@@ -2,7 +2,7 @@
 
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
-import { monitorErrorText, monitorFetch, type Sync, type SyncRound } from './api';
+import { monitorCall, monitorErrorText, type Sync, type SyncRound } from './api';
 import { Legend, LineChart, nodeSeries, RecentChart, type Series } from './charts';
 import { ErrorLine } from './health-tab';
 import type { MonitorHistory } from './history';
@@ -181,7 +181,7 @@ function BerkeleyCharts({ rounds, leader, isAdmin, onRound }: { rounds: SyncRoun
     setBusy(true);
     setMessage(null);
     try {
-      const { data } = await monitorFetch<{ round: SyncRound }>('/api/cluster/sync-now', { method: 'POST', node: leader });
+      const { data } = await monitorCall('POST /api/cluster/sync-now', { node: leader });
       setMessage(`Round ${data.round.round}: spread ${formatMs(data.round.spreadBeforeMs)} → ${formatMs(data.round.spreadAfterMs)}`);
       onRound();
     } catch (err) {

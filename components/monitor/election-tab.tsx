@@ -2,7 +2,7 @@
 
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
-import { monitorErrorText, monitorFetch, type Election, type ElectionResult } from './api';
+import { monitorCall, monitorErrorText, type Election, type ElectionResult } from './api';
 import { ELECTION_ALGORITHMS, type ElectionAlgorithm } from '@/core/vocabulary';
 import { ErrorLine } from './health-tab';
 import type { MonitorHistory, TimelineEntry } from './history';
@@ -44,7 +44,7 @@ export function ElectionTab({ election, nodeIds, isAdmin, now, history, pinned }
     // The request goes straight to the initiator through the gateway (X-Node), not forwarded between nodes.
     const from = initiator === 'leader' ? (election.data?.leader ?? undefined) : initiator || undefined;
     try {
-      const { data: answer } = await monitorFetch<{ election: ElectionResult }>('/api/election', { method: 'POST', body: { algorithm }, node: from });
+      const { data: answer } = await monitorCall('POST /api/election', { body: { algorithm }, node: from });
       history.timeline.addResult(answer.election);
       setResult({ ok: true, value: answer.election });
       election.refresh();

@@ -2,7 +2,7 @@
 
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
-import { monitorErrorText, monitorFetch, type LbStats } from './api';
+import { monitorCall, monitorErrorText, type LbStats } from './api';
 import { LB_ALGORITHMS, type LbAlgorithm } from '@/core/vocabulary';
 import { Bars, nodeSeries, RecentChart } from './charts';
 import { ErrorLine } from './health-tab';
@@ -24,7 +24,7 @@ export function LoadBalancerTab({ lb, isAdmin, history, now }: { lb: PollState<L
     setBusy(true);
     setMessage(null);
     try {
-      await monitorFetch('/api/lb', { method: 'POST', body });
+      await monitorCall('POST /api/lb', { body });
       setMessage(done);
       lb.refresh();
     } catch (err) {

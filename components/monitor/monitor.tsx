@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
 import { useAuth } from '@/components/auth-provider';
 import { ApiError } from '@/client/api';
-import type { Election, Health, LbStats, Sync } from './api';
+import type { Election, Health, LbStats } from './api';
 import { ChaosTab, useChaosState } from './chaos-tab';
 import { ClocksTab } from './clocks-tab';
 import { ElectionTab } from './election-tab';
@@ -51,11 +51,11 @@ export function SystemMonitor() {
   const node = viewFrom || undefined;
   // A node chosen under "View from" may be down: ask it less often until it answers again.
   const errorIntervalMs = node ? 3_000 : POLL_MS;
-  const health = usePoll<Health>('/api/health', POLL_MS, { node, errorIntervalMs, onData: (a) => h.onHealth(a.data, a.at) });
-  const sync = usePoll<Sync>('/api/sync', POLL_MS, { node, errorIntervalMs, onData: (a) => h.onSync(a.data, a.at) });
-  const election = usePoll<Election>('/api/election', POLL_MS, { node, errorIntervalMs, onData: (a) => h.onElection(a.data) });
+  const health = usePoll('GET /api/health', POLL_MS, { node, errorIntervalMs, onData: (a) => h.onHealth(a.data, a.at) });
+  const sync = usePoll('GET /api/sync', POLL_MS, { node, errorIntervalMs, onData: (a) => h.onSync(a.data, a.at) });
+  const election = usePoll('GET /api/election', POLL_MS, { node, errorIntervalMs, onData: (a) => h.onElection(a.data) });
   // Without the gateway (a node run on its own, `npm run dev`) there is no /api/lb: ask rarely.
-  const lb = usePoll<LbStats>('/api/lb', POLL_MS, { errorIntervalMs: 10_000, onData: (a) => h.onLb(a.data, a.at) });
+  const lb = usePoll('GET /api/lb', POLL_MS, { errorIntervalMs: 10_000, onData: (a) => h.onLb(a.data, a.at) });
   const noGateway = lb.error instanceof ApiError && lb.error.status === 404;
 
   /** Every node anyone mentions: the answering node's members and the gateway's backends. */

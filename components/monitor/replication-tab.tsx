@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { ApiError } from '@/client/api';
 import { compareNodeIds } from '@/core/node-id';
 import { REPLICATION_MODES, type ReplicationMode } from '@/core/vocabulary';
-import { monitorErrorText, monitorFetch, type ReplicaNode, type Replicas } from './api';
+import { monitorCall, monitorErrorText, type ReplicaNode, type Replicas } from './api';
 import { Bars } from './charts';
 import { ErrorLine } from './health-tab';
 import { Card, TableHead, EmptyState, formatAge, formatClock, formatInt, formatMs, NodeChip, nodeColor, Segmented, SeenBy, Stat } from './parts';
@@ -18,7 +18,7 @@ const KIND_COLORS = ['#38bdf8', '#fbbf24', '#a78bfa', '#34d399', '#f472b6', '#fb
  * not serve it (404) gets a clear message — and is asked again every few seconds.
  */
 export function ReplicationTab({ isAdmin, now, node }: { isAdmin: boolean; now: number; node: string | undefined }) {
-  const replicas = usePoll<Replicas>('/api/replicas', 2_000, { node, errorIntervalMs: 10_000 });
+  const replicas = usePoll('GET /api/replicas', 2_000, { node, errorIntervalMs: 10_000 });
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const [quorum, setQuorum] = useState<Quorum | null>(null);
@@ -42,7 +42,7 @@ export function ReplicationTab({ isAdmin, now, node }: { isAdmin: boolean; now: 
     setBusy(true);
     setMessage(null);
     try {
-      await monitorFetch('/api/replicas', { method: 'POST', body: patch });
+      await monitorCall('POST /api/replicas', { body: patch });
       setMessage(done);
       replicas.refresh();
     } catch (err) {
@@ -170,7 +170,7 @@ function ReplicasTableCard({ nodes, now }: { nodes: ReplicaNode[]; now: number }
           <tbody>
             {nodes.map((n) => {
               const sameDigest = nodes.every((o) => o.digest === n.digest);
-              const lastSync = n.lastSync ?? n.lastSyncAt ?? null;
+              const lastSync = n.lastSyncAt;
               return (
                 <tr key={n.nodeId} className="border-b border-slate-800/60 tabular-nums" data-node={n.nodeId}>
                   <td className="py-2"><NodeChip id={n.nodeId} /></td>

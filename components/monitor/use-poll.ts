@@ -1,7 +1,8 @@
 'use client';
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { monitorFetch, type Served } from './api';
+import type { AnswerOf, OperationKey } from '@/contract/operations';
+import { monitorCall, type Served } from './api';
 
 export type PollState<T> = {
   data: T | undefined;
@@ -15,10 +16,12 @@ export type PollState<T> = {
 
 /**
  * Short polling of one endpoint through the gateway: one request at a time, the next one
- * `intervalMs` after the previous answer; paused while the page is hidden; `path` null stops it.
+ * `intervalMs` after the previous answer; paused while the page is hidden; `op` null stops it.
  * `onData` sees every answer before it renders (to keep histories for charts).
  */
-export function usePoll<T>(path: string | null, intervalMs: number, options: { node?: string; onData?: (answer: Served<T>) => void; errorIntervalMs?: number } = {}): PollState<T> {
+type Polled = { [K in OperationKey]: K extends `GET ${string}` ? (object extends Parameters<typeof monitorCall<K>>[1] ? K : never) : never }[OperationKey];
+
+export function usePoll<K extends Polled, T = AnswerOf<K>>(op: K | null, intervalMs: number, options: { node?: string; onData?: (answer: Served<T>) => void; errorIntervalMs?: number } = {}): PollState<T> {
   const [state, setState] = useState<{ key: string | null; answer: Served<T> | undefined; error: unknown }>({ key: null, answer: undefined, error: null });
   const onData = useRef(options.onData);
   const kick = useRef<() => void>(() => {});
@@ -30,8 +33,8 @@ export function usePoll<T>(path: string | null, intervalMs: number, options: { n
   });
 
   useEffect(() => {
-    if (path === null) return;
-    const key = `${node ?? ''} ${path}`;
+    if (op === null) return;
+    const key = `${node ?? ''} ${op}`;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let inFlight: AbortController | undefined;
@@ -47,7 +50,7 @@ export function usePoll<T>(path: string | null, intervalMs: number, options: { n
       inFlight = controller;
       let next = intervalMs;
       try {
-        const answer = await monitorFetch<T>(path!, { node, signal: controller.signal });
+        const answer = (await monitorCall<Polled>(op!, { ...(node ? { node } : {}), signal: controller.signal })) as Served<T>;
         if (stopped) return;
         onData.current?.(answer);
         setState({ key, answer, error: null });
@@ -75,10 +78,10 @@ export function usePoll<T>(path: string | null, intervalMs: number, options: { n
       document.removeEventListener('visibilitychange', onVisible);
       kick.current = () => {};
     };
-  }, [path, node, intervalMs, errorIntervalMs]);
+  }, [op, node, intervalMs, errorIntervalMs]);
 
   const refresh = useCallback(() => kick.current(), []);
-  const current = state.key === `${node ?? ''} ${path}` ? state : { answer: undefined, error: null };
+  const current = state.key === `${node ?? ''} ${op}` ? state : { answer: undefined, error: null };
   return { data: current.answer?.data, servedBy: current.answer?.servedBy ?? null, at: current.answer?.at ?? 0, error: current.error, refresh };
 }
 

@@ -7,7 +7,9 @@ import { enforce, unhit } from '../limits';
 import type { Rule } from '../../core/limits/window';
 import { hashPassword, verifyPassword } from './password';
 
-export type User = { id: string; email: string; name: string; role: 'user' | 'admin' };
+import type { User } from '../../contract/accounts';
+
+export type { User };
 export type Session = { user: User; token: string; expiresAt: Date };
 
 /** A session ends at ttlS after login, or earlier after idleTimeoutS without a request. */

@@ -1,29 +1,11 @@
 import type pg from 'pg';
 import { AppError } from '../../core/errors';
 import type { Db } from '../pool';
+import type { Movie, MovieDetail, MovieListItem, Screen, ShowtimeSummary } from '../../contract/booking';
 import { expandLayout, screenLayoutSchema, type LayoutSeat, type ScreenLayout } from './layout';
 
-export type Movie = {
-  id: number;
-  title: string;
-  description: string;
-  genre: string;
-  certificate: string;
-  rating: number;
-  durationMin: number;
-  releaseYear: number | null;
-  posterHue: number;
-};
-
-export type ShowtimeSummary = {
-  id: number;
-  movieId: number;
-  screenId: number;
-  screenName: string;
-  startsAt: string;
-  seatsTotal: number;
-  seatsLeft: number;
-};
+// The API's shapes of what this module returns (contract/booking.ts).
+export type { Movie, ShowtimeSummary };
 
 /** What never changes about a showtime once created: safe to cache for the process's life. */
 export type ShowtimeInfo = {
@@ -42,7 +24,7 @@ export type ShowtimeInfo = {
 const MOVIE_COLUMNS = `id, title, description, genre, certificate, rating::float8 AS rating,
   duration_min AS "durationMin", release_year AS "releaseYear", poster_hue AS "posterHue"`;
 
-export async function listMovies(db: Db, filter: { search?: string; genre?: string } = {}): Promise<(Movie & { nextShowtime: string | null; showtimeCount: number })[]> {
+export async function listMovies(db: Db, filter: { search?: string; genre?: string } = {}): Promise<MovieListItem[]> {
   const { rows } = await db.query(
     `SELECT ${MOVIE_COLUMNS},
        (SELECT min(starts_at) FROM showtimes s WHERE s.movie_id = m.id AND s.starts_at > now()) AS "nextShowtime",
@@ -56,7 +38,7 @@ export async function listMovies(db: Db, filter: { search?: string; genre?: stri
   return rows;
 }
 
-export async function getMovie(db: Db, id: number): Promise<Movie & { showtimes: ShowtimeSummary[] }> {
+export async function getMovie(db: Db, id: number): Promise<MovieDetail> {
   const { rows } = await db.query<Movie>(`SELECT ${MOVIE_COLUMNS} FROM movies m WHERE id = $1`, [id]);
   const movie = rows[0];
   if (!movie) throw new AppError('MOVIE_NOT_FOUND', `No movie with id ${id}`);
@@ -90,7 +72,7 @@ export async function createMovie(db: Db | pg.PoolClient, input: NewMovie): Prom
   }
 }
 
-export async function listScreens(db: Db): Promise<{ id: number; name: string; seatCount: number; layout: ScreenLayout }[]> {
+export async function listScreens(db: Db): Promise<Screen[]> {
   const { rows } = await db.query('SELECT id, name, seat_count AS "seatCount", layout FROM screens ORDER BY id');
   return rows;
 }

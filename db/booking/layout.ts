@@ -1,33 +1,8 @@
-import { z } from 'zod';
+import { screenLayout, type ScreenLayout } from '../../contract/booking';
 
-/** A screen's seat layout as stored in screens.layout. */
-export const screenLayoutSchema = z.object({
-  categories: z
-    .array(
-      z.object({
-        code: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
-        name: z.string().min(1).max(40),
-        priceCents: z.number().int().min(0).max(1_000_000),
-        color: z.string().regex(/^#[0-9a-fA-F]{6}$/),
-      }),
-    )
-    .min(1),
-  rows: z
-    .array(
-      z.object({
-        label: z.string().regex(/^[A-Z]{1,2}$/),
-        seats: z.number().int().min(1).max(60),
-        category: z.string(),
-        /** Seat numbers after which the map shows an aisle. */
-        aisleAfter: z.array(z.number().int().min(1)).optional(),
-        /** Seat numbers that are wheelchair spaces. */
-        wheelchair: z.array(z.number().int().min(1)).optional(),
-      }),
-    )
-    .min(1),
-});
-
-export type ScreenLayout = z.infer<typeof screenLayoutSchema>;
+/** A screen's seat layout as stored in screens.layout (the API shows it too). */
+export const screenLayoutSchema = screenLayout;
+export type { ScreenLayout };
 
 export type LayoutSeat = {
   id: string;

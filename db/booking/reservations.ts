@@ -3,35 +3,15 @@ import type pg from 'pg';
 import { AppError } from '../../core/errors';
 import { inRetryingTransaction, sqlState, withDeadlockRetry, type Db } from '../pool';
 import type { User } from '../accounts/accounts';
+import type { Booking, Hold, HoldStatus, SeatStatus } from '../../contract/booking';
+import type { DistributedInfo } from '../../contract/shapes';
 import { getShowtimeInfo, type ShowtimeInfo } from './catalog';
 import { notifySeatChange, notifySql } from './seat-events';
 import { bookingFact, deriveSeatStates, holdFact, recordFacts, versionsOf, type BookingFact, type SeatVersions } from './facts';
 import { resolveSeats } from './seats';
 
-/** The spec's distributed metadata, stamped by the node that processes a booking. */
-export type DistributedInfo = {
-  processedBy: string;
-  logicalClock: number;
-  vectorClock: Record<string, number>;
-  timestamp: string;
-};
-
-export type Hold = { id: string; showtimeId: number; seats: string[]; expiresAt: string; totalCents: number };
-
-export type Booking = {
-  id: string;
-  userId: string;
-  showtimeId: number;
-  movieTitle: string;
-  screenName: string;
-  startsAt: string;
-  seats: { id: string; category: string; priceCents: number }[];
-  totalCents: number;
-  status: 'confirmed' | 'cancelled';
-  createdAt: string;
-  cancelledAt: string | null;
-  distributedInfo: DistributedInfo;
-};
+// The API's shapes of what this module returns (contract/booking.ts).
+export type { Booking, DistributedInfo, Hold, SeatStatus };
 
 /**
  * Per-node settings of the reservation services; `origin` is the node recorded with replicated
@@ -137,9 +117,9 @@ const FREE_HELD_SEATS = `
   RETURNING s.seat_id, s.version`;
 
 /** Release a hold: its seats become available at once. Releasing twice is harmless. */
-export async function releaseHold(db: Db, user: User, holdId: string, origin: string): Promise<{ id: string; status: string }> {
+export async function releaseHold(db: Db, user: User, holdId: string, origin: string): Promise<{ id: string; status: HoldStatus }> {
   return inRetryingTransaction(db, async (client) => {
-    const hold = await client.query<{ status: string; user_id: string; showtime_id: number; seat_ids: string[]; expires_at: Date }>(
+    const hold = await client.query<{ status: HoldStatus; user_id: string; showtime_id: number; seat_ids: string[]; expires_at: Date }>(
       'SELECT status, user_id, showtime_id, seat_ids, expires_at FROM seat_holds WHERE id = $1 FOR UPDATE', [holdId],
     );
     const row = hold.rows[0];
@@ -456,8 +436,6 @@ export async function cancelBooking(db: Db, user: User, id: string, origin: stri
   return getBooking(db, user, id);
 }
 
-export type SeatStatus = 'available' | 'held' | 'booked';
-
 type SeatState = { status: SeatStatus; mine: boolean; version: number };
 
 /** The seat map from PostgreSQL (no cluster; and the tests' reference). */
@@ -492,7 +470,7 @@ function buildSeatMap(info: ShowtimeInfo, state: Map<string, SeatState>) {
     const r = state.get(s.id);
     const status: SeatStatus = r?.status ?? 'available';
     counts[status]++;
-    return { ...s, status, ...(status === 'held' && r?.mine ? { heldByYou: true } : {}), version: r?.version ?? 0 };
+    return { ...s, status, ...(status === 'held' && r?.mine ? { heldByYou: true as const } : {}), version: r?.version ?? 0 };
   });
   return {
     showtime: {

@@ -11,6 +11,8 @@ import type { NodeContext } from './context';
 import { authRoutes } from './routes/auth';
 import { catalogRoutes } from './routes/catalog';
 import { clusterRoutes } from './routes/cluster';
+import { contractRoutes } from './routes/contract';
+import { requireRoutesInContract } from './route';
 import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { pingRoutes } from './routes/ping';
@@ -158,8 +160,10 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
     ctx.stats.served += 1;
   });
 
+  requireRoutesInContract(app);
   healthRoutes(app, ctx);
   pingRoutes(app, ctx);
+  contractRoutes(app);
   clusterRoutes(app, ctx);
   replicationRoutes(app, ctx);
   authRoutes(app, ctx);

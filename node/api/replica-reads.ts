@@ -1,19 +1,18 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { merge, type VectorClock } from '../../core/vector-clock';
 import { AppError } from '../../core/errors';
 import { decodeSessionToken, encodeSessionToken } from '../../core/replication/session-token';
 import type { NodeContext } from './context';
-import { CONSISTENCIES, type Consistency } from '../../core/vocabulary';
+import type { Consistency } from '../../core/vocabulary';
+import { consistency } from '../../contract/booking';
 
 export const SESSION_TOKEN_HEADER = 'x-session-token';
-const consistencySchema = z.enum(CONSISTENCIES);
 
 /** `?consistency=` or `X-Consistency`, else the node's default (READ_CONSISTENCY). */
 export function readConsistency(ctx: NodeContext, req: FastifyRequest): Consistency {
   const raw = (req.query as { consistency?: unknown } | undefined)?.consistency ?? req.headers['x-consistency'];
   if (raw === undefined) return ctx.config.replication.readConsistency;
-  const parsed = consistencySchema.safeParse(raw);
+  const parsed = consistency.safeParse(raw);
   if (!parsed.success) throw new AppError('VALIDATION_FAILED', 'consistency must be strong, eventual or causal', { field: 'consistency' });
   return parsed.data;
 }

@@ -1,3 +1,4 @@
+import type { SyncRound } from '../../contract/cluster';
 import { planCorrections, type BerkeleyConfig, type ClockSample } from '../../core/berkeley';
 import {
   startMeasurement, stepMeasurement, type MeasurementEvent, type Poll,
@@ -5,23 +6,8 @@ import {
 import type { Peer } from '../../transport/transport';
 
 /** One Berkeley round as the time daemon (the leader) ran it. */
-export type SyncRound = {
-  round: number;
-  master: string;
-  epoch: number;
-  at: string;
-  /** Each node's clock minus the master's, measured before the round (RTT-compensated). */
-  offsetsBeforeMs: Record<string, number>;
-  corrections: Record<string, number>;
-  /** Each node's app clock minus the master's, measured again once the corrections were applied. */
-  offsetsAfterMs: Record<string, number>;
-  /** Nodes still slewing a backward correction when measured after. */
-  slewing: string[];
-  excluded: { nodeId: string; reason: string }[];
-  maxErrorMs: number;
-  spreadBeforeMs: number;
-  spreadAfterMs: number;
-};
+/** One Berkeley round, as the API and the peers see it (contract/cluster.ts). */
+export type { SyncRound };
 
 export type ClockReading = { syncClockMs: number; appClockMs: number; slewing: boolean };
 

@@ -4,7 +4,6 @@ import type { ElectionConfig } from '../../core/election';
 import { compareNodeIds } from '../../core/node-id';
 import type { BerkeleyConfig } from '../../core/berkeley';
 import { LOGICAL_START, restore as restoreClock } from '../../core/clock-rules';
-import type { VectorClock } from '../../core/vector-clock';
 import {
   DEFAULT_FRESHNESS_WINDOW_MS, DEFAULT_MAX_REMEMBERED_PER_SENDER, ReplayGuard, type Envelope,
 } from '../../transport/envelope';
@@ -26,7 +25,8 @@ import { Members } from './members';
 import { LeaderDuties, type LeaderDuty } from './leader-duties';
 import * as membership from '../../db/membership';
 import * as wire from './peer-messages';
-import type { ElectionAlgorithm, NodeRole, PeerStatus } from '../../core/vocabulary';
+import type { KnownNode, NodeSummary } from '../../contract/cluster';
+import type { ElectionAlgorithm, PeerStatus } from '../../core/vocabulary';
 
 export type { LeaderDuty };
 
@@ -54,19 +54,7 @@ export type ClusterConfig = {
 };
 
 /** What a node tells its peers in every heartbeat (and so what the monitor shows of it). */
-export type NodeSummary = {
-  id: string;
-  url: string;
-  pid: number;
-  role: NodeRole;
-  leader: string | null;
-  epoch: number;
-  lamport: number;
-  vector: VectorClock;
-  load: { inFlight: number; requestsServed: number; loadAvg1m: number };
-  startedAt: string;
-  algorithm: ElectionAlgorithm;
-};
+export type { NodeSummary };
 
 /** What to answer a POST /api/peer: nothing (a cut network), a signed reply, or a refusal. */
 export type { InboundResult };
@@ -461,7 +449,7 @@ export class ClusterNode {
     };
   }
 
-  nodes() {
+  nodes(): KnownNode[] {
     const now = Date.now();
     const self = { ...this.summary(), status: 'alive' as PeerStatus, lastHeartbeat: new Date(now).toISOString(), lastHeardMsAgo: 0 };
     return [self, ...this.members.view()].sort((a, b) => compareNodeIds(b.id, a.id));

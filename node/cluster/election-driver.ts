@@ -1,3 +1,4 @@
+import type { ElectionRound } from '../../contract/cluster';
 import { createBullyElection } from '../../core/bully-election';
 import type {
   ElectionConfig, ElectionCore, ElectionEffect, ElectionEvent, ElectionMessage, ElectionState, Outgoing,
@@ -6,18 +7,8 @@ import { createRingElection } from '../../core/ring-election';
 import type { ElectionAlgorithm } from '../../core/vocabulary';
 
 /** One election round as this node saw it: from its first election activity to a known leader. */
-export type ElectionRound = {
-  algorithm: ElectionAlgorithm;
-  startedAt: number;
-  settledAt: number | null;
-  durationMs: number | null;
-  initiatedHere: boolean;
-  trigger: string;
-  messagesSent: number;
-  messagesReceived: number;
-  leader: string | null;
-  epoch: number | null;
-};
+/** One election as this node saw it (contract/cluster.ts). */
+export type { ElectionRound };
 
 export type ElectionIo = {
   send(out: Outgoing): void;

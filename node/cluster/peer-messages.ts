@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { ElectionMessage } from '../../core/election';
-import { NODE_ID_PATTERN, vectorClockSchema } from '../../transport/envelope';
-import { ELECTION_ALGORITHMS, NODE_ROLES } from '../../core/vocabulary';
+import { NODE_ID_PATTERN } from '../../transport/envelope';
+import { ELECTION_ALGORITHMS } from '../../core/vocabulary';
+import { electionResult, nodeSummary, syncRound } from '../../contract/cluster';
 
 /**
  * The schema of every cluster message body and of its reply body: a message is handled only once
@@ -20,19 +21,7 @@ const DAY_MS = 86_400_000;
 export const emptyBody = z.object({}).strict();
 export const okReply = z.object({ ok: z.literal(true) });
 
-export const nodeSummary = z.object({
-  id: nodeId,
-  url: z.string().max(2_048),
-  pid: z.number().int().min(0),
-  role: z.enum(NODE_ROLES),
-  leader: nodeId.nullable(),
-  epoch,
-  lamport: count,
-  vector: vectorClockSchema,
-  load: z.object({ inFlight: z.number().int(), requestsServed: count, loadAvg1m: z.number().finite() }),
-  startedAt: z.string().max(64),
-  algorithm,
-});
+export { nodeSummary };
 
 export const electionMessage: z.ZodType<ElectionMessage> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('election'), epoch, renew: z.literal(true).optional() }),
@@ -47,27 +36,11 @@ export const electionMessage: z.ZodType<ElectionMessage> = z.discriminatedUnion(
 export const clockReading = z.object({ syncClockMs: z.number().finite(), appClockMs: z.number().finite(), slewing: z.boolean() });
 export const clockAdjust = z.object({ deltaMs: z.number().finite().min(-DAY_MS).max(DAY_MS), round: count });
 
-const offsets = z.record(z.string().max(64), z.number().finite());
-export const syncRound = z.object({
-  round: count,
-  master: nodeId,
-  epoch,
-  at: z.string().max(64),
-  offsetsBeforeMs: offsets,
-  corrections: offsets,
-  offsetsAfterMs: offsets,
-  slewing: nodeIds,
-  excluded: z.array(z.object({ nodeId, reason: z.string().max(500) })).max(1_000),
-  maxErrorMs: z.number().finite(),
-  spreadBeforeMs: z.number().finite(),
-  spreadAfterMs: z.number().finite(),
-});
+export { syncRound };
 export const clockHistoryReply = z.object({ rounds: z.array(syncRound).max(1_000) });
 
 export const algorithmBody = z.object({ algorithm });
 export const algorithmReply = z.object({ ok: z.literal(true), algorithm });
-export const electionResult = z.object({
-  ok: z.boolean(), algorithm, initiator: nodeId, leader: nodeId.nullable(), epoch, durationMs: count, messages: z.number().int(),
-});
+export { electionResult };
 /** Only the counters are read (the rounds are the monitor's, shown from the node itself). */
 export const electionStats = z.object({ messagesSent: count, messagesReceived: count, rounds: z.array(z.unknown()).max(1_000) });

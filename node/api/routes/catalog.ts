@@ -1,38 +1,37 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { createMovie, createShowtime, getMovie, getShowtimeInfo, listMovies, listScreens } from '../../../db/booking/catalog';
 import { movieFact, recordFacts, showtimeFact, showtimePrefixes } from '../../../db/booking/facts';
 import { getSeatMap, getSeatMapFromReplica } from '../../../db/booking/reservations';
 import { publishCommittedFacts, readConsistency, sendSessionToken, sessionTokenOf } from '../replica-reads';
 import { AppError } from '../../../core/errors';
 import { currentUser, requireAdmin, type NodeContext } from '../context';
-import { idParam, movieBody, movieQuery, showtimeBody } from '../schemas';
+import { route } from '../route';
 
 export function catalogRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.get('/api/movies', async (req) => {
-    const q = movieQuery.parse(req.query);
+  route(app, 'GET /api/movies', async ({ query }) => {
+    const q = query();
     if (q.id !== undefined) return { movie: await getMovie(ctx.db, q.id) };
     return { movies: await listMovies(ctx.db, q) };
   });
 
-  app.get('/api/movies/:id', async (req) => {
-    const { id } = z.object({ id: idParam }).parse(req.params);
+  route(app, 'GET /api/movies/:id', async ({ params }) => {
+    const { id } = params();
     return { movie: await getMovie(ctx.db, id) };
   });
 
-  app.post('/api/movies', async (req, reply) => {
+  route(app, 'POST /api/movies', async ({ req, reply, body }) => {
     await requireAdmin(ctx, req);
-    const movie = await createMovie(ctx.db, movieBody.parse(req.body));
+    const movie = await createMovie(ctx.db, body());
     await recordFacts(ctx.db, ctx.config.nodeId, [movieFact(movie)]);
     await publishCommittedFacts(ctx, req, reply);
-    return reply.code(201).send({ movie, distributedInfo: ctx.clock.stampEvent() });
+    return { movie, distributedInfo: ctx.clock.stampEvent() };
   });
 
-  app.get('/api/screens', async () => ({ screens: await listScreens(ctx.db) }));
+  route(app, 'GET /api/screens', async () => ({ screens: await listScreens(ctx.db) }));
 
-  app.post('/api/showtimes', async (req, reply) => {
+  route(app, 'POST /api/showtimes', async ({ req, reply, body }) => {
     await requireAdmin(ctx, req);
-    const input = showtimeBody.parse(req.body);
+    const input = body();
     const id = await createShowtime(ctx.db, input);
     if (id === undefined) {
       throw new AppError('VALIDATION_FAILED', 'That screen already has a showtime at that time', { field: 'startsAt' });
@@ -41,11 +40,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: NodeContext): void {
     const { showtime } = await getSeatMap(ctx.db, id, undefined);
     await recordFacts(ctx.db, ctx.config.nodeId, [showtimeFact(showtime)]);
     await publishCommittedFacts(ctx, req, reply);
-    return reply.code(201).send({ showtime, distributedInfo });
+    return { showtime, distributedInfo };
   });
 
-  app.get('/api/showtimes/:id', async (req, reply) => {
-    const { id } = z.object({ id: idParam }).parse(req.params);
+  route(app, 'GET /api/showtimes/:id', async ({ req, reply, params }) => {
+    const { id } = params();
     const user = await currentUser(ctx, req);
     if (!ctx.replication) return getSeatMap(ctx.db, id, user?.id);
     // The seat statuses come from the replicas, at the consistency the client asks for.

@@ -1,11 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { getShowtimeInfo } from '../../../db/booking/catalog';
 import { SeatEventHub, type SeatEvent } from '../../../db/booking/seat-events';
 import { AppError } from '../../../core/errors';
 import { currentUser, type NodeContext } from '../context';
-import { idParam } from '../schemas';
+import { operations } from '../../../contract/operations';
 
 /** A comment line on every open stream this often, so proxies and browsers keep it open. */
 export const SSE_HEARTBEAT_INTERVAL_MS = 15_000;
@@ -75,7 +74,7 @@ export function eventsRoutes(app: FastifyInstance, ctx: NodeContext): void {
   });
 
   app.get('/api/showtimes/:id/events', { exposeHeadRoute: false }, async (req, reply) => {
-    const { id } = z.object({ id: idParam }).parse(req.params);
+    const { id } = operations['GET /api/showtimes/:id/events'].params.parse(req.params);
     await getShowtimeInfo(ctx.db, id); // 404 for an unknown showtime, before the stream opens
     const userId = (await currentUser(ctx, req))?.id;
     const res = reply.raw;

@@ -2,6 +2,8 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { NodeContext } from '../context';
+import { route, sent } from '../route';
+import type { AnswerOf } from '../../../contract/operations';
 
 /** How much this node lags: the gateway's load-based weights scale with it. */
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -12,11 +14,11 @@ const READY_DB_TIMEOUT_MS = 2_000;
 
 export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
   // Liveness: the process answers. Nothing else — a database outage must not get nodes restarted.
-  app.get('/api/health/live', async () => ({ status: 'live', nodeId: ctx.config.nodeId }));
+  route(app, 'GET /api/health/live', async () => ({ status: 'live', nodeId: ctx.config.nodeId }));
 
   // Readiness: send this node traffic now? Its database answers, it has joined the cluster and
   // loaded its replica, and it is not draining for a stop.
-  app.get('/api/health/ready', async (_req, reply) => {
+  route(app, 'GET /api/health/ready', async ({ reply }) => {
     const phase = ctx.phase ?? 'serving';
     let timer: NodeJS.Timeout | undefined;
     const database = await Promise.race([
@@ -25,8 +27,8 @@ export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
     ]).finally(() => clearTimeout(timer));
     const checks = {
       database,
-      cluster: phase === 'starting' && !ctx.cluster ? 'joining' : 'joined',
-      replica: phase === 'starting' ? 'loading' : 'loaded',
+      cluster: phase === 'starting' && !ctx.cluster ? ('joining' as const) : ('joined' as const),
+      replica: phase === 'starting' ? ('loading' as const) : ('loaded' as const),
       stopping: phase === 'stopping',
     };
     const ready = database === 'up' && phase === 'serving';
@@ -34,19 +36,19 @@ export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
     const why = phase === 'stopping' ? 'the node is stopping'
       : phase === 'starting' ? 'the node is still starting' : 'its database does not answer';
     const details = { nodeId: ctx.config.nodeId, checks };
-    return reply.code(503).header('retry-after', '1').send({
+    return sent(reply.code(503).header('retry-after', '1').send({
       error: { code: 'NOT_READY', message: `Not ready: ${why}`, details },
-    });
+    }));
   });
 
-  app.get('/api/health', async (_req, reply) => {
+  route(app, 'GET /api/health', async ({ reply }) => {
     const started = performance.now();
     const database = await ctx.db.query('SELECT 1').then(
       () => ({ status: 'up' as const, latencyMs: Math.round((performance.now() - started) * 100) / 100 }),
       (err: Error) => ({ status: 'down' as const, error: err.message }),
     );
     const self = ctx.cluster?.summary();
-    const body = {
+    const body: AnswerOf<'GET /api/health'> = {
       nodeId: ctx.config.nodeId,
       pid: process.pid,
       uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
@@ -69,6 +71,7 @@ export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
       leaderWrites: ctx.cluster?.leaderWrites ?? { accepted: 0, refused: 0 },
     };
     loopDelay.reset();
-    return reply.code(database.status === 'up' ? 200 : 503).send(body);
+    reply.code(database.status === 'up' ? 200 : 503);
+    return body;
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { NodeContext } from '../context';
+import { route } from '../route';
 
 /**
  * `GET /api/ping`: the cheapest answer a node can give — `{ ok: true, nodeId }`, no database, no
@@ -7,5 +8,5 @@ import type { NodeContext } from '../context';
  */
 export function pingRoutes(app: FastifyInstance, ctx: NodeContext): void {
   const nodeId = ctx.config.nodeId;
-  app.get('/api/ping', async () => ({ ok: true, nodeId }));
+  route(app, 'GET /api/ping', async () => ({ ok: true, nodeId }));
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { showtimePrefixes, type BookingFact } from '../../../db/booking/facts';
 import {
   bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, sortBookings, type Booking, releaseHold, type BookingRequest,
@@ -8,7 +7,8 @@ import { AppError } from '../../../core/errors';
 import { enforce } from '../../../db/limits';
 import { requireUser, type NodeContext } from '../context';
 import { publishCommittedFacts, readConsistency, sendSessionToken, sessionTokenOf } from '../replica-reads';
-import { bookingBody, bookingsQuery, holdBody, idempotencyKey, uuidParam } from '../schemas';
+import { idempotencyKey } from '../../../contract/booking';
+import { route } from '../route';
 
 const ONE_MINUTE_MS = 60_000;
 
@@ -43,45 +43,45 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
   const holdRate = { limit: holdsPerMin, windowMs: ONE_MINUTE_MS };
   const bookingRate = { limit: bookingsPerMin, windowMs: ONE_MINUTE_MS };
 
-  app.post('/api/holds', async (req, reply) => {
+  route(app, 'POST /api/holds', async ({ req, reply, body }) => {
     const user = await requireUser(ctx, req);
     sessionTokenOf(req);
-    const body = holdBody.parse(req.body);
+    const request = body();
     await enforce(ctx.db, `hold:${user.id}`, holdRate, 'hold requests from this account');
-    const hold = await createHold(ctx.db, user, body, limits);
+    const hold = await createHold(ctx.db, user, request, limits);
     await publishCommittedFacts(ctx, req, reply);
-    return reply.code(201).send({ hold, distributedInfo: ctx.clock.stampEvent() });
+    return { hold, distributedInfo: ctx.clock.stampEvent() };
   });
 
-  app.delete('/api/holds/:id', async (req, reply) => {
+  route(app, 'DELETE /api/holds/:id', async ({ req, reply, params }) => {
     const user = await requireUser(ctx, req);
-    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    const { id } = params();
     sessionTokenOf(req);
     const hold = await releaseHold(ctx.db, user, id, ctx.config.nodeId);
     await publishCommittedFacts(ctx, req, reply);
     return { hold, distributedInfo: ctx.clock.stampEvent() };
   });
 
-  app.post('/api/bookings', async (req, reply) => {
+  route(app, 'POST /api/bookings', async ({ req, reply, body }) => {
     const user = await requireUser(ctx, req);
     const key = readIdempotencyKey(req);
     sessionTokenOf(req);
-    const body = bookingBody.parse(req.body);
-    const request: BookingRequest = body.holdId !== undefined
-      ? { holdId: body.holdId }
-      : { showtimeId: body.showtimeId!, seats: body.seats! };
+    const input = body();
+    const request: BookingRequest = input.holdId !== undefined
+      ? { holdId: input.holdId }
+      : { showtimeId: input.showtimeId!, seats: input.seats! };
     await enforce(ctx.db, `booking:${user.id}`, bookingRate, 'booking requests from this account');
     const result = await createBooking(ctx.db, user, request, {
       limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.stampEvent(),
     });
     if (result.replayed) reply.header('idempotent-replayed', 'true');
     await publishCommittedFacts(ctx, req, reply);
-    return reply.code(result.status).send({ booking: result.booking, distributedInfo: result.booking.distributedInfo });
+    return { booking: result.booking, distributedInfo: result.booking.distributedInfo };
   });
 
-  app.get('/api/bookings', async (req, reply) => {
+  route(app, 'GET /api/bookings', async ({ req, reply, query }) => {
     const user = await requireUser(ctx, req);
-    const { userId } = bookingsQuery.parse(req.query);
+    const { userId } = query();
     if (userId !== undefined && userId !== user.id && user.role !== 'admin') {
       throw new AppError('FORBIDDEN', 'You may only list your own bookings');
     }
@@ -97,15 +97,15 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     return { bookings: sortBookings([...live, ...past]), consistency };
   });
 
-  app.get('/api/bookings/:id', async (req) => {
+  route(app, 'GET /api/bookings/:id', async ({ req, params }) => {
     const user = await requireUser(ctx, req);
-    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    const { id } = params();
     return { booking: await getBooking(ctx.db, user, id) };
   });
 
-  app.post('/api/bookings/:id/cancel', async (req, reply) => {
+  route(app, 'POST /api/bookings/:id/cancel', async ({ req, reply, params }) => {
     const user = await requireUser(ctx, req);
-    const { id } = z.object({ id: uuidParam }).parse(req.params);
+    const { id } = params();
     sessionTokenOf(req);
     const booking = await cancelBooking(ctx.db, user, id, ctx.config.nodeId);
     await publishCommittedFacts(ctx, req, reply);
