@@ -8,6 +8,8 @@ import {
   type BenchDatabase, type CpuSample, type Machine,
 } from '../harness/kit';
 import type { ElectionAlgorithm } from '../core/vocabulary';
+import type { AnswerOf } from '../contract/operations';
+import type { SyncRound } from '../contract/cluster';
 
 /**
  * `npm run bench:failover`: how long a real cluster (one OS process per node, harness/cluster.ts) is
@@ -88,24 +90,7 @@ function readOptions() {
 
 // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────────
 
-type ElectionView = {
-  nodeId: string;
-  leader: string | null;
-  epoch: number;
-  phase: string;
-  alive: string[];
-  messagesSent: number;
-  messagesReceived: number;
-};
-
-type SyncRound = {
-  round: number;
-  offsetsBeforeMs: Record<string, number>;
-  offsetsAfterMs: Record<string, number>;
-  corrections: Record<string, number>;
-  slewing: string[];
-  spreadAfterMs: number;
-};
+type ElectionView = AnswerOf<'GET /api/election'>;
 
 async function http<T>(method: 'GET' | 'POST', url: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(url, {

@@ -13,6 +13,7 @@ import {
   reapedChildrenTicks, runMain, sampleCpu, type CpuSample,
 } from '../harness/kit';
 import { LB_ALGORITHMS, type LbAlgorithm } from '../core/vocabulary';
+import type { AnswerOf } from '../contract/operations';
 
 /**
  * `npm run bench:gateway`: the same 3 real nodes measured
@@ -266,7 +267,7 @@ async function startGatewayProcess(
   await waitFor(`${options.label} to see every node eligible`, GATEWAY_READY_TIMEOUT_MS, async () => {
     if (child.exitCode !== null) throw new Error(`${options.label} exited with ${child.exitCode}: ${output.join('').slice(-2000)}`);
     const res = await request(`${url}/api/lb`);
-    const stats = (await res.body.json()) as { nodes?: { eligible: boolean }[] };
+    const stats = (await res.body.json()) as Partial<AnswerOf<'GET /api/lb'>>;
     return res.statusCode === 200 && stats.nodes?.length === NODE_COUNT && stats.nodes.every((n) => n.eligible);
   });
   return { url, pid: child.pid! };

@@ -5,6 +5,7 @@ import {
   type BenchClusters, type BenchDatabase,
 } from '../harness/kit';
 import { createPool } from '../db/pool';
+import type { AnswerOf } from '../contract/operations';
 
 /**
  * Replica reads at scale through a real node: what a client waits for, and the cluster's CPU per
@@ -64,7 +65,7 @@ const BULK_INSERT = `
   FROM docs d CROSS JOIN unnest($3::text[]) AS n(id)`;
 
 async function replicaEntries(url: string): Promise<number> {
-  const res = await client(url).get<{ nodes: { nodeId: string; entries: number }[] }>('/api/replicas');
+  const res = await client(url).get<AnswerOf<'GET /api/replicas'>>('/api/replicas');
   return res.status === 200 ? Math.min(...res.body.nodes.map((n) => n.entries)) : 0;
 }
 

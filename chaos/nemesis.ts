@@ -5,6 +5,7 @@ import { Random } from './random';
 import {
   LB_ALGORITHMS, REPLICATION_MODES, type LbAlgorithm, type ReplicationMode,
 } from '../core/vocabulary';
+import type { AnswerOf } from '../contract/operations';
 
 /**
  * The nemesis: Jepsen's faults against the real cluster, on a schedule drawn from the seed —
@@ -175,7 +176,7 @@ export class Nemesis {
     const views = await Promise.all(this.up().map(async (id) => {
       try {
         const res = await fetch(`${this.url(id)}/api/election`, { signal: AbortSignal.timeout(ELECTION_PROBE_TIMEOUT_MS) });
-        return (await res.json()) as { leader: string | null; epoch: number };
+        return (await res.json()) as AnswerOf<'GET /api/election'>;
       } catch {
         return undefined;
       }
@@ -433,7 +434,7 @@ export function sampleElections(deps: { cluster: TestCluster; history: HistoryWr
         try {
           const res = await fetch(`${deps.cluster.node(id).url}/api/election`, { signal: AbortSignal.timeout(ELECTION_PROBE_TIMEOUT_MS) });
           if (res.status !== 200) return void (await res.arrayBuffer());
-          const body = (await res.json()) as { nodeId: string; leader: string | null; epoch: number };
+          const body = (await res.json()) as AnswerOf<'GET /api/election'>;
           deps.history.record({ type: 'election', node: body.nodeId ?? id, leader: body.leader, epoch: body.epoch });
         } catch {
           /* a node down, paused or slow: no sample */

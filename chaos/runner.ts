@@ -6,6 +6,7 @@ import { check, type DbSnapshot, type Report } from './checker';
 import { HistoryWriter, readHistory } from './history';
 import { Nemesis, planSchedule, sampleElections, type ScheduleOptions } from './nemesis';
 import { runWorkload, type Showtime } from './workload';
+import type { AnswerOf } from '../contract/operations';
 
 /**
  * One chaos run against a fresh cluster on `databaseUrl` (a fresh, migrated and seeded database):
@@ -169,7 +170,7 @@ function watchVersions(db: Db, history: HistoryWriter, intervalMs = VERSION_POLL
   };
 }
 
-type ReplicasView = { converged: boolean; nodes: { nodeId: string; digest: string; entries: number; byKind?: Record<string, number> }[] };
+type ReplicasView = AnswerOf<'GET /api/replicas'>;
 
 /**
  * Converged: some node's GET /api/replicas lists every node with one digest, the outbox is empty,
@@ -251,7 +252,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     run.gateway = await startGateway(options.databaseUrl);
     const gateway = run.gateway;
     await waitFor('every node eligible at the gateway', GATEWAY_READY_MS, async () => {
-      const stats = (await (await fetch(`${gateway.url}/api/lb`)).json()) as { nodes: { id: string; eligible: boolean }[] };
+      const stats = (await (await fetch(`${gateway.url}/api/lb`)).json()) as AnswerOf<'GET /api/lb'>;
       return ids.every((id) => stats.nodes.some((n) => n.id === id && n.eligible));
     }, 100);
     const adminToken = await cluster.adminToken();

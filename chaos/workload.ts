@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { BookingView, HistoryWriter, OpKind, OpStatus } from './history';
 import { Random } from './random';
 import type { Consistency } from '../core/vocabulary';
+import type { AnswerOf } from '../contract/operations';
 
 /**
  * The workload: concurrent clients, each one user with one session, talking to the gateway only.
@@ -172,7 +173,7 @@ export class Client {
       let res = await this.request('signup', 'POST', '/api/auth/signup', { email, name: `Chaos ${this.name}`, password }, { attempt }, user);
       if (res.code === 'EMAIL_TAKEN') res = await this.request('signup', 'POST', '/api/auth/login', { email, password }, { attempt, args: { login: true } }, user);
       if (res.status === 'ok') {
-        const body = res.body as { token: string; user: { id: string } };
+        const body = res.body as AnswerOf<'POST /api/auth/signup'>;
         this.authToken = body.token;
         this.userId = body.user.id;
         this.bookedAsThisUser = 0;
@@ -234,7 +235,7 @@ export class Client {
       return hold?.id ? { holdId: hold.id, showtimeId: showtime.id, seats: hold.seats ?? seats } : undefined;
     });
     if (res.status !== 'ok') return;
-    const hold = (res.body as { hold: { id: string; seats?: string[] } }).hold;
+    const hold = (res.body as AnswerOf<'POST /api/holds'>).hold;
     if (this.rng.chance(0.15)) {
       await this.request('release', 'DELETE', `/api/holds/${hold.id}`, undefined, { args: { holdId: hold.id } });
       return;
@@ -253,7 +254,7 @@ export class Client {
           : undefined;
       });
       if (res.status === 'ok') {
-        const booking = (res.body as { booking: { id: string; showtimeId: number; seats: { id: string }[] } }).booking;
+        const booking = (res.body as AnswerOf<'POST /api/bookings'>).booking;
         this.live.set(booking.id, { showtimeId: booking.showtimeId, seats: booking.seats.map((s) => s.id) });
         this.bookedAsThisUser += 1;
         // Read-your-writes, right away, half of the time.
@@ -292,7 +293,7 @@ export class Client {
     });
     if (res.status === 'ok' && consistency !== 'eventual') {
       // A booking whose request timed out may have gone through: once it shows up, it is ours to cancel.
-      for (const b of (res.body as { bookings?: { id: string; status: string; showtimeId: number; seats: { id: string }[] }[] }).bookings ?? []) {
+      for (const b of (res.body as AnswerOf<'GET /api/bookings'>).bookings) {
         if (b.status === 'confirmed' && !this.live.has(b.id)) this.live.set(b.id, { showtimeId: b.showtimeId, seats: b.seats.map((s) => s.id) });
       }
     }
