@@ -62,7 +62,9 @@ test('a past showtime leaves the replicas of the nodes that compact, its booking
   for (const nodeId of ['node-1', 'node-2']) {
     const after = compacted.find((n) => n.nodeId === nodeId)!;
     const was = before.find((n) => n.nodeId === nodeId)!;
-    assert.equal(after.retiredGroups, 2, `${nodeId}: booking:${id}: and hold:${id}: retired`);
+    // Its booking: and hold: groups; a seeded showtime whose start passed during the run too.
+    const counts = `${was.retiredGroups} → ${after.retiredGroups}`;
+    assert.ok(after.retiredGroups >= was.retiredGroups + 2, `${nodeId}: booking:${id}: and hold:${id}: retired (${counts})`);
     assert.equal(after.byKind.booking ?? 0, (was.byKind.booking ?? 0) - 1, `${nodeId}: the booking left its memory too`);
   }
   assert.equal(await rowsUnder('node-3', prefix), 1, 'node-3 has not compacted');
@@ -106,6 +108,7 @@ test('a past showtime leaves the replicas of the nodes that compact, its booking
   await cluster.start('node-1');
   await waitForAgreement(cluster, all, 20_000);
   const restarted = (await stats()).find((n) => n.nodeId === 'node-1')!;
-  assert.equal(restarted.retiredGroups, 2);
+  const retiredBefore = compacted.find((n) => n.nodeId === 'node-1')!.retiredGroups;
+  assert.ok(restarted.retiredGroups >= retiredBefore, `node-1 kept its ${retiredBefore} groups`);
   assert.equal(await rowsUnder('node-1', prefix), 0);
 });
