@@ -20,7 +20,7 @@ import {
 } from '../harness/cluster';
 import { createTestDatabase, findShowtime, type TestDatabase } from '../harness/helpers';
 import { openApiPath } from './openapi';
-import { operations, splitKey, type OperationKey } from './operations';
+import { operations, splitKey, type Operation, type OperationKey } from './operations';
 
 type Document = {
   paths: Record<
@@ -85,7 +85,8 @@ async function call(key: OperationKey, input: Call = {}): Promise<Answer> {
     ...(input.body === undefined ? {} : { body: JSON.stringify(input.body) }),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+  const json = res.headers.get('content-type')?.startsWith('application/json');
+  return { status: res.status, body: json ? JSON.parse(text) : text, headers: res.headers };
 }
 
 /** The document's schema of `key`'s answer with `status` (else its `default`: the error shape). */
@@ -122,10 +123,9 @@ async function succeeds<T = Record<string, unknown>>(
   input: Call = {},
 ): Promise<T> {
   const res = await call(key, input);
-  const expected =
-    'status' in operations[key] ? (operations[key] as { status: number }).status : 200;
-  assert.equal(res.status, expected, `${key}: ${JSON.stringify(res.body).slice(0, 400)}`);
-  conforms(key, res.status, res.body);
+  const op: Operation = operations[key];
+  assert.equal(res.status, op.status ?? 200, `${key}: ${JSON.stringify(res.body).slice(0, 400)}`);
+  conforms(key, res.status, res.body, op.text ? 'text/plain' : undefined);
   answered.add(key);
   return res.body as T;
 }
@@ -174,6 +174,11 @@ test('health, the contract itself and accounts', async () => {
   await succeeds('GET /api/health');
   await succeeds('GET /api/ping');
   await succeeds('GET /api/openapi.json');
+  const metrics = await succeeds<string>('GET /metrics');
+  assert.match(
+    metrics,
+    /^moviebook_gateway_upstream_requests_total\{node="node-1",service="gateway"\} \d+$/m,
+  );
   const email = `contract-${Date.now()}@example.test`;
   const signedUp = await succeeds<{ token: string }>('POST /api/auth/signup', {
     body: { email, name: 'Contract', password: 'correct horse battery' },

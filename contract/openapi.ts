@@ -33,7 +33,12 @@ function operationOf(key: string, op: Operation) {
         description: `Server-Sent Events; each \`seats\` event's data: see the schema`,
         content: { 'text/event-stream': { schema: schemaOf(op.answer, 'output') } },
       }
-    : { description: 'Success', content: json(schemaOf(op.answer, 'output')) };
+    : op.text
+      ? {
+          description: 'Success',
+          content: { 'text/plain': { schema: schemaOf(op.answer, 'output') } },
+        }
+      : { description: 'Success', content: json(schemaOf(op.answer, 'output')) };
   return {
     operationId: operationIdOf(key),
     summary: op.summary,

@@ -23,6 +23,7 @@ export const TAGS = {
   gateway: 'The load balancer (answered by the gateway itself)',
   peer: 'Node-to-node messages (signed; refused at the gateway)',
   contract: 'This document',
+  operations: 'Prometheus metrics: each node’s on its own port, the gateway’s on its port',
 } as const;
 
 export type Operation = {
@@ -40,6 +41,8 @@ export type Operation = {
   answer: z.ZodType;
   /** A Server-Sent Events stream rather than one JSON answer. */
   stream?: true;
+  /** Plain text (the Prometheus exposition format) rather than JSON. */
+  text?: true;
   /** Peer-only: a signed envelope in, a signed envelope out (docs/cluster.md, "Peer messages"). */
   envelope?: true;
 };
@@ -286,6 +289,12 @@ export const operations = {
     answer: gateway.lbStats,
   },
 
+  'GET /metrics': {
+    tag: 'operations',
+    summary: 'Prometheus metrics in the text format (docs/operations.md lists them)',
+    answer: z.string(),
+    text: true,
+  },
   'GET /api/openapi.json': {
     tag: 'contract',
     summary: 'This OpenAPI 3.1 document',

@@ -56,6 +56,8 @@ export const replicaStats = z.object({
   hints: count,
   lastAppliedAt: timestamp.nullable(),
   lastSyncAt: timestamp.nullable(),
+  /** Anti-entropy (multi-master, a slave with its master) or gossip push-pull rounds started. */
+  syncRounds: count,
   writesAcked: count,
   writesFailed: count,
   outboxPublished: count,

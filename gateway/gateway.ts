@@ -15,6 +15,8 @@ import { LatencyWindow, percentilesOf } from './stats';
 import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, SECURITY_HEADERS } from '../http/browser-edge';
 import { LB_ALGORITHMS, type LbAlgorithm } from '../core/vocabulary';
 import { LB_WEIGHT_MAX, lbSettingsBody, type LbStats } from '../contract/gateway';
+import { METRICS_CONTENT_TYPE } from '../http/metrics';
+import { gatewayMetrics } from './metrics';
 
 export type GatewayConfig = {
   algorithm: LbAlgorithm;
@@ -183,6 +185,7 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const MAX_ATTEMPTS_IDEMPOTENT = 2;
 const LB_PATH = '/api/lb';
 const LB_PATH_QUERY = `${LB_PATH}?`;
+const METRICS_PATH = '/metrics';
 
 /** The gateway's own answers are API answers: the nodes' security headers, in writeHead's flat form. */
 const OWN_ANSWER_HEADERS: readonly string[] = [
@@ -219,6 +222,7 @@ export class Gateway {
   private readonly rateLimiters: Record<'login' | 'signup' | 'write' | 'read', RateLimiter>;
   private readonly streams: ConcurrencyLimiter;
   private readonly connections: ConcurrencyLimiter;
+  private metrics: ReturnType<typeof gatewayMetrics> | undefined;
 
   constructor(private readonly config: GatewayConfig) {
     this.algorithm = config.algorithm;
@@ -349,6 +353,7 @@ export class Gateway {
     // A connection refused at the cap (acceptConnection) has had its answer: read on, say nothing.
     if (req.socket.writableEnded) return void req.resume();
     const url = req.url ?? '/';
+    if (url === METRICS_PATH) return void this.handleMetrics(req, res).catch(() => res.destroy());
     if (url === LB_PATH || url.startsWith(LB_PATH_QUERY)) {
       if (req.headers.expect !== undefined) res.writeContinue();
       // A body cut short rejects: that connection is gone, the gateway is not.
@@ -558,6 +563,21 @@ export class Gateway {
     this.algorithm = settings.algorithm;
     this.staticWeights = settings.weights ?? undefined;
     this.balancer = INITIAL_BALANCER_STATE;
+  }
+
+  /** `GET /metrics`: the gateway's own Prometheus metrics (gateway/metrics.ts). */
+  private async handleMetrics(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const body = errorBody('METHOD_NOT_ALLOWED', 'GET /metrics');
+      res.writeHead(405, ownAnswerHeaders(body));
+      return void res.end(body);
+    }
+    this.metrics ??= gatewayMetrics(() => this.allStats());
+    const text = await this.metrics.scrape();
+    const headers = { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' };
+    res.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
   }
 
   private async handleLbApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

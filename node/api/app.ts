@@ -13,6 +13,7 @@ import { catalogRoutes } from './routes/catalog';
 import { clusterRoutes } from './routes/cluster';
 import { contractRoutes } from './routes/contract';
 import { requireRoutesInContract } from './route';
+import { metricsRoutes, nodeMetrics } from './metrics';
 import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { pingRoutes } from './routes/ping';
@@ -109,6 +110,7 @@ const UNDELAYED = /^\/api\/(health|faults|peer)(\?|$)/;
 
 export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Promise<FastifyInstance> {
   const pageCsp = pageContentSecurityPolicy(ctx.config.dev);
+  const metrics = (ctx.metrics ??= nodeMetrics(ctx));
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.bodyLimitBytes,
@@ -119,7 +121,8 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
     serverFactory: (handler) =>
       http.createServer((req, res) => {
         for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
-        if (!fallback || req.url === '/api' || req.url?.startsWith('/api/')) {
+        const url = req.url ?? '/';
+        if (!fallback || url === '/api' || url.startsWith('/api/') || url === '/metrics') {
           res.setHeader('Content-Security-Policy', API_CONTENT_SECURITY_POLICY);
           return handler(req, res);
         }
@@ -161,6 +164,7 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
   });
 
   requireRoutesInContract(app);
+  metricsRoutes(app, metrics);
   healthRoutes(app, ctx);
   pingRoutes(app, ctx);
   contractRoutes(app);

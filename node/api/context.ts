@@ -8,6 +8,7 @@ import { wantsSecureCookie, type CookieSecureMode } from '../../http/browser-edg
 import type { ClusterClock } from '../cluster/cluster-clock';
 import type { ClusterNode } from '../cluster/cluster-node';
 import type { ReplicationNode } from '../replication/replication-node';
+import type { NodeMetrics } from './metrics';
 
 /** What every route handler may use: one per node process. */
 export type NodeContext = {
@@ -27,6 +28,8 @@ export type NodeContext = {
   phase?: 'starting' | 'serving' | 'stopping';
   /** Requests being served and served so far (reported as this node's load). */
   stats: { inFlight: number; served: number };
+  /** Prometheus metrics (node/api/metrics.ts): made by buildApi when not given. */
+  metrics?: NodeMetrics;
 };
 
 export const SESSION_COOKIE = 'mb_session';

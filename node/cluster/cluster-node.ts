@@ -80,6 +80,8 @@ export class ClusterNode {
   private readonly startedAt = new Date();
   private stopped = false;
   private readonly leaderListeners: ((leader: string | null, epoch: number) => void)[] = [];
+  /** Leader changes this node has seen (the metrics). */
+  leaderChanges = 0;
   private clockFile: ClockFile | undefined;
   private clockTrace: ClockTraceFile | undefined;
 
@@ -328,6 +330,7 @@ export class ClusterNode {
   // ---- leadership -----------------------------------------------------------------------------
 
   private onLeaderChanged(leader: string | null, epoch: number): void {
+    this.leaderChanges += 1;
     this.log.info(leader ? `leader is ${leader} (epoch ${epoch})` : `no leader (epoch ${epoch})`);
     for (const listener of this.leaderListeners) listener(leader, epoch);
     if (leader === this.config.nodeId) this.duties.lead(epoch);

@@ -83,7 +83,18 @@ export class ReplicationNode {
   private readonly unnamedFacts = new Map<string, number>();
   private stopped = false;
   private readonly reassembly = new Reassembly({ maxHeldBytes: REASSEMBLY_HELD_BYTES, timeoutMs: REASSEMBLY_TIMEOUT_MS });
-  readonly stats = { lastAppliedAt: 0, lastSyncAt: 0, writesAcked: 0, writesFailed: 0, outboxPublished: 0, messagesBatched: 0, messagesSplit: 0, messagesReassembled: 0, compactedRows: 0 };
+  readonly stats = {
+    lastAppliedAt: 0,
+    lastSyncAt: 0,
+    syncRounds: 0,
+    writesAcked: 0,
+    writesFailed: 0,
+    outboxPublished: 0,
+    messagesBatched: 0,
+    messagesSplit: 0,
+    messagesReassembled: 0,
+    compactedRows: 0,
+  };
 
   constructor(
     private readonly nodeId: string,
@@ -240,6 +251,7 @@ export class ReplicationNode {
     }
     for (const out of send) {
       if (out.msg.type === 'sync' || out.msg.type === 'syncReply') this.stats.lastSyncAt = Date.now();
+      if (out.msg.type === 'sync') this.stats.syncRounds += 1;
     }
     this.sendAll(send);
     for (const effect of effects) {
@@ -534,6 +546,7 @@ export class ReplicationNode {
       hints: this.state.hintCount,
       lastAppliedAt: this.stats.lastAppliedAt ? new Date(this.stats.lastAppliedAt).toISOString() : null,
       lastSyncAt: this.stats.lastSyncAt ? new Date(this.stats.lastSyncAt).toISOString() : null,
+      syncRounds: this.stats.syncRounds,
       writesAcked: this.stats.writesAcked,
       writesFailed: this.stats.writesFailed,
       outboxPublished: this.stats.outboxPublished,

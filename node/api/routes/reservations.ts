@@ -49,6 +49,7 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
     const request = body();
     await enforce(ctx.db, `hold:${user.id}`, holdRate, 'hold requests from this account');
     const hold = await createHold(ctx.db, user, request, limits);
+    ctx.metrics?.holds.inc();
     await publishCommittedFacts(ctx, req, reply);
     return { hold, distributedInfo: ctx.clock.stampEvent() };
   });
@@ -75,6 +76,7 @@ export function reservationRoutes(app: FastifyInstance, ctx: NodeContext): void 
       limits, ...(key ? { idempotencyKey: key } : {}), stamp: () => ctx.clock.stampEvent(),
     });
     if (result.replayed) reply.header('idempotent-replayed', 'true');
+    ctx.metrics?.bookings.inc({ outcome: result.replayed ? 'replayed' : 'created' });
     await publishCommittedFacts(ctx, req, reply);
     return { booking: result.booking, distributedInfo: result.booking.distributedInfo };
   });

@@ -1,0 +1,248 @@
+/**
+ * A node's Prometheus metrics (`GET /metrics` on the node's own port): the process, its HTTP
+ * requests by route template, bookings, holds, the election, the clocks, replication and the
+ * database pool. Counts the node already keeps are read at scrape time; only the request
+ * histogram and the booking counters are updated per request.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../core/errors';
+import {
+  metricsRegistry,
+  METRICS_CONTENT_TYPE,
+  mirroredCounter,
+  PerScrape,
+  readGauge,
+} from '../../http/metrics';
+import type { ClusterNode } from '../cluster/cluster-node';
+import type { NodeContext } from './context';
+import { route } from './route';
+import type { ReplicaNode } from '../../contract/replication';
+
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** The replicas' lag is asked of every peer: a scrape waits for it at most this long. */
+const REPLICA_STATS_TIMEOUT_MS = 2_000;
+
+export type NodeMetrics = {
+  /** The text of one scrape. */
+  scrape(): Promise<string>;
+  requests: Histogram<'method' | 'route' | 'status_code'>;
+  bookings: Counter<'outcome'>;
+  holds: Counter;
+  conflicts: Counter<'operation'>;
+};
+
+export function nodeMetrics(ctx: NodeContext): NodeMetrics {
+  const registry = metricsRegistry({ node: ctx.config.nodeId });
+  const metrics: NodeMetrics = {
+    scrape: () => registry.metrics(),
+    requests: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'API requests by method, route template and status',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+    bookings: new Counter({
+      name: 'moviebook_bookings_total',
+      help: 'Bookings answered 201: created, or replayed (a repeated Idempotency-Key)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    holds: new Counter({
+      name: 'moviebook_holds_total',
+      help: 'Holds created',
+      registers: [registry],
+    }),
+    conflicts: new Counter({
+      name: 'moviebook_seat_conflicts_total',
+      help: 'Holds and bookings refused because a seat was taken (409 SEATS_UNAVAILABLE)',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+  };
+  readGauge(registry, {
+    name: 'http_requests_in_flight',
+    help: 'API requests being served',
+    read: () => ctx.stats.inFlight,
+  });
+  readGauge(registry, {
+    name: 'moviebook_holds_active',
+    help: 'Holds not yet booked, released or expired (from PostgreSQL)',
+    read: async () =>
+      (
+        await ctx.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM seat_holds
+           WHERE status = 'active' AND expires_at > now()`,
+        )
+      ).rows[0]!.n,
+  });
+  databaseMetrics(registry, ctx);
+  clusterMetrics(registry, ctx);
+  const perScrape = replicationMetrics(registry, ctx);
+  metrics.scrape = () => {
+    perScrape.next();
+    return registry.metrics();
+  };
+  return metrics;
+}
+
+function databaseMetrics(registry: Registry, ctx: NodeContext): void {
+  readGauge(registry, {
+    name: 'moviebook_db_pool_connections',
+    help: 'Database pool connections by state',
+    labelNames: ['state'],
+    read: () => [
+      [{ state: 'idle' }, ctx.db.idleCount],
+      [{ state: 'in_use' }, ctx.db.totalCount - ctx.db.idleCount],
+    ],
+  });
+  readGauge(registry, {
+    name: 'moviebook_db_pool_waiting',
+    help: 'Queries waiting for a pool connection',
+    read: () => ctx.db.waitingCount,
+  });
+}
+
+function clusterMetrics(registry: Registry, ctx: NodeContext): void {
+  // The cluster starts after the API (the port opens first): read it at each scrape.
+  const read = (value: (cluster: ClusterNode) => number) => () =>
+    ctx.cluster ? value(ctx.cluster) : [];
+  readGauge(registry, {
+    name: 'moviebook_election_epoch',
+    help: 'The election epoch this node knows',
+    read: read((c) => c.election().epoch),
+  });
+  readGauge(registry, {
+    name: 'moviebook_election_leader',
+    help: 'The leader this node knows (1 on its id); no sample while there is none',
+    labelNames: ['leader'],
+    read: () => {
+      const leader = ctx.cluster?.election().leader;
+      return leader ? [[{ leader }, 1]] : [];
+    },
+  });
+  readGauge(registry, {
+    name: 'moviebook_is_leader',
+    help: '1 while this node leads',
+    read: read((c) => (c.election().leader === c.nodeId ? 1 : 0)),
+  });
+  mirroredCounter(registry, {
+    name: 'moviebook_leader_changes_total',
+    help: 'Leader changes this node has seen',
+    read: read((c) => c.leaderChanges),
+  });
+  mirroredCounter(registry, {
+    name: 'moviebook_election_messages_sent_total',
+    help: 'Election messages this node sent',
+    read: read((c) => c.electionStats().messagesSent),
+  });
+  readGauge(registry, {
+    name: 'moviebook_lamport_clock',
+    help: "This node's Lamport clock",
+    read: read((c) => c.clock.lamport),
+  });
+  readGauge(registry, {
+    name: 'moviebook_berkeley_offset_seconds',
+    help: "The correction Berkeley rounds have applied to this node's clock",
+    read: read((c) => c.clock.physical().offsetMs / 1000),
+  });
+  mirroredCounter(registry, {
+    name: 'moviebook_peer_messages_refused_total',
+    help: 'Peer messages refused, by reason',
+    labelNames: ['reason'],
+    read: () => Object.entries(ctx.cluster?.refused ?? {}).map(([reason, n]) => [{ reason }, n]),
+  });
+}
+
+/** Replication's metrics; what they ask of the peers is asked once per scrape (`next()`). */
+function replicationMetrics(registry: Registry, ctx: NodeContext): { next(): void } {
+  const replication = () => ctx.replication;
+  const local = () => replication()?.localStats();
+  readGauge(registry, {
+    name: 'moviebook_replica_entries',
+    help: "Entries in this node's replica",
+    read: () => local()?.entries ?? 0,
+  });
+  readGauge(registry, {
+    name: 'moviebook_replication_hints_pending',
+    help: 'Hinted writes waiting for a replica to come back',
+    read: () => local()?.hints ?? 0,
+  });
+  mirroredCounter(registry, {
+    name: 'moviebook_replication_conflicts_total',
+    help: 'Concurrent writes resolved by last-writer-wins in this replica',
+    read: () => local()?.conflicts ?? 0,
+  });
+  mirroredCounter(registry, {
+    name: 'moviebook_replication_sync_rounds_total',
+    help: 'Anti-entropy and gossip push-pull rounds this node started',
+    read: () => local()?.syncRounds ?? 0,
+  });
+  mirroredCounter(registry, {
+    name: 'moviebook_replication_writes_total',
+    help: 'Replicated writes by result',
+    labelNames: ['result'],
+    read: () => {
+      const s = local();
+      return s
+        ? [
+            [{ result: 'acked' }, s.writesAcked],
+            [{ result: 'failed' }, s.writesFailed],
+          ]
+        : [];
+    },
+  });
+  // Lag of every reachable replica against the most advanced one, as this node sees them: asked of
+  // the peers once per scrape (both gauges show the same answer), for at most a bound.
+  const lag = new PerScrape(
+    async (): Promise<Pick<ReplicaNode, 'nodeId' | 'lagEntries' | 'lagMs'>[]> => {
+      const r = replication();
+      if (!r) return [];
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>(
+        (done) => (timer = setTimeout(() => done(undefined), REPLICA_STATS_TIMEOUT_MS)),
+      );
+      const view = await Promise.race([r.clusterStats().catch(() => undefined), timeout]).finally(
+        () => clearTimeout(timer),
+      );
+      return view?.nodes ?? [];
+    },
+  );
+  const lagOf = () => lag.get();
+  readGauge(registry, {
+    name: 'moviebook_replication_lag_entries',
+    help: 'Entries a replica has not applied yet, per node',
+    labelNames: ['replica'],
+    read: async () => (await lagOf()).map((n) => [{ replica: n.nodeId }, n.lagEntries]),
+  });
+  readGauge(registry, {
+    name: 'moviebook_replication_lag_seconds',
+    help: "How far a replica's newest entry is behind the newest anywhere, per node",
+    labelNames: ['replica'],
+    read: async () => (await lagOf()).map((n) => [{ replica: n.nodeId }, n.lagMs / 1000]),
+  });
+  return lag;
+}
+
+/** `GET /metrics`, and the request histogram's hook (route templates keep the labels few). */
+export function metricsRoutes(app: FastifyInstance, metrics: NodeMetrics): void {
+  app.addHook('onError', async (req, _reply, err) => {
+    if (!(err instanceof AppError && err.code === 'SEATS_UNAVAILABLE')) return;
+    metrics.conflicts.inc({
+      operation: req.routeOptions.url === '/api/holds' ? 'hold' : 'booking',
+    });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const template = req.routeOptions.url ?? 'unmatched';
+    if (template === '/api/peer' || template === '/metrics') return;
+    metrics.requests.observe(
+      { method: req.method, route: template, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  route(app, 'GET /metrics', async ({ reply }) => {
+    reply.type(METRICS_CONTENT_TYPE);
+    return metrics.scrape();
+  });
+}
