@@ -15,6 +15,7 @@ import {
   startCluster,
   startGateway,
   waitFor,
+  waitForEligible,
   type TestCluster,
   type TestGateway,
 } from '../harness/cluster';
@@ -53,14 +54,7 @@ before(async () => {
   cluster = await startCluster(3, database.url);
   gateway = await startGateway(database.url);
   admin = await cluster.adminToken();
-  // The gateway answers before its first health checks have found every node healthy.
-  await waitFor('every node to be eligible at the gateway', 20_000, async () => {
-    const res = await fetch(`${gateway.url}/api/lb`);
-    return (
-      ((await res.json()) as { nodes: { eligible: boolean }[] }).nodes.filter((n) => n.eligible)
-        .length === 3
-    );
-  });
+  await waitForEligible(gateway, 3);
   const res = await fetch(`${gateway.url}/api/openapi.json`);
   assert.equal(res.status, 200);
   document = (await res.json()) as Document;

@@ -16,6 +16,7 @@ import { API_CONTENT_SECURITY_POLICY, isCrossSiteRequest, SECURITY_HEADERS } fro
 import { LB_ALGORITHMS, type LbAlgorithm } from '../core/vocabulary';
 import { LB_WEIGHT_MAX, lbSettingsBody, type LbStats } from '../contract/gateway';
 import { METRICS_CONTENT_TYPE } from '../http/metrics';
+import { acceptedRequestId } from '../http/request-id';
 import { gatewayMetrics } from './metrics';
 
 export type GatewayConfig = {
@@ -714,7 +715,7 @@ function readRequestHead(req: http.IncomingMessage, trustProxy: boolean): Reques
         expectContinue = true;
         continue;
       case 'x-request-id':
-        requestId ??= value;
+        requestId ??= acceptedRequestId(value);
         continue;
       case 'x-forwarded-for':
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;

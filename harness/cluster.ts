@@ -243,6 +243,16 @@ export async function startGateway(databaseUrl: string, env: Record<string, stri
   };
 }
 
+type Eligibility = { nodes: { eligible: boolean }[] };
+
+/** The gateway answers before its first health checks: wait until `count` nodes get traffic. */
+export async function waitForEligible(gateway: TestGateway, count: number, timeoutMs = 20_000) {
+  await waitFor(`${count} nodes to be eligible at the gateway`, timeoutMs, async () => {
+    const lb = (await (await fetch(`${gateway.url}/api/lb`)).json()) as Eligibility;
+    return lb.nodes.filter((n) => n.eligible).length === count;
+  });
+}
+
 /**
  * Live child processes of this process running one of `scripts` (e.g. 'node/main.ts'), with the
  * DATA_DIR they were given: what a failed `startCluster` leaves behind (it never returns its

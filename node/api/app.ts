@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type ConnectionError, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -13,6 +14,7 @@ import { catalogRoutes } from './routes/catalog';
 import { clusterRoutes } from './routes/cluster';
 import { contractRoutes } from './routes/contract';
 import { requireRoutesInContract } from './route';
+import { acceptedRequestId } from '../../http/request-id';
 import { metricsRoutes, nodeMetrics } from './metrics';
 import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -108,6 +110,29 @@ function clientErrorHandler(err: ConnectionError, socket: Socket): void {
 /** Paths the slow-node fault never delays, so the node can still be observed and healed. */
 const UNDELAYED = /^\/api\/(health|faults|peer)(\?|$)/;
 
+/**
+ * The node's load (requests in flight and served; the slow-node fault delays them) and, at
+ * LOG_LEVEL=debug, one line per request with its id (the gateway logs the same id).
+ */
+function loadHooks(app: FastifyInstance, ctx: NodeContext): void {
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/api/peer') return;
+    ctx.stats.inFlight += 1;
+    const delay = ctx.cluster?.requestDelayMs ?? 0;
+    if (delay > 0 && !UNDELAYED.test(req.url)) await new Promise((resolve) => setTimeout(resolve, delay));
+  });
+  const logRequests = ctx.log.isLevelEnabled('debug');
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.url === '/api/peer') return;
+    ctx.stats.inFlight -= 1;
+    ctx.stats.served += 1;
+    if (!logRequests) return;
+    const ms = Math.round(reply.elapsedTime * 100) / 100;
+    const line = { requestId: req.id, method: req.method, route: req.routeOptions.url };
+    ctx.log.debug({ ...line, status: reply.statusCode, ms }, 'request');
+  });
+}
+
 export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Promise<FastifyInstance> {
   const pageCsp = pageContentSecurityPolicy(ctx.config.dev);
   const metrics = (ctx.metrics ??= nodeMetrics(ctx));
@@ -115,6 +140,8 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
     logger: false,
     bodyLimit: ctx.config.bodyLimitBytes,
     frameworkErrors: (err, _req, reply) => void sendError(reply, err),
+    // The gateway's X-Request-Id (or a client's own short token): the same id in both logs.
+    genReqId: (req) => acceptedRequestId(req.headers['x-request-id']) ?? randomUUID(),
     clientErrorHandler,
     // Only /api/* reaches Fastify; everything else goes straight to the fallback (Next.js).
     // Every answer, page or API, carries the security headers (set here once: the cheapest place).
@@ -134,7 +161,7 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
   app.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err);
     if (appError) return sendAppError(reply, appError);
-    ctx.log.error({ err, method: req.method, url: req.url }, 'unhandled error');
+    ctx.log.error({ err, requestId: req.id, method: req.method, url: req.url }, 'unhandled error');
     return reply.code(500).send(new AppError('INTERNAL', 'Something went wrong on our side').toJSON());
   });
   // The API speaks JSON only: a text/plain body is refused (415), not handed to the routes as a string.
@@ -143,12 +170,7 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
     reply.code(404).send(new AppError('NOT_FOUND', `No API endpoint ${req.method} ${req.url.split('?')[0]}`).toJSON()),
   );
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url === '/api/peer') return;
-    ctx.stats.inFlight += 1;
-    const delay = ctx.cluster?.requestDelayMs ?? 0;
-    if (delay > 0 && !UNDELAYED.test(req.url)) await new Promise((resolve) => setTimeout(resolve, delay));
-  });
+  loadHooks(app, ctx);
   // Cross-site request forgery: refused before the body is read (after the stats hook, whose
   // onResponse counterpart runs for this refusal too).
   app.addHook('onRequest', (req, reply, done) => {
@@ -157,11 +179,6 @@ export async function buildApi(ctx: NodeContext, fallback?: FallbackHandler): Pr
     void reply.code(refused.status).send(refused.toJSON());
   });
   app.decorate('cookieSecure', ctx.config.cookieSecure);
-  app.addHook('onResponse', async (req) => {
-    if (req.url === '/api/peer') return;
-    ctx.stats.inFlight -= 1;
-    ctx.stats.served += 1;
-  });
 
   requireRoutesInContract(app);
   metricsRoutes(app, metrics);

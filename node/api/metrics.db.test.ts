@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import {
   startCluster,
   startGateway,
-  waitFor,
+  waitForEligible,
   type TestCluster,
   type TestGateway,
 } from '../../harness/cluster';
@@ -54,10 +54,7 @@ before(async () => {
   database = await createTestDatabase();
   cluster = await startCluster(3, database.url);
   gateway = await startGateway(database.url);
-  await waitFor('every node to be eligible at the gateway', 20_000, async () => {
-    const lb = await client(gateway.url).get<{ nodes: { eligible: boolean }[] }>('/api/lb');
-    return lb.body.nodes.filter((n) => n.eligible).length === 3;
-  });
+  await waitForEligible(gateway, 3);
 });
 
 after(async () => {
