@@ -8,7 +8,7 @@ import path from 'node:path';
  * the quick start stays `npm install && npm start`. The fingerprint covers everything the page
  * build reads; when it matches the last build, nothing is rebuilt.
  */
-const INPUTS = ['app', 'components', 'client', 'core', 'public', 'next.config.ts', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
+const INPUTS = ['app', 'components', 'client', 'contract', 'core', 'public', 'next.config.ts', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
 const STAMP = path.join('.next', 'moviebook-source-fingerprint');
 
 function walk(entry: string, out: string[]): void {
