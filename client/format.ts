@@ -12,28 +12,55 @@ export function formatDuration(minutes: number): string {
   return h ? `${h}h ${String(m).padStart(2, '0')}m` : `${m}m`;
 }
 
-export function formatTime(iso: string): string {
-  return new Date(iso).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+/**
+ * Where dates are shown: the visitor's own locale and time zone (`VISITOR_ZONE`) — except in what
+ * the server renders and the browser's first render over it (hydration), which must agree, so both
+ * use `SERVER_ZONE`; the page switches to the visitor's right after (see use-display-zone.ts).
+ */
+export type DateZone = { locale?: string; timeZone?: string };
+export const VISITOR_ZONE: DateZone = {};
+export const SERVER_ZONE: DateZone = { locale: 'en-US', timeZone: 'UTC' };
+
+export function formatTime(iso: string, zone: DateZone = VISITOR_ZONE): string {
+  return new Date(iso).toLocaleTimeString(zone.locale, {
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZone: zone.timeZone,
+  });
 }
 
-/** A local calendar day as YYYY-MM-DD, for grouping. */
-export function dayKey(iso: string): string {
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+/** A calendar day in `zone` as YYYY-MM-DD, for grouping. */
+export function dayKey(iso: string, zone: DateZone = VISITOR_ZONE): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    timeZone: zone.timeZone,
+  }).format(new Date(iso));
 }
 
 /** "Today", "Tomorrow", or "Thu 27 Nov". */
-export function formatDay(iso: string, now = new Date()): string {
-  const key = dayKey(iso);
-  if (key === dayKey(now.toISOString())) return 'Today';
-  const tomorrow = new Date(now);
-  tomorrow.setDate(now.getDate() + 1);
-  if (key === dayKey(tomorrow.toISOString())) return 'Tomorrow';
-  return new Date(iso).toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short' });
+export function formatDay(iso: string, now = new Date(), zone: DateZone = VISITOR_ZONE): string {
+  const key = dayKey(iso, zone);
+  if (key === dayKey(now.toISOString(), zone)) return 'Today';
+  if (key === dayKey(new Date(now.getTime() + 86_400_000).toISOString(), zone)) return 'Tomorrow';
+  return new Date(iso).toLocaleDateString(zone.locale, {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    timeZone: zone.timeZone,
+  });
 }
 
-export function formatDateTime(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
+export function formatDateTime(iso: string, zone: DateZone = VISITOR_ZONE): string {
+  return new Date(iso).toLocaleString(zone.locale, {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZone: zone.timeZone,
+  });
 }
 
 export function formatCountdown(ms: number): string {

@@ -4,7 +4,8 @@ import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import {
-  api, ApiError, newIdempotencyKey, seatsInError, type DistributedInfo, type Hold, type Seat,
+  api, ApiError, newIdempotencyKey, seatsInError,
+  type DistributedInfo, type Hold, type Seat, type SeatMapData,
 } from '@/client/api';
 import { errorMessage } from '@/client/error-messages';
 import { compareSeatIds } from '@/client/format';
@@ -29,12 +30,21 @@ function holdDeadline(hold: Hold, stamp: DistributedInfo | undefined): number {
 }
 
 /** Seat selection → hold (with countdown) → confirm → confirmation, for one showtime. */
-export function BookingFlow({ showtimeId, initialSeats, onBooked }: { showtimeId: number; initialSeats: string[]; onBooked?: () => void }) {
+type BookingFlowProps = {
+  showtimeId: number;
+  initialSeats: string[];
+  /** The seat map the server rendered the page with. */
+  initialMap?: SeatMapData;
+  onBooked?: () => void;
+};
+
+export function BookingFlow({ showtimeId, initialSeats, initialMap, onBooked }: BookingFlowProps) {
   const auth = useAuth();
   const router = useRouter();
   const pathname = usePathname();
   const viewer = auth.status === 'loading' ? undefined : auth.user?.id ?? null;
-  const { map, error, live, flash, reads, refresh } = useLiveSeatMap(showtimeId, viewer);
+  const liveSeatMap = useLiveSeatMap(showtimeId, viewer, initialMap);
+  const { map, error, live, flash, reads, refresh } = liveSeatMap;
   const [selected, setSelected] = useState<string[]>(() => initialSeats.slice(0, MAX_SEATS));
   const [phase, setPhase] = useState<Phase>({ kind: 'selecting' });
   const [message, setMessage] = useState<Message | null>(null);

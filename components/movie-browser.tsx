@@ -5,18 +5,28 @@ import { api, type MovieListItem } from '@/client/api';
 import { MovieCard, MovieCardSkeleton } from './movie-card';
 import { ErrorNotice } from './ui';
 
-/** The home page's catalogue: every movie as a card, with search and a genre filter. */
-export function MovieBrowser() {
-  const [movies, setMovies] = useState<MovieListItem[] | null>(null);
+/** The catalogue: the server's, or fetched when the server could not read it. */
+function useMovies(initialMovies: MovieListItem[] | undefined) {
+  const [movies, setMovies] = useState<MovieListItem[] | null>(initialMovies ?? null);
   const [error, setError] = useState<unknown>(null);
-  const [search, setSearch] = useState('');
-  const [genre, setGenre] = useState<string | null>(null);
-
   const load = useCallback(() => {
     setError(null);
     api('GET /api/movies').then((body) => setMovies('movies' in body ? body.movies : []), setError);
   }, []);
-  useEffect(load, [load]);
+  useEffect(() => {
+    if (!initialMovies) load();
+  }, [initialMovies, load]);
+  return { movies, error, load };
+}
+
+/**
+ * The home page's catalogue: every movie as a card, with search and a genre filter. The server
+ * renders it with `initialMovies`; without them (the server could not read them) it fetches.
+ */
+export function MovieBrowser({ initialMovies }: { initialMovies?: MovieListItem[] }) {
+  const { movies, error, load } = useMovies(initialMovies);
+  const [search, setSearch] = useState('');
+  const [genre, setGenre] = useState<string | null>(null);
 
   const genres = useMemo(() => [...new Set((movies ?? []).map((m) => m.genre))].sort(), [movies]);
   const shown = useMemo(() => {

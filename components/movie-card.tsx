@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import type { MovieListItem } from '@/client/api';
 import { formatDay, formatDuration, formatTime } from '@/client/format';
+import { useDisplayZone } from './use-display-zone';
 import { Poster } from './poster';
 
 export function Rating({ value }: { value: number }) {
@@ -13,6 +14,7 @@ export function Rating({ value }: { value: number }) {
 }
 
 export function MovieCard({ movie }: { movie: MovieListItem }) {
+  const zone = useDisplayZone();
   return (
     <li>
       <Link
@@ -37,7 +39,9 @@ export function MovieCard({ movie }: { movie: MovieListItem }) {
           </p>
           <p className="mt-auto pt-2 text-xs text-slate-500">
             {movie.nextShowtime ? (
-              <>Next: <span className="text-slate-300">{formatDay(movie.nextShowtime)} {formatTime(movie.nextShowtime)}</span></>
+              <>Next: <span className="text-slate-300">
+                {formatDay(movie.nextShowtime, undefined, zone)}{' '}
+                {formatTime(movie.nextShowtime, zone)}</span></>
             ) : (
               'No upcoming showtimes'
             )}

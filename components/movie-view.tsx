@@ -2,7 +2,7 @@
 
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, type MovieDetail } from '@/client/api';
+import { api, type MovieDetail, type SeatMapData } from '@/client/api';
 import { formatDuration } from '@/client/format';
 import { BookingFlow } from './booking-flow';
 import { Rating } from './movie-card';
@@ -16,15 +16,22 @@ function positiveInt(value: string | null): number | null {
   return value && /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) : null;
 }
 
+type MovieViewProps = {
+  id: string;
+  /** What the server rendered the page with (absent: fetched here). */
+  initialMovie?: MovieDetail;
+  initialSeatMap?: SeatMapData;
+};
+
 /** A movie: details, showtimes by day, and — once a showtime is picked — its seat map and checkout. */
-export function MovieView({ id }: { id: string }) {
+export function MovieView({ id, initialMovie, initialSeatMap }: MovieViewProps) {
   const movieId = positiveInt(id);
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
   const showtimeId = positiveInt(params.get('showtime'));
   const initialSeats = (params.get('seats') ?? '').split(',').map((s) => s.trim().toUpperCase()).filter((s) => SEAT_ID.test(s));
-  const [movie, setMovie] = useState<MovieDetail | null>(null);
+  const [movie, setMovie] = useState<MovieDetail | null>(initialMovie ?? null);
   const [error, setError] = useState<unknown>(null);
   const seatsSection = useRef<HTMLElement>(null);
 
@@ -33,7 +40,9 @@ export function MovieView({ id }: { id: string }) {
     setError(null);
     api('GET /api/movies/:id', { params: { id: movieId } }).then((body) => setMovie(body.movie), setError);
   }, [movieId]);
-  useEffect(load, [load]);
+  useEffect(() => {
+    if (!initialMovie) load();
+  }, [initialMovie, load]);
   useEffect(() => {
     if (movie) document.title = `${movie.title} · MovieBook`;
   }, [movie]);
@@ -75,7 +84,15 @@ export function MovieView({ id }: { id: string }) {
       </section>
 
       <section ref={seatsSection} aria-label="Choose your seats" className="scroll-mt-24">
-        {showtime && <BookingFlow key={showtime.id} showtimeId={showtime.id} initialSeats={initialSeats} onBooked={load} />}
+        {showtime && (
+          <BookingFlow
+            key={showtime.id}
+            showtimeId={showtime.id}
+            initialSeats={initialSeats}
+            initialMap={initialSeatMap?.showtime.id === showtime.id ? initialSeatMap : undefined}
+            onBooked={load}
+          />
+        )}
         {showtimeId !== null && !showtime && (
           <Notice tone="warning">That showtime is not on sale for this movie (it may have started already). Pick another one above.</Notice>
         )}

@@ -3,14 +3,23 @@
 import { useMemo, useState } from 'react';
 import type { ShowtimeSummary } from '@/client/api';
 import { dayKey, formatDay, formatTime } from '@/client/format';
+import { useDisplayZone } from './use-display-zone';
 
 /** Showtimes grouped by day: one button per day, then that day's showtimes with the seats left. */
 export function ShowtimePicker({ showtimes, selectedId, onSelect }: { showtimes: ShowtimeSummary[]; selectedId: number | null; onSelect: (id: number) => void }) {
+  const zone = useDisplayZone();
   const days = useMemo(() => {
     const groups = new Map<string, ShowtimeSummary[]>();
-    for (const s of showtimes) groups.set(dayKey(s.startsAt), [...(groups.get(dayKey(s.startsAt)) ?? []), s]);
-    return [...groups.entries()].map(([key, list]) => ({ key, label: formatDay(list[0]!.startsAt), showtimes: list }));
-  }, [showtimes]);
+    for (const s of showtimes) {
+      const day = dayKey(s.startsAt, zone);
+      groups.set(day, [...(groups.get(day) ?? []), s]);
+    }
+    return [...groups.entries()].map(([key, list]) => ({
+      key,
+      label: formatDay(list[0]!.startsAt, undefined, zone),
+      showtimes: list,
+    }));
+  }, [showtimes, zone]);
   const selectedDay = days.find((d) => d.showtimes.some((s) => s.id === selectedId))?.key;
   const [chosenDay, setDay] = useState<string | undefined>(undefined);
   const day = days.find((d) => d.key === (chosenDay ?? selectedDay)) ?? days[0];
@@ -51,7 +60,9 @@ export function ShowtimePicker({ showtimes, selectedId, onSelect }: { showtimes:
                 data-showtime={s.id}
                 className={`w-full rounded-xl border p-3 text-left transition disabled:cursor-not-allowed disabled:opacity-50 ${active ? 'border-amber-400 bg-amber-400 text-slate-950' : 'border-slate-800 bg-slate-900/60 hover:border-slate-500'}`}
               >
-                <span className="block text-lg font-bold tabular-nums">{formatTime(s.startsAt)}</span>
+                <span className="block text-lg font-bold tabular-nums">
+                  {formatTime(s.startsAt, zone)}
+                </span>
                 <span className={`block text-xs ${active ? 'text-slate-800' : 'text-slate-400'}`}>{s.screenName}</span>
                 <span className={`mt-1 block text-xs font-semibold ${active ? 'text-slate-900' : soldOut ? 'text-rose-400' : few ? 'text-amber-300' : 'text-emerald-400'}`}>
                   {soldOut ? 'Sold out' : `${s.seatsLeft} seats left`}

@@ -25,16 +25,19 @@ export type LiveState = 'connecting' | 'live' | 'offline';
  *
  * `viewer` is the logged-in user's id (null: nobody; undefined: not known yet): the stream is
  * opened with the session, so that it marks this visitor's own holds, and opened again when the
- * visitor changes.
+ * visitor changes. `initial` is the map the server rendered the page with: shown at once, merged
+ * with the first read like any other.
  */
-export function useLiveSeatMap(showtimeId: number, viewer: string | null | undefined) {
-  const [map, setMap] = useState<SeatMapData | null>(null);
+type Viewer = string | null | undefined;
+
+export function useLiveSeatMap(showtimeId: number, viewer: Viewer, initial?: SeatMapData) {
+  const [map, setMap] = useState<SeatMapData | null>(initial ?? null);
   const [error, setError] = useState<unknown>(null);
   const [live, setLive] = useState<LiveState>('connecting');
   const [flash, setFlash] = useState<ReadonlySet<string>>(new Set());
   /** Seat-map reads merged so far (the page shows it as data-seat-maps, for tests). */
   const [reads, setReads] = useState(0);
-  const current = useRef<SeatMapData | null>(null);
+  const current = useRef<SeatMapData | null>(initial ?? null);
   const sequence = useRef(0);
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const flashTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);

@@ -68,6 +68,31 @@ describe('booking site in a browser', { timeout: 15 * 60_000 }, () => {
     return rows;
   }
 
+  test('server-rendered: `curl /` lists the movies, a showtime page its seats', async () => {
+    const escaped = (text: string) =>
+      text.replace(/&/g, '&amp;').replace(/'/g, '&#x27;').replace(/"/g, '&quot;');
+    const html = async (path: string) => (await fetch(node1 + path)).text();
+    type Movie = { id: number; title: string };
+    const movies = (await database.db.query<Movie>('SELECT id, title FROM movies')).rows;
+    const home = await html('/');
+    for (const movie of movies) {
+      assert.ok(home.includes(escaped(movie.title)), `${movie.title} in the HTML of /`);
+      const link = `href="/movies/${movie.id}"`;
+      assert.ok(home.includes(link), `a link to movie ${movie.id} that works without JavaScript`);
+    }
+    const st = await findShowtime(database.db, 'Grand Hall');
+    const page = await html(`/movies/${showtime.movieId}?showtime=${showtime.id}`);
+    assert.ok(page.includes(`<title>${escaped(showtime.title)} · MovieBook</title>`), 'its title');
+    for (const id of st.seats) assert.ok(page.includes(`data-seat="${id}"`), `seat ${id}`);
+    // A showtime of another movie is not shown as this one's.
+    const { rows: [other] } = await database.db.query<{ id: number }>(
+      'SELECT id FROM showtimes WHERE movie_id <> $1 AND starts_at > now() LIMIT 1',
+      [showtime.movieId],
+    );
+    const wrong = await html(`/movies/${showtime.movieId}?showtime=${other!.id}`);
+    assert.ok(!wrong.includes('data-seat="A1"'), 'no seat map for a showtime of another movie');
+  });
+
   test('sign up → pick seats (mouse and keyboard) → hold → book (double click) → My bookings → cancel', { timeout: TEST_TIMEOUT_MS }, async () => {
     const page = await newPage();
     const consoleWatch = watchConsole(page);

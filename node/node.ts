@@ -35,6 +35,13 @@ function useOwnDevBuildFolder(nodeId: string): void {
 
 export type RunningNode = { url: string; ctx: NodeContext; stop(): Promise<void> };
 
+/** How this process reaches its own port: the loopback address when it listens on every address. */
+function loopbackHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /**
  * One node process: database (embedded or DATABASE_URL), schema, cluster runtime, API, and —
  * unless `withPages` is false (API-only benchmarks) — the Next.js pages on the same port.
@@ -77,6 +84,8 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
+  // Where the pages' server components read the API (app/server-api.ts): this node, over loopback.
+  process.env.MOVIEBOOK_INTERNAL_API_URL = `http://${loopbackHost(config.host)}:${port}`;
 
   // The cluster runtime starts once the node answers, so peers can reach it at once.
   const clusterConfig: ClusterConfig = {
