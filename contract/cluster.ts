@@ -61,7 +61,8 @@ export const healthAnswer = z.object({
   nodeId,
   pid: count,
   uptimeS: count,
-  status: z.enum(['ok', 'degraded']),
+  /** `stopping`: draining for a shutdown (503), so a balancer takes the node out at once. */
+  status: z.enum(['ok', 'degraded', 'stopping']),
   role: z.enum(ROLES),
   leader: nodeId.nullable(),
   epoch: count,

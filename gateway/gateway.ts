@@ -8,7 +8,8 @@ import { Pool, request as undiciRequest, type Dispatcher } from 'undici';
 import { ConcurrencyLimiter, isPeerOnlyPath, limitOf, RateLimiter, retryAfterSeconds, type RateLimit } from '../core/gateway/limits';
 import { INITIAL_BALANCER_STATE, pick, type BalancerState, type Candidate } from '../core/gateway/balancer';
 import {
-  checkFailed, checkPassed, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority, requestFailed, requestSucceeded,
+  checkFailed, checkPassed, checkSaidStopping, eligible, isNodeFailure, NEW_BACKEND, reportedDeadByMajority,
+  requestFailed, requestSucceeded,
   type BackendHealth, type ClusterReport, type HealthConfig,
 } from '../core/gateway/health';
 import { LatencyWindow, percentilesOf } from './stats';
@@ -183,7 +184,7 @@ function statsOf(algorithm: LbAlgorithm, staticWeights: boolean, parts: RawStats
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A request that may be retried is tried on at most this many nodes. */
-const MAX_ATTEMPTS_IDEMPOTENT = 2;
+const MAX_ATTEMPTS = 2;
 const LB_PATH = '/api/lb';
 const LB_PATH_QUERY = `${LB_PATH}?`;
 const METRICS_PATH = '/metrics';
@@ -307,8 +308,15 @@ export class Gateway {
         signal: AbortSignal.timeout(this.config.healthTimeoutMs),
       });
       const body = (await res.body.json()) as {
-        nodeId?: string; load?: { inFlight?: number; eventLoopDelayMs?: number; capacity?: number }; nodes?: { id: string; status: string }[];
+        nodeId?: string;
+        status?: string;
+        load?: { inFlight?: number; eventLoopDelayMs?: number; capacity?: number };
+        nodes?: { id: string; status: string }[];
       };
+      if (body.status === 'stopping' && body.nodeId === b.id) {
+        b.health = checkSaidStopping(b.health, this.config.health);
+        return undefined;
+      }
       if (res.statusCode !== 200 || body.nodeId !== b.id) throw new Error(`health ${res.statusCode}`);
       b.health = checkPassed(b.health, this.config.health);
       const capacity = body.load?.capacity ?? 10;
@@ -962,8 +970,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     backend.errors += 1;
     this.gateway.totals.errors += 1;
     this.gateway.nodeFailed(backend, code);
-    // The node failed before answering: an idempotent request is safe to send elsewhere.
-    if (this.idempotent && this.attempt < MAX_ATTEMPTS_IDEMPOTENT && this.head.pinnedNode === undefined) {
+    // The node failed before answering: an idempotent request is safe to send elsewhere, and so is
+    // any request a node refused to connect for (it never saw it), if its body can be sent again.
+    const undelivered = code === 'ECONNREFUSED' && (this.body === null || Buffer.isBuffer(this.body));
+    const retry = (this.idempotent || undelivered) && this.head.pinnedNode === undefined;
+    if (retry && this.attempt < MAX_ATTEMPTS) {
       backend.retriedAway += 1;
       this.gateway.totals.retries += 1;
       this.tried = new Set([...this.tried, backend.id]);

@@ -74,6 +74,8 @@ const envSchema = z.object({
   /** Consistency of replica reads when the client does not say (?consistency= or X-Consistency). */
   READ_CONSISTENCY: z.enum(CONSISTENCIES).default('causal'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** On SIGTERM: say "stopping", serve on this long (the gateway takes it out), then close. */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
 });
 
 export type Config = {
@@ -88,6 +90,7 @@ export type Config = {
   holdTtlS: number;
   maxSeatsPerBooking: number;
   bodyLimitBytes: number;
+  shutdownDrainMs: number;
   sessionTtlS: number;
   sessionIdleTimeoutS: number;
   /** Per-account limits, enforced through PostgreSQL (so cluster-wide). */
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     holdTtlS: e.HOLD_TTL_S,
     maxSeatsPerBooking: e.MAX_SEATS_PER_BOOKING,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     sessionTtlS: e.SESSION_TTL_S,
     sessionIdleTimeoutS: e.SESSION_IDLE_TIMEOUT_S,
     accountLimits: {

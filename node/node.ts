@@ -139,10 +139,14 @@ export async function startNode(config: Config, options: { withPages?: boolean; 
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Drain: health says "stopping" (the gateway takes this node out at its next check) while
+      // the node still serves what reaches it; then the port closes and what is in flight
+      // finishes (its writes still replicate); then replication and the cluster stop.
       ctx.phase = 'stopping';
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      await app.close();
       await replication.stop();
       await cluster.stop();
-      await app.close();
       await closePages();
       await db.end();
       await database.stop();

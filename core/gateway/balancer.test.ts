@@ -5,6 +5,7 @@ import { INITIAL_BALANCER_STATE, pick, type BalancerState, type Candidate } from
 import {
   checkFailed,
   checkPassed,
+  checkSaidStopping,
   DEFAULT_HEALTH_CONFIG,
   eligible,
   isNodeFailure,
@@ -148,6 +149,17 @@ describe('every algorithm', () => {
 });
 
 describe('health', () => {
+  test('a backend that says it is stopping is out at once, back after `rise` passed checks', () => {
+    const cfg = { ...DEFAULT_HEALTH_CONFIG, rise: 2, fall: 3 };
+    let h = checkPassed(checkPassed(NEW_BACKEND, cfg), cfg);
+    assert.equal(h.healthy, true);
+    h = checkSaidStopping(h, cfg);
+    assert.equal(h.healthy, false, 'one answer, not `fall` of them');
+    h = checkPassed(h, cfg);
+    assert.equal(h.healthy, false);
+    assert.equal(checkPassed(h, cfg).healthy, true);
+  });
+
   test('rise and fall thresholds; ejection back-off doubles and is capped', () => {
     const cfg = {
       ...DEFAULT_HEALTH_CONFIG,

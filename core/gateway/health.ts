@@ -58,6 +58,14 @@ export function checkFailed(h: BackendHealth, config: HealthConfig): BackendHeal
   return { ...h, failures, successes: 0, healthy: h.healthy && failures < config.fall };
 }
 
+/**
+ * The backend said it is stopping (draining for a shutdown): out at once, not after `fall`
+ * failed checks, and back only through `rise` passed ones like any unhealthy backend.
+ */
+export function checkSaidStopping(h: BackendHealth, config: HealthConfig): BackendHealth {
+  return { ...h, failures: Math.max(h.failures, config.fall), successes: 0, healthy: false };
+}
+
 export function requestSucceeded(h: BackendHealth): BackendHealth {
   return h.requestFailures === 0 ? h : { ...h, requestFailures: 0 };
 }

@@ -48,11 +48,12 @@ export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
       (err: Error) => ({ status: 'down' as const, error: err.message }),
     );
     const self = ctx.cluster?.summary();
+    const stopping = ctx.phase === 'stopping';
     const body: AnswerOf<'GET /api/health'> = {
       nodeId: ctx.config.nodeId,
       pid: process.pid,
       uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
-      status: database.status === 'up' ? 'ok' : 'degraded',
+      status: stopping ? 'stopping' : database.status === 'up' ? 'ok' : 'degraded',
       role: self?.role ?? 'standalone',
       leader: self?.leader ?? null,
       epoch: self?.epoch ?? 0,
@@ -71,7 +72,7 @@ export function healthRoutes(app: FastifyInstance, ctx: NodeContext): void {
       leaderWrites: ctx.cluster?.leaderWrites ?? { accepted: 0, refused: 0 },
     };
     loopDelay.reset();
-    reply.code(database.status === 'up' ? 200 : 503);
+    reply.code(database.status === 'up' && !stopping ? 200 : 503);
     return body;
   });
 }
