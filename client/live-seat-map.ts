@@ -6,14 +6,14 @@
  * at once whatever the replica knows, and a read that arrives later from a replica that has not
  * caught up yet cannot take it back.
  */
+import type { SeatsEvent } from '../contract/booking';
+import { SEAT_STATUSES } from '../core/vocabulary';
 import type { Seat, SeatMapData, SeatStatus } from './api';
 
 /** A `seats` event of `GET /api/showtimes/:id/events`: one committed change, or "refetch". */
-export type SeatsEvent =
-  | { showtimeId: number; version: number; status: SeatStatus; seats: string[]; heldByYou?: true }
-  | { showtimeId: number; resync: true };
+export type { SeatsEvent };
 
-const STATUSES: ReadonlySet<string> = new Set<SeatStatus>(['available', 'held', 'booked']);
+const STATUSES: ReadonlySet<string> = new Set<SeatStatus>(SEAT_STATUSES);
 
 /** The event's data, or undefined if it is not a seats event of this showtime. */
 export function parseSeatsEvent(data: string, showtimeId: number): SeatsEvent | undefined {

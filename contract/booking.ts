@@ -1,6 +1,6 @@
 /** The catalogue (movies, screens, showtimes), the seat map, holds and bookings. */
 import { z } from 'zod';
-import { CONSISTENCIES } from '../core/vocabulary';
+import { CONSISTENCIES, SEAT_STATUSES, type SeatStatus } from '../core/vocabulary';
 import { count, distributedInfo, id, idParam, timestamp, uuid } from './shapes';
 
 // ---- the catalogue ------------------------------------------------------------------------------
@@ -113,8 +113,7 @@ export const showtimeCreated = z.object({ showtime, distributedInfo });
 
 // ---- the seat map -------------------------------------------------------------------------------
 
-export const SEAT_STATUSES = ['available', 'held', 'booked'] as const;
-export type SeatStatus = (typeof SEAT_STATUSES)[number];
+export { SEAT_STATUSES, type SeatStatus };
 
 export const seat = z.object({
   id: z.string(),

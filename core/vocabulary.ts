@@ -21,6 +21,10 @@ export const REPLICATION_MODE_ALIASES: Readonly<Record<string, ReplicationMode>>
   'peer-to-peer': 'gossip',
 };
 
+/** A seat of a showtime: free, held for a few minutes, or sold. */
+export const SEAT_STATUSES = ['available', 'held', 'booked'] as const;
+export type SeatStatus = (typeof SEAT_STATUSES)[number];
+
 /** What a read promises (core/replication/). */
 export const CONSISTENCIES = ['strong', 'eventual', 'causal'] as const;
 export type Consistency = (typeof CONSISTENCIES)[number];

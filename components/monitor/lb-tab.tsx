@@ -3,7 +3,8 @@
 import { useState } from 'react';
 import { compareNodeIds } from '@/core/node-id';
 import { monitorCall, monitorErrorText, type LbStats } from './api';
-import { LB_ALGORITHMS, type LbAlgorithm } from '@/core/vocabulary';
+import type { BodyOf } from '@/contract/operations';
+import { LB_ALGORITHMS } from '@/core/vocabulary';
 import { Bars, nodeSeries, RecentChart } from './charts';
 import { ErrorLine } from './health-tab';
 import type { MonitorHistory } from './history';
@@ -82,7 +83,7 @@ export function LoadBalancerTab({ lb, isAdmin, history, now }: { lb: PollState<L
 }
 
 type LbNode = LbStats['nodes'][number];
-type LbChange = { algorithm?: LbAlgorithm; weights?: Record<string, number> | null };
+type LbChange = BodyOf<'POST /api/lb'>;
 type Traffic = { sent: number; total: number; servedBy: Record<string, number> };
 
 /** The algorithm, and the static weights an administrator may set (or hand back to load). */

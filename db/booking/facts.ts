@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { SeatStatus } from '../../core/vocabulary';
 
 /**
  * The committed facts every node replicates: one document per booking and per hold (keys
@@ -107,7 +108,7 @@ export async function recordFacts(client: pg.ClientBase | pg.Pool, origin: strin
   );
 }
 
-export type SeatState = { status: 'available' | 'held' | 'booked'; userId?: string; version: number };
+export type SeatState = { status: SeatStatus; userId?: string; version: number };
 export type SeatStates = Record<string, SeatState>;
 
 const PRECEDENCE: Record<SeatState['status'], number> = { available: 0, held: 1, booked: 2 };

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { SEAT_STATUSES, type SeatStatus } from '../../core/vocabulary';
 
 /**
  * Live seat changes across node processes. Every transaction that changes a seat's state (hold,
@@ -22,7 +23,7 @@ import { z } from 'zod';
  */
 export const SEAT_CHANNEL = 'seat_changes';
 
-export type SeatChangeStatus = 'available' | 'held' | 'booked';
+export type SeatChangeStatus = SeatStatus;
 
 /** One committed change of a showtime's seats, as notified. `holder` only for `held`. */
 export type SeatChange = { showtimeId: number; version: number; status: SeatChangeStatus; seats: string[]; holder?: string };
@@ -55,7 +56,7 @@ const payloadSchema = z.union([
   z.object({
     showtimeId,
     version: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-    status: z.enum(['available', 'held', 'booked']),
+    status: z.enum(SEAT_STATUSES),
     seats: z.array(z.string().min(1).max(8)).min(1).max(10_000),
     holder: z.uuid().optional(),
   }).strict(),
