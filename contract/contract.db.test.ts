@@ -7,21 +7,17 @@
  * is checked for its refusal).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { requestLine } from '../client/api';
-import {
-  startCluster,
-  startGateway,
-  waitFor,
-  waitForEligible,
-  type TestCluster,
-  type TestGateway,
-} from '../harness/cluster';
-import { createTestDatabase, findShowtime, type TestDatabase } from '../harness/helpers';
+import { waitFor } from '../harness/cluster';
+import { findShowtime } from '../harness/helpers';
+import { systemForTests } from '../harness/system';
 import { openApiPath } from './openapi';
 import { operations, splitKey, type Operation, type OperationKey } from './operations';
+
+const system = systemForTests(3);
 
 type Document = {
   paths: Record<
@@ -39,9 +35,6 @@ type Call = {
   headers?: Record<string, string>;
 };
 
-let database: TestDatabase;
-let cluster: TestCluster;
-let gateway: TestGateway;
 let document: Document;
 let admin: string;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -50,25 +43,16 @@ const validators = new Map<string, ValidateFunction>();
 const answered = new Set<OperationKey>();
 
 before(async () => {
-  database = await createTestDatabase();
-  cluster = await startCluster(3, database.url);
-  gateway = await startGateway(database.url);
-  admin = await cluster.adminToken();
-  await waitForEligible(gateway, 3);
-  const res = await fetch(`${gateway.url}/api/openapi.json`);
+  await system.ready;
+  admin = await system.cluster.adminToken();
+  const res = await fetch(`${system.gateway.url}/api/openapi.json`);
   assert.equal(res.status, 200);
   document = (await res.json()) as Document;
 });
 
-after(async () => {
-  await gateway?.stop();
-  await cluster?.stop();
-  await database?.drop();
-});
-
 async function call(key: OperationKey, input: Call = {}): Promise<Answer> {
   const [method, path] = requestLine(key, input);
-  const res = await fetch(gateway.url + path, {
+  const res = await fetch(system.gateway.url + path, {
     method,
     headers: {
       ...(input.body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -136,9 +120,12 @@ async function fails(key: OperationKey, input: Call, status: number, code: strin
 async function firstSeatsEvent(showtimeId: number, act: () => Promise<unknown>): Promise<unknown> {
   const key = 'GET /api/showtimes/:id/events';
   const controller = new AbortController();
-  const res = await fetch(`${gateway.url}${requestLine(key, { params: { id: showtimeId } })[1]}`, {
-    signal: controller.signal,
-  });
+  const res = await fetch(
+    `${system.gateway.url}${requestLine(key, { params: { id: showtimeId } })[1]}`,
+    {
+      signal: controller.signal,
+    },
+  );
   assert.equal(res.status, 200);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = '';
@@ -198,7 +185,7 @@ test('health, the contract itself and accounts', async () => {
 });
 
 test('the catalogue, the seat map, holds, bookings and the live stream', async () => {
-  const { id: showtimeId, seats } = await findShowtime(database.db);
+  const { id: showtimeId, seats } = await findShowtime(system.database.db);
   const { movies } = await succeeds<{ movies: { id: number }[] }>('GET /api/movies');
   await succeeds('GET /api/movies', { query: { id: movies[0]!.id } });
   await succeeds('GET /api/movies/:id', { params: { id: movies[0]!.id } });
@@ -283,7 +270,7 @@ test('the cluster: clocks, the election, faults, replication, the balancer', asy
   );
   // Peer messages are node-to-node: the gateway refuses them, a node refuses an unsigned one.
   await fails('POST /api/peer', { body: {} }, 404, 'NOT_FOUND');
-  const unsigned = await fetch(`${cluster.node('node-1').url}/api/peer`, {
+  const unsigned = await fetch(`${system.cluster.node('node-1').url}/api/peer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{}',
@@ -295,7 +282,7 @@ test('the cluster: clocks, the election, faults, replication, the balancer', asy
   await waitFor(
     'node-3 to exit',
     10_000,
-    async () => cluster.node('node-3').proc?.exitCode !== null,
+    async () => system.cluster.node('node-3').proc?.exitCode !== null,
   );
 });
 

@@ -6,34 +6,13 @@
  * one that met the closing node would reach its client as a 5xx or a reset.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import {
-  startCluster,
-  startGateway,
-  waitForEligible,
-  type TestCluster,
-  type TestGateway,
-} from '../harness/cluster';
-import { createTestDatabase, type TestDatabase } from '../harness/helpers';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { startGateway, waitForEligible } from '../harness/cluster';
+import { systemForTests } from '../harness/system';
 
-let database: TestDatabase;
-let cluster: TestCluster;
-let gateway: TestGateway;
-
-before(async () => {
-  database = await createTestDatabase();
-  cluster = await startCluster(2, database.url);
-  gateway = await startGateway(database.url);
-  await waitForEligible(gateway, 2);
-});
-
-after(async () => {
-  await gateway?.stop();
-  await cluster?.stop();
-  await database?.drop();
-});
+const system = systemForTests(2);
 
 test('SIGTERM to a node under load: every write through the gateway gets its answer', async () => {
   const answers = new Map<string, number>();
@@ -43,7 +22,7 @@ test('SIGTERM to a node under load: every write through the gateway gets its ans
   const loop = async () => {
     while (!stop) {
       // A write the node refuses cheaply (401: no session): never retried by the gateway.
-      const res = await fetch(`${gateway.url}/api/movies`, {
+      const res = await fetch(`${system.gateway.url}/api/movies`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{}',
@@ -62,9 +41,9 @@ test('SIGTERM to a node under load: every write through the gateway gets its ans
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.ok(servedBy.has('node-2'), 'node-2 was taking traffic');
   const exitCode = new Promise<number | null>((resolve) =>
-    cluster.node('node-2').proc!.once('exit', (code) => resolve(code)),
+    system.cluster.node('node-2').proc!.once('exit', (code) => resolve(code)),
   );
-  await cluster.kill('node-2', 'SIGTERM');
+  await system.cluster.kill('node-2', 'SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 500));
   stop = true;
   await Promise.all(loops);
@@ -85,8 +64,8 @@ test('a write whose connection was refused goes to another node, not back as a 5
   });
   await new Promise<void>((resolve) => ghost.listen(0, '127.0.0.1', resolve));
   const ghostUrl = `http://127.0.0.1:${(ghost.address() as AddressInfo).port}`;
-  const alone = await startGateway(database.url, {
-    GATEWAY_BACKENDS: `node-1=${cluster.node('node-1').url},ghost=${ghostUrl}`,
+  const alone = await startGateway(system.database.url, {
+    GATEWAY_BACKENDS: `node-1=${system.cluster.node('node-1').url},ghost=${ghostUrl}`,
   });
   try {
     await waitForEligible(alone, 2);

@@ -4,7 +4,13 @@
  * flight — read at each scrape from the same counters as `GET /api/lb` (every worker's, merged).
  */
 import type { LbNode, LbStats } from '../contract/gateway';
-import { metricsRegistry, mirroredCounter, PerScrape, readGauge } from '../http/metrics';
+import {
+  metricsRegistry,
+  mirroredCounter,
+  PerScrape,
+  readGauge,
+  readMetric,
+} from '../http/metrics';
 
 type Kind = 'counter' | 'gauge';
 type Sample<L extends string> = [Partial<Record<L, string>>, number];
@@ -58,12 +64,7 @@ export function gatewayMetrics(stats: () => Promise<LbStats>): { scrape(): Promi
   for (const [kind, name, help, value] of PER_NODE) {
     const read = async () =>
       (await current()).nodes.map((n): Sample<'node'> => [{ node: n.id }, value(n)]);
-    (kind === 'counter' ? mirroredCounter : readGauge)(registry, {
-      name,
-      help,
-      labelNames: ['node'],
-      read,
-    });
+    readMetric(kind, registry, { name, help, labelNames: ['node'], read });
   }
   readGauge(registry, {
     name: 'moviebook_gateway_upstream_latency_seconds',

@@ -5,32 +5,13 @@
  * when it is not.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import {
-  startCluster,
-  startGateway,
-  waitFor,
-  waitForEligible,
-  type TestCluster,
-  type TestGateway,
-} from '../harness/cluster';
-import { createTestDatabase, type TestDatabase } from '../harness/helpers';
+import { test } from 'node:test';
+import { waitFor } from '../harness/cluster';
+import { systemForTests } from '../harness/system';
 
-let database: TestDatabase;
-let cluster: TestCluster;
-let gateway: TestGateway;
-
-before(async () => {
-  database = await createTestDatabase();
-  cluster = await startCluster(2, database.url, { LOG_LEVEL: 'debug' });
-  gateway = await startGateway(database.url, { LOG_LEVEL: 'debug' });
-  await waitForEligible(gateway, 2);
-});
-
-after(async () => {
-  await gateway?.stop();
-  await cluster?.stop();
-  await database?.drop();
+const system = systemForTests(2, {
+  nodeEnv: { LOG_LEVEL: 'debug' },
+  gatewayEnv: { LOG_LEVEL: 'debug' },
 });
 
 type Line = Record<string, unknown>;
@@ -45,11 +26,11 @@ const linesOf = (chunks: string[]): Line[] =>
         return [];
       }
     });
-const nodeLines = () => [...cluster.nodes.values()].flatMap((n) => linesOf(n.log));
+const nodeLines = () => [...system.cluster.nodes.values()].flatMap((n) => linesOf(n.log));
 
 test("the gateway's and the node's log lines of one request carry its id", async () => {
   const id = `follow-${Date.now()}`;
-  const res = await fetch(`${gateway.url}/api/movies?search=star`, {
+  const res = await fetch(`${system.gateway.url}/api/movies?search=star`, {
     headers: { 'x-request-id': id },
   });
   assert.equal(res.status, 200);
@@ -59,10 +40,10 @@ test("the gateway's and the node's log lines of one request carry its id", async
     'both log lines',
     10_000,
     async () =>
-      linesOf(gateway.log).some((l) => l.requestId === id) &&
+      linesOf(system.gateway.log).some((l) => l.requestId === id) &&
       nodeLines().some((l) => l.requestId === id),
   );
-  const atGateway = linesOf(gateway.log).find((l) => l.requestId === id)!;
+  const atGateway = linesOf(system.gateway.log).find((l) => l.requestId === id)!;
   assert.equal(atGateway.node, servedBy);
   assert.equal(atGateway.status, 200);
   assert.equal(typeof atGateway.ms, 'number');
@@ -73,7 +54,7 @@ test("the gateway's and the node's log lines of one request carry its id", async
 });
 
 test('an id that is not a short token is replaced, in the answer and in both logs', async () => {
-  const res = await fetch(`${gateway.url}/api/movies`, {
+  const res = await fetch(`${system.gateway.url}/api/movies`, {
     headers: { 'x-request-id': 'x'.repeat(500) },
   });
   assert.equal(res.status, 200);
@@ -82,5 +63,5 @@ test('an id that is not a short token is replaced, in the answer and in both log
   await waitFor('the node to log the new id', 10_000, async () =>
     nodeLines().some((l) => l.requestId === id),
   );
-  assert.ok(!linesOf(gateway.log).some((l) => String(l.requestId).startsWith('xxxx')));
+  assert.ok(!linesOf(system.gateway.log).some((l) => String(l.requestId).startsWith('xxxx')));
 });

@@ -51,32 +51,38 @@ function apply<L extends string>(
 }
 
 /**
- * A counter the process already keeps (a monotonic count in its stats), exposed as it is at each
- * scrape: reset, then set to the count (prom-client counters have no `set`).
+ * A metric read at each scrape: a gauge, or a counter the process already keeps (a monotonic count
+ * in its stats), shown as it is: reset, then set to the count (a prom-client counter has no set).
  */
-export function mirroredCounter<L extends string>(registry: Registry, spec: Spec<L>): void {
-  new Counter<L>({
+export function readMetric<L extends string>(
+  kind: 'counter' | 'gauge',
+  registry: Registry,
+  spec: Spec<L>,
+): void {
+  const options = {
     name: spec.name,
     help: spec.help,
     labelNames: spec.labelNames ?? [],
     registers: [registry],
-    async collect() {
-      const reading = await spec.read();
-      apply(this, reading, (labels, value) => this.inc(labels, Math.max(0, value)));
-    },
-  });
+  };
+  if (kind === 'counter') {
+    new Counter<L>({
+      ...options,
+      async collect() {
+        apply(this, await spec.read(), (labels, value) => this.inc(labels, Math.max(0, value)));
+      },
+    });
+  } else {
+    new Gauge<L>({
+      ...options,
+      async collect() {
+        apply(this, await spec.read(), (labels, value) => this.set(labels, value));
+      },
+    });
+  }
 }
 
-/** A gauge read at each scrape. */
-export function readGauge<L extends string>(registry: Registry, spec: Spec<L>): void {
-  new Gauge<L>({
-    name: spec.name,
-    help: spec.help,
-    labelNames: spec.labelNames ?? [],
-    registers: [registry],
-    async collect() {
-      const reading = await spec.read();
-      apply(this, reading, (labels, value) => this.set(labels, value));
-    },
-  });
-}
+export const mirroredCounter = <L extends string>(registry: Registry, spec: Spec<L>) =>
+  readMetric('counter', registry, spec);
+export const readGauge = <L extends string>(registry: Registry, spec: Spec<L>) =>
+  readMetric('gauge', registry, spec);

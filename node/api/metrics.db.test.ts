@@ -5,21 +5,11 @@
  * counts) and say what the cluster says of itself (its leader).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import {
-  startCluster,
-  startGateway,
-  waitForEligible,
-  type TestCluster,
-  type TestGateway,
-} from '../../harness/cluster';
-import {
-  client,
-  createTestDatabase,
-  findShowtime,
-  signedUpClient,
-  type TestDatabase,
-} from '../../harness/helpers';
+import { test } from 'node:test';
+import { client, findShowtime, signedUpClient } from '../../harness/helpers';
+import { systemForTests } from '../../harness/system';
+
+const system = systemForTests(3);
 
 type Sample = { name: string; labels: Record<string, string>; value: number };
 
@@ -45,23 +35,7 @@ function total(samples: Sample[], name: string, where: Record<string, string> = 
     .reduce((sum, s) => sum + s.value, 0);
 }
 
-let database: TestDatabase;
-let cluster: TestCluster;
-let gateway: TestGateway;
 const NODES = ['node-1', 'node-2', 'node-3'];
-
-before(async () => {
-  database = await createTestDatabase();
-  cluster = await startCluster(3, database.url);
-  gateway = await startGateway(database.url);
-  await waitForEligible(gateway, 3);
-});
-
-after(async () => {
-  await gateway?.stop();
-  await cluster?.stop();
-  await database?.drop();
-});
 
 async function scrape(url: string): Promise<Sample[]> {
   const res = await fetch(`${url}/metrics`);
@@ -71,11 +45,11 @@ async function scrape(url: string): Promise<Sample[]> {
 }
 
 const scrapeNodes = async () =>
-  (await Promise.all(NODES.map((id) => scrape(cluster.node(id).url)))).flat();
+  (await Promise.all(NODES.map((id) => scrape(system.cluster.node(id).url)))).flat();
 
 test('the numbers move with the work: bookings, holds, conflicts, requests by route', async () => {
-  const { id: showtimeId, seats } = await findShowtime(database.db);
-  const { api } = await signedUpClient(gateway.url, 'metrics');
+  const { id: showtimeId, seats } = await findShowtime(system.database.db);
+  const { api } = await signedUpClient(system.gateway.url, 'metrics');
   const nodesBefore = await scrapeNodes();
 
   const BOOKINGS = 4;
@@ -140,12 +114,15 @@ test('the numbers move with the work: bookings, holds, conflicts, requests by ro
 });
 
 test('the gateway counts what it forwarded to each node', async () => {
-  const { id: showtimeId } = await findShowtime(database.db);
-  const gatewayBefore = await scrape(gateway.url);
+  const { id: showtimeId } = await findShowtime(system.database.db);
+  const gatewayBefore = await scrape(system.gateway.url);
   const READS = 9;
   for (let i = 0; i < READS; i++)
-    assert.equal((await client(gateway.url).get(`/api/showtimes/${showtimeId}`)).status, 200);
-  const gatewayAfter = await scrape(gateway.url);
+    assert.equal(
+      (await client(system.gateway.url).get(`/api/showtimes/${showtimeId}`)).status,
+      200,
+    );
+  const gatewayAfter = await scrape(system.gateway.url);
   const forwarded =
     total(gatewayAfter, 'moviebook_gateway_upstream_requests_total') -
     total(gatewayBefore, 'moviebook_gateway_upstream_requests_total');
@@ -160,9 +137,11 @@ test('the gateway counts what it forwarded to each node', async () => {
 
 test('the election, replication and the pool as the cluster reports them', async () => {
   const { leader, epoch } = (
-    await client(cluster.node('node-1').url).get<{ leader: string; epoch: number }>('/api/election')
+    await client(system.cluster.node('node-1').url).get<{ leader: string; epoch: number }>(
+      '/api/election',
+    )
   ).body;
-  const samples = await scrape(cluster.node('node-1').url);
+  const samples = await scrape(system.cluster.node('node-1').url);
   assert.deepEqual(
     samples.filter((s) => s.name === 'moviebook_election_leader').map((s) => s.labels.leader),
     [leader],
