@@ -299,6 +299,17 @@ describe('the gateway as an edge, in front of 3 real nodes', () => {
     assert.equal(ping.status, 200, 'a cheap read passes');
   });
 
+  test("a flood of the gateway's own /metrics meets 429 like any costly read", async () => {
+    const scraper = '127.0.0.45';
+    const scrape = () => from(scraper, `${gateway.url}/metrics`);
+    const results = await Promise.all(Array.from({ length: 60 }, scrape));
+    const counts: Record<number, number> = {};
+    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    assert.ok((counts[429] ?? 0) >= 20, JSON.stringify(counts));
+    assert.ok((counts[200] ?? 0) >= 20, JSON.stringify(counts));
+    assert.equal(results.find((r) => r.status === 429)!.code, 'RATE_LIMITED');
+  });
+
   test('event streams per address: beyond the cap 429, a closed stream frees its place', async () => {
     const address = '127.0.0.50';
     const port = Number(new URL(gateway.url).port);

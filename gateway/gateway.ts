@@ -188,6 +188,7 @@ const MAX_ATTEMPTS = 2;
 const LB_PATH = '/api/lb';
 const LB_PATH_QUERY = `${LB_PATH}?`;
 const METRICS_PATH = '/metrics';
+type LimitKind = 'login' | 'signup' | 'write' | 'read';
 
 /** The gateway's own answers are API answers: the nodes' security headers, in writeHead's flat form. */
 const OWN_ANSWER_HEADERS: readonly string[] = [
@@ -221,7 +222,7 @@ export class Gateway {
   readonly log: Logger;
   /** @internal One line per finished request (checked once: the hot path builds no log object at info). */
   readonly logRequests: boolean;
-  private readonly rateLimiters: Record<'login' | 'signup' | 'write' | 'read', RateLimiter>;
+  private readonly rateLimiters: Record<LimitKind, RateLimiter>;
   private readonly streams: ConcurrencyLimiter;
   private readonly connections: ConcurrencyLimiter;
   private metrics: ReturnType<typeof gatewayMetrics> | undefined;
@@ -362,7 +363,12 @@ export class Gateway {
     // A connection refused at the cap (acceptConnection) has had its answer: read on, say nothing.
     if (req.socket.writableEnded) return void req.resume();
     const url = req.url ?? '/';
-    if (url === METRICS_PATH) return void this.handleMetrics(req, res).catch(() => res.destroy());
+    if (url === METRICS_PATH) {
+      const head = readRequestHead(req, this.config.trustProxy);
+      // A scrape costs milliseconds: limited per address like a costly read.
+      if (!this.admitted('read', head, res)) return void req.resume();
+      return void this.handleMetrics(req, res).catch(() => res.destroy());
+    }
     if (url === LB_PATH || url.startsWith(LB_PATH_QUERY)) {
       if (req.headers.expect !== undefined) res.writeContinue();
       // A body cut short rejects: that connection is gone, the gateway is not.
@@ -418,6 +424,11 @@ export class Gateway {
       this.refuse(res, 429, 'RATE_LIMITED', `At most ${this.streams.max} live seat maps open at once from one address`, head.requestId, false, RETRY_CLOSED_SLOT_S);
       return false;
     }
+    return this.admitted(kind, head, res);
+  }
+
+  /** The per-address rate limit of `kind`: false when it refused the request (429, answered). */
+  private admitted(kind: LimitKind, head: RequestHead, res: http.ServerResponse): boolean {
     if (!this.config.edge.addressLimits) return true;
     const delayMs = this.rateLimiters[kind].take(head.client, Date.now());
     if (delayMs === 0) return true;

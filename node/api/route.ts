@@ -30,8 +30,8 @@ export type RouteInput<K extends OperationKey> = {
 declare const SENT: unique symbol;
 /** A reply the handler sent itself (an error answer with headers of its own: `sent(reply.send(…))`). */
 export type Sent = { readonly [SENT]: true };
-export function sent(_reply: FastifyReply): Sent {
-  return undefined as unknown as Sent;
+export function sent(reply: FastifyReply): Sent {
+  return reply as unknown as Sent; // Fastify's way to say "already sent": return the reply
 }
 
 /** A value of T, or of T with read-only parts (what the cores hand out). */

@@ -7,7 +7,7 @@ const { version } = JSON.parse(
   readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
 
-/** `GET /api/openapi.json`: the API's contract as OpenAPI 3.1 (built once; the page `/api-docs` reads it). */
+/** `GET /api/openapi.json`: the API's contract as OpenAPI 3.1 (built once, on first request). */
 export function contractRoutes(app: FastifyInstance): void {
   let document: ReturnType<typeof openApiDocument> | undefined;
   route(app, 'GET /api/openapi.json', async ({ reply }) => {
