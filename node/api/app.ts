@@ -122,14 +122,20 @@ function loadHooks(app: FastifyInstance, ctx: NodeContext): void {
     if (delay > 0 && !UNDELAYED.test(req.url)) await new Promise((resolve) => setTimeout(resolve, delay));
   });
   const logRequests = ctx.log.isLevelEnabled('debug');
+  const requests = ctx.metrics?.requests;
+  // One hook for the load, the request histogram and the log: every hook costs every request.
   app.addHook('onResponse', async (req, reply) => {
     if (req.url === '/api/peer') return;
     ctx.stats.inFlight -= 1;
     ctx.stats.served += 1;
+    // Route templates (`/api/bookings/:id`, never an id) keep the labels few.
+    const route = req.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const labels = { method: req.method, route, status_code: String(status) };
+    if (route !== '/metrics') requests?.observe(labels, reply.elapsedTime / 1000);
     if (!logRequests) return;
     const ms = Math.round(reply.elapsedTime * 100) / 100;
-    const line = { requestId: req.id, method: req.method, route: req.routeOptions.url };
-    ctx.log.debug({ ...line, status: reply.statusCode, ms }, 'request');
+    ctx.log.debug({ requestId: req.id, method: req.method, route, status, ms }, 'request');
   });
 }
 

@@ -225,21 +225,13 @@ function replicationMetrics(registry: Registry, ctx: NodeContext): { next(): voi
   return lag;
 }
 
-/** `GET /metrics`, and the request histogram's hook (route templates keep the labels few). */
+/** `GET /metrics` and the seat conflicts' count (the request histogram is in app.ts's hook). */
 export function metricsRoutes(app: FastifyInstance, metrics: NodeMetrics): void {
   app.addHook('onError', async (req, _reply, err) => {
     if (!(err instanceof AppError && err.code === 'SEATS_UNAVAILABLE')) return;
     metrics.conflicts.inc({
       operation: req.routeOptions.url === '/api/holds' ? 'hold' : 'booking',
     });
-  });
-  app.addHook('onResponse', async (req, reply) => {
-    const template = req.routeOptions.url ?? 'unmatched';
-    if (template === '/api/peer' || template === '/metrics') return;
-    metrics.requests.observe(
-      { method: req.method, route: template, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
   });
   route(app, 'GET /metrics', async ({ reply }) => {
     reply.type(METRICS_CONTENT_TYPE);
