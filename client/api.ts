@@ -5,6 +5,7 @@
  * types only, so no schema is bundled into the pages.
  */
 import type { ErrorCode } from '../core/errors';
+import { fillPath, splitKey } from '../contract/keys';
 import type { AnswerOf, BodyOf, OperationKey, ParamsOf, QueryOf } from '../contract/operations';
 
 export type { User } from '../contract/accounts';
@@ -198,22 +199,29 @@ export type CallInput<K extends OperationKey> = (keyof ParamsOf<K> extends never
   (Has<QueryOf<K>> extends true ? { query?: QueryOf<K> } : object) &
   Pick<RequestOptions, 'headers' | 'signal'>;
 
+/** A call's input for any key: what `CallInput` spells out per key. */
+export type AnyCallInput = {
+  params?: Record<string, string | number>;
+  query?: object;
+  body?: unknown;
+} & Pick<RequestOptions, 'headers' | 'signal'>;
+
 /** `GET /api/movies/:id` with `{ id: 7 }` → `['GET', '/api/movies/7']` (and the query string). */
-export function requestLine(
-  key: OperationKey,
-  input: { params?: Record<string, string | number>; query?: object },
-): [string, string] {
-  const space = key.indexOf(' ');
-  const path = key
-    .slice(space + 1)
-    .replace(/:([A-Za-z]+)/g, (_, name: string) =>
-      encodeURIComponent(String(input.params?.[name] ?? '')),
-    );
+export function requestLine(key: OperationKey, input: AnyCallInput): [string, string] {
+  const [method, template] = splitKey(key);
+  const path = fillPath(template, input.params);
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(input.query ?? {}))
     if (value !== undefined) query.set(name, String(value));
   const search = query.toString();
-  return [key.slice(0, space), search ? `${path}?${search}` : path];
+  return [method, search ? `${path}?${search}` : path];
+}
+
+/** The path and the request options of a call of `key`. */
+export function requestOf(key: OperationKey, input: AnyCallInput = {}): [string, RequestOptions] {
+  const [method, path] = requestLine(key, input);
+  const { body, headers, signal } = input;
+  return [path, { method: method as RequestOptions['method'], body, headers, signal }];
 }
 
 /** One call of the API, typed by its contract: `api('GET /api/movies/:id', { params: { id } })`. */
@@ -221,18 +229,7 @@ export function api<K extends OperationKey>(
   key: K,
   ...[input]: object extends CallInput<K> ? [CallInput<K>?] : [CallInput<K>]
 ): Promise<AnswerOf<K>> {
-  const given = (input ?? {}) as {
-    params?: Record<string, string | number>;
-    query?: object;
-    body?: unknown;
-  } & Pick<RequestOptions, 'headers' | 'signal'>;
-  const [method, path] = requestLine(key, given);
-  return apiFetch<AnswerOf<K>>(path, {
-    method: method as RequestOptions['method'],
-    ...(given.body === undefined ? {} : { body: given.body }),
-    ...(given.headers ? { headers: given.headers } : {}),
-    ...(given.signal ? { signal: given.signal } : {}),
-  });
+  return apiFetch<AnswerOf<K>>(...requestOf(key, input as AnyCallInput));
 }
 
 /** Seat ids named in an error's details (SEATS_UNAVAILABLE, UNKNOWN_SEATS, DUPLICATE_SEATS). */

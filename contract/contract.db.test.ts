@@ -14,8 +14,8 @@ import { requestLine } from '../client/api';
 import { waitFor } from '../harness/cluster';
 import { findShowtime } from '../harness/helpers';
 import { systemForTests } from '../harness/system';
-import { openApiPath } from './openapi';
-import { operations, splitKey, type Operation, type OperationKey } from './operations';
+import { openApiPath, splitKey } from './keys';
+import { operations, type Operation, type OperationKey } from './operations';
 
 const system = systemForTests(3);
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openApiDocument, openApiPath, operationIdOf } from './openapi';
-import { operations, splitKey } from './operations';
+import { openApiPath, splitKey } from './keys';
+import { openApiDocument, operationIdOf } from './openapi';
+import { operations } from './operations';
 
 const document = openApiDocument('test');
 const keys = Object.keys(operations);

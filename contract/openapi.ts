@@ -5,7 +5,8 @@
  * a field the contract does not name fails validation).
  */
 import { z } from 'zod';
-import { operations, splitKey, TAGS, type Operation } from './operations';
+import { openApiPath, splitKey } from './keys';
+import { operations, TAGS, type Operation } from './operations';
 import { errorAnswer } from './shapes';
 
 type JsonSchema = Record<string, unknown>;
@@ -77,11 +78,6 @@ export function operationIdOf(key: string): string {
     .map((w) => (w.startsWith(':') ? `by-${w.slice(1)}` : w));
   const camel = words.join('-').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
   return method.toLowerCase() + camel.charAt(0).toUpperCase() + camel.slice(1);
-}
-
-/** `/api/movies/:id` → `/api/movies/{id}`. */
-export function openApiPath(path: string): string {
-  return path.replace(/:([A-Za-z]+)/g, '{$1}');
 }
 
 export function openApiDocument(version: string) {

@@ -322,14 +322,3 @@ type PathParams<P extends string> = P extends `${string}:${infer Name}/${infer R
     : never;
 /** The `:param`s of `K`'s path, as the client fills them in. */
 export type ParamsOf<K extends OperationKey> = { [Name in PathParams<K>]: string | number };
-
-/** Every operation of the nodes (all but the gateway's own). */
-export function isGatewayOperation(key: OperationKey): boolean {
-  return operations[key].tag === 'gateway';
-}
-
-/** `GET /api/movies/:id` → `['GET', '/api/movies/:id']`. */
-export function splitKey(key: string): [method: string, path: string] {
-  const space = key.indexOf(' ');
-  return [key.slice(0, space), key.slice(space + 1)];
-}

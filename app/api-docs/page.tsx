@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
-import { openApiDocument, openApiPath } from '@/contract/openapi';
-import { operations, splitKey, TAGS, type Operation } from '@/contract/operations';
+import { openApiPath, splitKey } from '@/contract/keys';
+import { openApiDocument } from '@/contract/openapi';
+import { operations, TAGS, type Operation } from '@/contract/operations';
 
 export const metadata: Metadata = { title: 'API reference' };
 

@@ -6,10 +6,10 @@
 import {
   answerOf,
   ApiError,
-  requestLine,
+  requestOf,
   send,
+  type AnyCallInput,
   type CallInput,
-  type RequestOptions,
 } from '@/client/api';
 import type { AnswerOf, OperationKey } from '@/contract/operations';
 
@@ -40,18 +40,8 @@ export async function monitorCall<K extends OperationKey>(
   key: K,
   ...[input]: object extends CallInput<K> ? [MonitorInput<K>?] : [MonitorInput<K>]
 ): Promise<Served<AnswerOf<K>>> {
-  const given = (input ?? {}) as MonitorInput<K> & {
-    params?: Record<string, string | number>;
-    query?: object;
-    body?: unknown;
-  };
-  const [method, path] = requestLine(key, given);
-  const options: RequestOptions = {
-    method: method as RequestOptions['method'],
-    body: given.body,
-    headers: given.headers,
-    signal: given.signal,
-  };
+  const given = (input ?? {}) as AnyCallInput & { node?: string };
+  const [path, options] = requestOf(key, given);
   const res = await send(path, options, given.node ? { 'x-node': given.node } : {});
   return {
     data: await answerOf<AnswerOf<K>>(res),

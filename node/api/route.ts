@@ -7,9 +7,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { z } from 'zod';
 import { assert } from '../../core/assert';
+import { splitKey } from '../../contract/keys';
 import {
   operations,
-  splitKey,
   type AnswerOf,
   type Operation,
   type OperationKey,
