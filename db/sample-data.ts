@@ -1,4 +1,4 @@
-import type { ScreenLayout } from './booking/layout';
+import type { ScreenLayout } from '../contract/booking';
 
 /** Sample catalogue for a fresh install. Fictional films, so every poster is our own artwork. */
 export const SAMPLE_MOVIES = [

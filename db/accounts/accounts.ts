@@ -8,8 +8,6 @@ import type { Rule } from '../../core/limits/window';
 import { hashPassword, verifyPassword } from './password';
 
 import type { User } from '../../contract/accounts';
-
-export type { User };
 export type Session = { user: User; token: string; expiresAt: Date };
 
 /** A session ends at ttlS after login, or earlier after idleTimeoutS without a request. */

@@ -1,11 +1,9 @@
 import type pg from 'pg';
 import { AppError } from '../../core/errors';
 import type { Db } from '../pool';
-import type { Movie, MovieDetail, MovieListItem, Screen, ShowtimeSummary } from '../../contract/booking';
-import { expandLayout, screenLayoutSchema, type LayoutSeat, type ScreenLayout } from './layout';
-
-// The API's shapes of what this module returns (contract/booking.ts).
-export type { Movie, ShowtimeSummary };
+import type { Movie, MovieDetail, MovieListItem, Screen, ScreenLayout, ShowtimeSummary } from '../../contract/booking';
+import { screenLayout } from '../../contract/booking';
+import { expandLayout, type LayoutSeat } from './layout';
 
 /** What never changes about a showtime once created: safe to cache for the process's life. */
 export type ShowtimeInfo = {
@@ -89,7 +87,7 @@ export async function createShowtime(
   if (!screen.rows[0]) throw new AppError('VALIDATION_FAILED', `No screen with id ${input.screenId}`, { field: 'screenId' });
   const movie = await client.query('SELECT 1 FROM movies WHERE id = $1', [input.movieId]);
   if (!movie.rowCount) throw new AppError('MOVIE_NOT_FOUND', `No movie with id ${input.movieId}`);
-  const seats = expandLayout(screenLayoutSchema.parse(screen.rows[0].layout));
+  const seats = expandLayout(screenLayout.parse(screen.rows[0].layout));
   // One statement, so the showtime never exists without its seats.
   const { rows } = await client.query<{ id: number }>(
     `WITH s AS (
@@ -130,7 +128,7 @@ export async function getShowtimeInfo(db: Db, id: number): Promise<ShowtimeInfo>
      FROM showtime_seats WHERE showtime_id = $1 ORDER BY row_label, seat_number`,
     [id],
   );
-  const layout = screenLayoutSchema.parse(row.layout);
+  const layout = screenLayout.parse(row.layout);
   const seats: LayoutSeat[] = seatRows.rows.map((s) => ({
     id: s.seat_id, row: s.row_label, number: s.seat_number, category: s.category, priceCents: s.price_cents, wheelchair: s.wheelchair,
   }));

@@ -1,8 +1,4 @@
-import { screenLayout, type ScreenLayout } from '../../contract/booking';
-
-/** A screen's seat layout as stored in screens.layout (the API shows it too). */
-export const screenLayoutSchema = screenLayout;
-export type { ScreenLayout };
+import type { ScreenLayout } from '../../contract/booking';
 
 export type LayoutSeat = {
   id: string;

@@ -2,16 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../../core/errors';
 import { inRetryingTransaction, sqlState, withDeadlockRetry, type Db } from '../pool';
-import type { User } from '../accounts/accounts';
+import type { User } from '../../contract/accounts';
 import type { Booking, Hold, HoldStatus, SeatStatus } from '../../contract/booking';
 import type { DistributedInfo } from '../../contract/shapes';
 import { getShowtimeInfo, type ShowtimeInfo } from './catalog';
 import { notifySeatChange, notifySql } from './seat-events';
 import { bookingFact, deriveSeatStates, holdFact, recordFacts, versionsOf, type BookingFact, type SeatVersions } from './facts';
 import { resolveSeats } from './seats';
-
-// The API's shapes of what this module returns (contract/booking.ts).
-export type { Booking, DistributedInfo, Hold, SeatStatus };
 
 /**
  * Per-node settings of the reservation services; `origin` is the node recorded with replicated

@@ -23,10 +23,8 @@ import { SEAT_STATUSES, type SeatStatus } from '../../core/vocabulary';
  */
 export const SEAT_CHANNEL = 'seat_changes';
 
-export type SeatChangeStatus = SeatStatus;
-
 /** One committed change of a showtime's seats, as notified. `holder` only for `held`. */
-export type SeatChange = { showtimeId: number; version: number; status: SeatChangeStatus; seats: string[]; holder?: string };
+export type SeatChange = { showtimeId: number; version: number; status: SeatStatus; seats: string[]; holder?: string };
 
 /** The SQL expression that notifies a change (arguments: SQL expressions of its fields). */
 export function notifySql(showtime: string, version: string, status: string, holder: string, seats: string): string {

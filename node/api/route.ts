@@ -4,7 +4,7 @@
  * parsers are called by the handler, in its own order: who may call it is checked before what
  * was sent, as before.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { assert } from '../../core/assert';
 import { splitKey } from '../../contract/keys';
@@ -19,7 +19,7 @@ import {
 type Parsed<K extends OperationKey, F extends string> =
   Operations[K] extends Record<F, z.ZodType> ? z.output<Operations[K][F]> : never;
 
-export type RouteInput<K extends OperationKey> = {
+type RouteInput<K extends OperationKey> = {
   req: FastifyRequest;
   reply: FastifyReply;
   params(): Parsed<K, 'params'>;
@@ -50,7 +50,6 @@ export function route<K extends OperationKey>(
   app: FastifyInstance,
   key: K,
   handler: NoInfer<Handler<K>>,
-  options: RouteShorthandOptions = {},
 ): void {
   const [method, url] = splitKey(key);
   const op: Operation = operations[key];
@@ -59,7 +58,6 @@ export function route<K extends OperationKey>(
     return schema.parse(value);
   };
   app.route({
-    ...options,
     method: method as 'GET',
     url,
     handler: async (req, reply) => {

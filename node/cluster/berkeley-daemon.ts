@@ -6,9 +6,6 @@ import {
 import type { Peer } from '../../transport/transport';
 
 /** One Berkeley round as the time daemon (the leader) ran it. */
-/** One Berkeley round, as the API and the peers see it (contract/cluster.ts). */
-export type { SyncRound };
-
 export type ClockReading = { syncClockMs: number; appClockMs: number; slewing: boolean };
 
 export type DaemonIo = {

@@ -1,6 +1,7 @@
 import type { Peer } from '../../transport/transport';
 import type { BerkeleyConfig } from '../../core/berkeley';
-import { runSyncRound, type ClockReading, type SyncRound } from './berkeley-daemon';
+import { runSyncRound, type ClockReading } from './berkeley-daemon';
+import type { SyncRound } from '../../contract/cluster';
 import type { ClusterClock } from './cluster-clock';
 import { Refusal, type CallPeer, type RoutePeerMessage } from './peer-routes';
 import * as wire from './peer-messages';

@@ -3,7 +3,7 @@ import * as berkeley from '../../core/berkeley';
 import type { ClockTraceRecord } from '../../core/clock-check';
 import * as rules from '../../core/clock-rules';
 import * as vc from '../../core/vector-clock';
-import type { DistributedInfo } from '../../db/booking/reservations';
+import type { DistributedInfo } from '../../contract/shapes';
 
 /** A peer message as the clock trace names it: `id` is `from/boot/seq`, unique across runs. */
 export type MessageRef = { id: string; type: string };

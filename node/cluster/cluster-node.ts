@@ -11,7 +11,6 @@ import type { FailureDetectorConfig, VerdictChange } from '../../core/failure-de
 import { claimEpoch, currentLeadership, saveElectionAlgorithm } from '../../db/leadership';
 import { noFaults, PeerTransport, PeerUnreachable, type Peer, type PeerFaults } from '../../transport/transport';
 import type { Db } from '../../db/pool';
-import type { SyncRound } from './berkeley-daemon';
 import { ClockSync } from './clock-sync';
 import {
   PeerRouter, type Admit, type InboundResult, type PeerMessageHandler, type RefusedReason,
@@ -25,7 +24,7 @@ import { Members } from './members';
 import { LeaderDuties, type LeaderDuty } from './leader-duties';
 import * as membership from '../../db/membership';
 import * as wire from './peer-messages';
-import type { KnownNode, NodeSummary } from '../../contract/cluster';
+import type { KnownNode, NodeSummary, SyncRound } from '../../contract/cluster';
 import type { ElectionAlgorithm, PeerStatus } from '../../core/vocabulary';
 
 export type { LeaderDuty };
@@ -54,8 +53,6 @@ export type ClusterConfig = {
 };
 
 /** What a node tells its peers in every heartbeat (and so what the monitor shows of it). */
-export type { NodeSummary };
-
 /** What to answer a POST /api/peer: nothing (a cut network), a signed reply, or a refusal. */
 export type { InboundResult };
 

@@ -7,9 +7,6 @@ import { createRingElection } from '../../core/ring-election';
 import type { ElectionAlgorithm } from '../../core/vocabulary';
 
 /** One election round as this node saw it: from its first election activity to a known leader. */
-/** One election as this node saw it (contract/cluster.ts). */
-export type { ElectionRound };
-
 export type ElectionIo = {
   send(out: Outgoing): void;
   claim(epoch: number, leader: string, algorithm: ElectionAlgorithm): void;

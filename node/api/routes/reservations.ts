@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { showtimePrefixes, type BookingFact } from '../../../db/booking/facts';
 import {
-  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, sortBookings, type Booking, releaseHold, type BookingRequest,
+  bookingsFromReplica, cancelBooking, createBooking, createHold, getBooking, listBookings, sortBookings, releaseHold, type BookingRequest,
 } from '../../../db/booking/reservations';
 import { AppError } from '../../../core/errors';
 import { enforce } from '../../../db/limits';
 import { requireUser, type NodeContext } from '../context';
 import { publishCommittedFacts, readConsistency, sendSessionToken, sessionTokenOf } from '../replica-reads';
-import { idempotencyKey } from '../../../contract/booking';
+import { idempotencyKey, type Booking } from '../../../contract/booking';
 import { route } from '../route';
 
 const ONE_MINUTE_MS = 60_000;
