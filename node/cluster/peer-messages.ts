@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import type { ElectionMessage } from '../../core/election';
-import { NODE_ID_PATTERN } from '../../transport/envelope';
 import { ELECTION_ALGORITHMS } from '../../core/vocabulary';
 import { electionResult, nodeSummary, syncRound } from '../../contract/cluster';
+import { count, nodeId, okAnswer } from '../../contract/shapes';
 
 /**
  * The schema of every cluster message body and of its reply body: a message is handled only once
  * its body parsed (a body that does not is refused with 400 PEER_MESSAGE_INVALID), and a reply is
  * used only once it parsed. Replication's messages are in node/replication/peer-messages.ts.
  */
-const nodeId = z.string().regex(NODE_ID_PATTERN);
-const count = z.number().int().min(0);
 const epoch = count;
 const key = z.string().min(1).max(200);
 const nodeIds = z.array(nodeId).max(1_000);
@@ -19,7 +17,7 @@ const algorithm = z.enum(ELECTION_ALGORITHMS);
 const DAY_MS = 86_400_000;
 
 export const emptyBody = z.object({}).strict();
-export const okReply = z.object({ ok: z.literal(true) });
+export const okReply = okAnswer;
 
 export { nodeSummary };
 

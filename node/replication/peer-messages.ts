@@ -1,15 +1,14 @@
 import { z } from 'zod';
-import { NODE_ID_PATTERN, vectorClockSchema } from '../../transport/envelope';
+import { vectorClockSchema } from '../../transport/envelope';
+import { count, nodeId, okAnswer } from '../../contract/shapes';
+import { replicaStats, replicationSettings } from '../../contract/replication';
 import type { ReplicationMessage } from '../../core/replication/replication';
 import type { Entry, JsonValue } from '../../core/replication/store';
-import { REPLICATION_MODES } from '../../core/vocabulary';
 
 /**
  * The schema of every replication message body and reply body on the wire (the cluster's own are
  * in node/cluster/peer-messages.ts): nothing reaches the core or a caller unparsed.
  */
-const nodeId = z.string().regex(NODE_ID_PATTERN);
-const count = z.number().int().min(0);
 const requestId = z.string().min(1).max(200);
 /** A replicated document's key (`booking:12:…`, `showtime:3`, …). */
 const key = z.string().min(1).max(500);
@@ -76,27 +75,15 @@ export const replicationPart = z.object({
   data: z.string().max(1_000_000).regex(/^[A-Za-z0-9+/]*={0,2}$/),
 }).refine((p) => p.index < p.count);
 
-export const okReply = z.object({ ok: z.literal(true) });
+export const okReply = okAnswer;
 export const emptyBody = z.object({}).strict();
 
-const settingsShape = {
-  mode: z.enum(REPLICATION_MODES),
-  n: z.number().int().min(1).max(100),
-  r: z.number().int().min(1).max(100),
-  w: z.number().int().min(1).max(100),
-  synchronous: z.boolean(),
-  fanout: z.number().int().min(1).max(100),
-  gossipIntervalMs: z.number().int().min(1).max(600_000),
-};
-export const replicationSettings = z.object(settingsShape);
+export { replicationSettings };
 
 /** Only what the cluster view reads is checked; the rest is shown as the node reported it. */
-export const statsReply = z.looseObject({
-  nodeId,
-  mode: settingsShape.mode,
-  entries: count,
-  byKind: z.record(z.string().max(200), count),
-  digest: z.string().max(64),
-  versionVector: vectorClockSchema,
-  newestTs: z.number().finite(),
-});
+export const statsReply = replicaStats
+  .pick({
+    nodeId: true, mode: true, entries: true, byKind: true,
+    digest: true, versionVector: true, newestTs: true,
+  })
+  .loose();
