@@ -10,12 +10,12 @@ import {
   PerScrape,
   readGauge,
   readMetric,
+  type MetricKind,
 } from '../http/metrics';
 
-type Kind = 'counter' | 'gauge';
 type Sample<L extends string> = [Partial<Record<L, string>>, number];
 
-const PER_NODE: [Kind, string, string, (n: LbNode) => number][] = [
+const PER_NODE: [MetricKind, string, string, (n: LbNode) => number][] = [
   [
     'counter',
     'moviebook_gateway_upstream_requests_total',

@@ -54,8 +54,10 @@ function apply<L extends string>(
  * A metric read at each scrape: a gauge, or a counter the process already keeps (a monotonic count
  * in its stats), shown as it is: reset, then set to the count (a prom-client counter has no set).
  */
+export type MetricKind = 'counter' | 'gauge';
+
 export function readMetric<L extends string>(
-  kind: 'counter' | 'gauge',
+  kind: MetricKind,
   registry: Registry,
   spec: Spec<L>,
 ): void {

@@ -17,11 +17,11 @@ import {
 import type { ClusterNode } from '../cluster/cluster-node';
 import type { NodeContext } from './context';
 import { route } from './route';
-import type { ReplicaNode } from '../../contract/replication';
+import type { ReplicationNode } from '../replication/replication-node';
+
+type LocalStats = ReturnType<ReplicationNode['localStats']>;
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** The replicas' lag is asked of every peer: a scrape waits for it at most this long. */
-const REPLICA_STATS_TIMEOUT_MS = 2_000;
 
 export type NodeMetrics = {
   /** The text of one scrape. */
@@ -34,8 +34,12 @@ export type NodeMetrics = {
 
 export function nodeMetrics(ctx: NodeContext): NodeMetrics {
   const registry = metricsRegistry({ node: ctx.config.nodeId });
+  const perScrape = replicationMetrics(registry, ctx);
   const metrics: NodeMetrics = {
-    scrape: () => registry.metrics(),
+    scrape() {
+      perScrape.next();
+      return registry.metrics();
+    },
     requests: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'API requests by method, route template and status',
@@ -79,11 +83,6 @@ export function nodeMetrics(ctx: NodeContext): NodeMetrics {
   });
   databaseMetrics(registry, ctx);
   clusterMetrics(registry, ctx);
-  const perScrape = replicationMetrics(registry, ctx);
-  metrics.scrape = () => {
-    perScrape.next();
-    return registry.metrics();
-  };
   return metrics;
 }
 
@@ -155,36 +154,45 @@ function clusterMetrics(registry: Registry, ctx: NodeContext): void {
   });
 }
 
-/** Replication's metrics; what they ask of the peers is asked once per scrape (`next()`). */
+/**
+ * Replication's metrics. A scrape reads this replica's stats once, and asks the peers for theirs
+ * once (the lag; the transport bounds each peer request): `next()` before each scrape.
+ */
 function replicationMetrics(registry: Registry, ctx: NodeContext): { next(): void } {
-  const replication = () => ctx.replication;
-  const local = () => replication()?.localStats();
+  const local = new PerScrape(async () => ctx.replication?.localStats());
+  const view = new PerScrape(
+    async () => (await ctx.replication?.clusterStats().catch(() => undefined))?.nodes ?? [],
+  );
+  const fromLocal = (value: (s: LocalStats) => number) => async () => {
+    const stats = await local.get();
+    return stats ? value(stats) : [];
+  };
   readGauge(registry, {
     name: 'moviebook_replica_entries',
     help: "Entries in this node's replica",
-    read: () => local()?.entries ?? 0,
+    read: fromLocal((s) => s.entries),
   });
   readGauge(registry, {
     name: 'moviebook_replication_hints_pending',
     help: 'Hinted writes waiting for a replica to come back',
-    read: () => local()?.hints ?? 0,
+    read: fromLocal((s) => s.hints),
   });
   mirroredCounter(registry, {
     name: 'moviebook_replication_conflicts_total',
     help: 'Concurrent writes resolved by last-writer-wins in this replica',
-    read: () => local()?.conflicts ?? 0,
+    read: fromLocal((s) => s.conflicts),
   });
   mirroredCounter(registry, {
     name: 'moviebook_replication_sync_rounds_total',
     help: 'Anti-entropy and gossip push-pull rounds this node started',
-    read: () => local()?.syncRounds ?? 0,
+    read: fromLocal((s) => s.syncRounds),
   });
   mirroredCounter(registry, {
     name: 'moviebook_replication_writes_total',
     help: 'Replicated writes by result',
     labelNames: ['result'],
-    read: () => {
-      const s = local();
+    read: async () => {
+      const s = await local.get();
       return s
         ? [
             [{ result: 'acked' }, s.writesAcked],
@@ -193,36 +201,25 @@ function replicationMetrics(registry: Registry, ctx: NodeContext): { next(): voi
         : [];
     },
   });
-  // Lag of every reachable replica against the most advanced one, as this node sees them: asked of
-  // the peers once per scrape (both gauges show the same answer), for at most a bound.
-  const lag = new PerScrape(
-    async (): Promise<Pick<ReplicaNode, 'nodeId' | 'lagEntries' | 'lagMs'>[]> => {
-      const r = replication();
-      if (!r) return [];
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<undefined>(
-        (done) => (timer = setTimeout(() => done(undefined), REPLICA_STATS_TIMEOUT_MS)),
-      );
-      const view = await Promise.race([r.clusterStats().catch(() => undefined), timeout]).finally(
-        () => clearTimeout(timer),
-      );
-      return view?.nodes ?? [];
-    },
-  );
-  const lagOf = () => lag.get();
+  // Every reachable replica against the most advanced one, as this node sees them.
   readGauge(registry, {
     name: 'moviebook_replication_lag_entries',
     help: 'Entries a replica has not applied yet, per node',
     labelNames: ['replica'],
-    read: async () => (await lagOf()).map((n) => [{ replica: n.nodeId }, n.lagEntries]),
+    read: async () => (await view.get()).map((n) => [{ replica: n.nodeId }, n.lagEntries]),
   });
   readGauge(registry, {
     name: 'moviebook_replication_lag_seconds',
     help: "How far a replica's newest entry is behind the newest anywhere, per node",
     labelNames: ['replica'],
-    read: async () => (await lagOf()).map((n) => [{ replica: n.nodeId }, n.lagMs / 1000]),
+    read: async () => (await view.get()).map((n) => [{ replica: n.nodeId }, n.lagMs / 1000]),
   });
-  return lag;
+  return {
+    next() {
+      local.next();
+      view.next();
+    },
+  };
 }
 
 /** `GET /metrics` and the seat conflicts' count (the request histogram is in app.ts's hook). */
