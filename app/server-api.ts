@@ -7,10 +7,10 @@
  */
 import { cookies } from 'next/headers';
 import { requestLine } from '@/client/api';
+import { SESSION_COOKIE } from '@/contract/accounts';
 import type { AnswerOf, OperationKey } from '@/contract/operations';
 
 const SERVER_READ_TIMEOUT_MS = 3_000;
-const SESSION_COOKIE = 'mb_session';
 
 type Input = { params?: Record<string, string | number>; query?: object; withSession?: boolean };
 

@@ -4,6 +4,7 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, type MovieDetail, type SeatMapData } from '@/client/api';
 import { formatDuration } from '@/client/format';
+import { positiveIntParam } from '@/client/url-params';
 import { BookingFlow } from './booking-flow';
 import { Rating } from './movie-card';
 import { Poster } from './poster';
@@ -11,10 +12,6 @@ import { ShowtimePicker } from './showtime-picker';
 import { ButtonLink, ErrorNotice, Notice, Spinner } from './ui';
 
 const SEAT_ID = /^[A-Z]{1,2}[1-9][0-9]{0,2}$/;
-
-function positiveInt(value: string | null): number | null {
-  return value && /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) : null;
-}
 
 type MovieViewProps = {
   id: string;
@@ -25,11 +22,11 @@ type MovieViewProps = {
 
 /** A movie: details, showtimes by day, and — once a showtime is picked — its seat map and checkout. */
 export function MovieView({ id, initialMovie, initialSeatMap }: MovieViewProps) {
-  const movieId = positiveInt(id);
+  const movieId = positiveIntParam(id);
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
-  const showtimeId = positiveInt(params.get('showtime'));
+  const showtimeId = positiveIntParam(params.get('showtime'));
   const initialSeats = (params.get('seats') ?? '').split(',').map((s) => s.trim().toUpperCase()).filter((s) => SEAT_ID.test(s));
   const [movie, setMovie] = useState<MovieDetail | null>(initialMovie ?? null);
   const [error, setError] = useState<unknown>(null);

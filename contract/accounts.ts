@@ -21,6 +21,9 @@ export const loginBody = z.object({
   password: z.string().min(1).max(200),
 });
 
+/** The cookie that carries the session token (httpOnly); or send the token as a Bearer token. */
+export const SESSION_COOKIE = 'mb_session';
+
 /** The token is also set as the httpOnly cookie `mb_session`; or send it as a Bearer token. */
 export const sessionAnswer = z.object({ user, token: z.string(), expiresAt: timestamp });
 export const meAnswer = z.object({ user });

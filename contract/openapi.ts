@@ -5,6 +5,7 @@
  * a field the contract does not name fails validation).
  */
 import { z } from 'zod';
+import { SESSION_COOKIE } from './accounts';
 import { openApiPath, splitKey } from './keys';
 import { operations, TAGS, type Operation } from './operations';
 import { errorAnswer } from './shapes';
@@ -99,7 +100,7 @@ export function openApiDocument(version: string) {
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     components: {
       securitySchemes: {
-        session: { type: 'apiKey', in: 'cookie', name: 'mb_session' },
+        session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
         bearer: { type: 'http', scheme: 'bearer' },
       },
     },

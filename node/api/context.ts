@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../../db/pool';
 import { userForToken } from '../../db/accounts/accounts';
-import type { User } from '../../contract/accounts';
+import { SESSION_COOKIE, type User } from '../../contract/accounts';
 import { AppError } from '../../core/errors';
 import { wantsSecureCookie, type CookieSecureMode } from '../../http/browser-edge';
 import type { ClusterClock } from '../cluster/cluster-clock';
@@ -33,7 +33,6 @@ export type NodeContext = {
   metrics?: NodeMetrics;
 };
 
-export const SESSION_COOKIE = 'mb_session';
 
 /** The session token from `Authorization: Bearer …` or the session cookie. */
 export function sessionToken(req: FastifyRequest): string | undefined {
