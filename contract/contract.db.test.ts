@@ -103,7 +103,7 @@ async function succeeds<T = Record<string, unknown>>(
   const res = await call(key, input);
   const op: Operation = operations[key];
   assert.equal(res.status, op.status ?? 200, `${key}: ${JSON.stringify(res.body).slice(0, 400)}`);
-  conforms(key, res.status, res.body, op.text ? 'text/plain' : undefined);
+  conforms(key, res.status, res.body, op.media);
   answered.add(key);
   return res.body as T;
 }

@@ -30,17 +30,13 @@ function parametersOf(where: 'path' | 'query' | 'header', schema: z.ZodType | un
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 
 function operationOf(key: string, op: Operation) {
-  const success = op.stream
-    ? {
-        description: `Server-Sent Events; each \`seats\` event's data: see the schema`,
-        content: { 'text/event-stream': { schema: schemaOf(op.answer, 'output') } },
-      }
-    : op.text
-      ? {
-          description: 'Success',
-          content: { 'text/plain': { schema: schemaOf(op.answer, 'output') } },
-        }
-      : { description: 'Success', content: json(schemaOf(op.answer, 'output')) };
+  const success = {
+    description:
+      op.media === 'text/event-stream'
+        ? "Server-Sent Events; each `seats` event's data:"
+        : 'Success',
+    content: { [op.media ?? 'application/json']: { schema: schemaOf(op.answer, 'output') } },
+  };
   return {
     operationId: operationIdOf(key),
     summary: op.summary,

@@ -39,10 +39,8 @@ export type Operation = {
   status?: 200 | 201;
   /** The JSON of a success; for a stream, the data of its `seats` events. */
   answer: z.ZodType;
-  /** A Server-Sent Events stream rather than one JSON answer. */
-  stream?: true;
-  /** Plain text (the Prometheus exposition format) rather than JSON. */
-  text?: true;
+  /** What a success is, when not one JSON answer: a Server-Sent Events stream, or plain text. */
+  media?: 'text/event-stream' | 'text/plain';
   /** Peer-only: a signed envelope in, a signed envelope out (docs/cluster.md, "Peer messages"). */
   envelope?: true;
 };
@@ -146,7 +144,7 @@ export const operations = {
     summary: 'The live seat map: Server-Sent Events, one `seats` event per change',
     params: byId,
     answer: booking.seatsEvent,
-    stream: true,
+    media: 'text/event-stream',
   },
 
   // ---- reservations ----
@@ -293,7 +291,7 @@ export const operations = {
     tag: 'operations',
     summary: 'Prometheus metrics in the text format (docs/operations.md lists them)',
     answer: z.string(),
-    text: true,
+    media: 'text/plain',
   },
   'GET /api/openapi.json': {
     tag: 'contract',
