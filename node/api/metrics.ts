@@ -13,6 +13,8 @@ import {
   mirroredCounter,
   PerScrape,
   readGauge,
+  readMetric,
+  type MetricKind,
 } from '../../http/metrics';
 import type { ClusterNode } from '../cluster/cluster-node';
 import type { NodeContext } from './context';
@@ -154,6 +156,29 @@ function clusterMetrics(registry: Registry, ctx: NodeContext): void {
   });
 }
 
+/** This replica's own counts, one metric each. */
+const LOCAL_REPLICA_METRICS: [MetricKind, string, string, (s: LocalStats) => number][] = [
+  ['gauge', 'moviebook_replica_entries', "Entries in this node's replica", (s) => s.entries],
+  [
+    'gauge',
+    'moviebook_replication_hints_pending',
+    'Hinted writes waiting for a replica',
+    (s) => s.hints,
+  ],
+  [
+    'counter',
+    'moviebook_replication_conflicts_total',
+    'Concurrent writes resolved by last-writer-wins',
+    (s) => s.conflicts,
+  ],
+  [
+    'counter',
+    'moviebook_replication_sync_rounds_total',
+    'Anti-entropy and gossip rounds started',
+    (s) => s.syncRounds,
+  ],
+];
+
 /**
  * Replication's metrics. A scrape reads this replica's stats once, and asks the peers for theirs
  * once (the lag; the transport bounds each peer request): `next()` before each scrape.
@@ -167,26 +192,9 @@ function replicationMetrics(registry: Registry, ctx: NodeContext): { next(): voi
     const stats = await local.get();
     return stats ? value(stats) : [];
   };
-  readGauge(registry, {
-    name: 'moviebook_replica_entries',
-    help: "Entries in this node's replica",
-    read: fromLocal((s) => s.entries),
-  });
-  readGauge(registry, {
-    name: 'moviebook_replication_hints_pending',
-    help: 'Hinted writes waiting for a replica to come back',
-    read: fromLocal((s) => s.hints),
-  });
-  mirroredCounter(registry, {
-    name: 'moviebook_replication_conflicts_total',
-    help: 'Concurrent writes resolved by last-writer-wins in this replica',
-    read: fromLocal((s) => s.conflicts),
-  });
-  mirroredCounter(registry, {
-    name: 'moviebook_replication_sync_rounds_total',
-    help: 'Anti-entropy and gossip push-pull rounds this node started',
-    read: fromLocal((s) => s.syncRounds),
-  });
+  for (const [kind, name, help, value] of LOCAL_REPLICA_METRICS) {
+    readMetric(kind, registry, { name, help, read: fromLocal(value) });
+  }
   mirroredCounter(registry, {
     name: 'moviebook_replication_writes_total',
     help: 'Replicated writes by result',
